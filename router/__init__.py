@@ -1,0 +1,1 @@
+"""Sparky's core: app factory, signal model, reception, rules, dispatch, brain, config, CLI."""

@@ -1,0 +1,111 @@
+"""The read API and health endpoints (SPEC §9), plus the admin-token gate on `/api`."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
+from redis.exceptions import RedisError
+
+from router import brain
+from sources.common import same
+
+bp = Blueprint("api", __name__)
+
+# Open even when SPARKY_ADMIN_TOKEN is set: Prometheus posts here with its own auth (SPEC §3).
+OPEN_API_PATHS = frozenset({"/api/v2/alerts"})
+
+
+class SignalQuery(Schema):
+    source = fields.String(load_default="")
+    kind = fields.String(load_default="")
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+
+
+class LimitQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+
+
+def _sparky():
+    return current_app.extensions["sparky"]
+
+
+def _error(status: int, message: str):
+    response = jsonify(error=message, status=status)
+    response.status_code = status
+    return response
+
+
+def require_admin_token():
+    """before_app_request hook: `/api` needs SPARKY_ADMIN_TOKEN as a bearer token when it is set."""
+    token = _sparky().config.admin_token
+    if not token or not request.path.startswith("/api/") or request.path in OPEN_API_PATHS:
+        return None
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if not given or not same(given, token):
+        return _error(401, "this endpoint needs SPARKY_ADMIN_TOKEN as Authorization: Bearer <token>")
+    return None
+
+
+def _query(schema: Schema) -> dict:
+    return schema.load(request.args.to_dict())
+
+
+@bp.errorhandler(ValidationError)
+def _invalid_query(exc: ValidationError):
+    problems = "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in exc.messages.items())
+    return _error(400, problems)
+
+
+@bp.get("/api/signals/<signal_id>")
+def get_signal(signal_id: str):
+    signal = brain.load_signal(_sparky().conn, signal_id)
+    if signal is None:
+        return _error(404, f"no signal {signal_id!r} (unknown, or expired after SPARKY_SIGNAL_TTL)")
+    return jsonify(signal)
+
+
+@bp.get("/api/signals/<signal_id>/decision")
+def get_decision(signal_id: str):
+    raw = _sparky().conn.get(brain.key_decision(signal_id))
+    if raw is None:
+        return _error(404, f"no decision for signal {signal_id!r} yet")
+    return current_app.response_class(raw, mimetype="application/json")
+
+
+@bp.get("/api/signals")
+def list_signals():
+    q = _query(SignalQuery())
+    signals = brain.recent_signals(_sparky().conn, q["source"], q["kind"], q["limit"])
+    return jsonify(signals=signals, count=len(signals))
+
+
+@bp.get("/api/dead-letters")
+def list_dead_letters():
+    q = _query(LimitQuery())
+    letters = brain.dead_letters(_sparky().conn, q["limit"])
+    return jsonify(dead_letters=letters, count=len(letters))
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    sparky = _sparky()
+    checks = {}
+    try:
+        checks["brain"] = bool(sparky.conn.ping())
+    except RedisError as exc:
+        checks["brain"] = False
+        checks["brain_error"] = type(exc).__name__
+    checks["rules"] = sparky.rules_ready()
+    ready = checks["brain"] and checks["rules"]
+    response = current_app.response_class(json.dumps({"ready": ready, **checks}), mimetype="application/json")
+    response.status_code = 200 if ready else 503
+    if not ready:
+        response.headers["Retry-After"] = "5"
+    return response

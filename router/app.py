@@ -1,0 +1,76 @@
+"""The app factory (flaskr's `create_app`): config, brain connection, blueprints, JSON errors."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, jsonify
+from redis import Redis
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from router import api, embedded, hooks
+from router.config import Config
+
+log = logging.getLogger("sparky")
+
+
+@dataclass
+class Sparky:
+    """What request handlers need, kept in `app.extensions["sparky"]` (no globals below the edge)."""
+
+    config: Config
+    conn: Redis
+
+    def rules_ready(self) -> bool:
+        return self.config.rules_dir.is_dir()
+
+
+def connect(config: Config) -> Redis:
+    # Short timeouts: a dead brain must become a quick 503, not a hung sender.
+    return Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                          health_check_interval=30)
+
+
+def resolve_redis(config: Config) -> Config:
+    """With SPARKY_REDIS_URL unset, use (or start) the embedded Redis in SPARKY_DATA_DIR."""
+    if config.redis_url:
+        return config
+    url, _server = embedded.ensure(config.data_dir)
+    return config.with_(redis_url=url)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = resolve_redis(config or Config.from_env())
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["sparky"] = Sparky(config=config, conn=connect(config))
+    app.before_request(api.require_admin_token)
+    app.register_blueprint(hooks.bp)
+    app.register_blueprint(api.bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        response = jsonify(error=exc.description, status=exc.code)
+        response.status_code = exc.code or 500
+        return response
+
+    @app.errorhandler(RedisError)
+    def _brain_down(exc: RedisError):
+        log.error("brain unreachable: %s", type(exc).__name__)
+        response = jsonify(error="brain (Redis) unreachable; retry later", status=503)
+        response.status_code = 503
+        response.headers["Retry-After"] = hooks.RETRY_AFTER_DOWN
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # Our bug, not the client's: log the traceback, show none.
+        log.exception("unhandled error")
+        response = jsonify(error="internal error; see the server log", status=500)
+        response.status_code = 500
+        return response
+
+    for line in config.unverified_sources():
+        log.warning("UNVERIFIED: %s: requests from it are accepted without a check", line)
+    return app

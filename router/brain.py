@@ -1,0 +1,203 @@
+"""The brain: every Redis key Sparky uses is built here, with the caps and TTLs that bound it.
+
+A grep for "sparky:" should hit this file only. Functions take an explicit `conn` (as rq's
+`Queue(connection=...)` does); nothing here holds a global connection.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterable
+
+from redis import Redis
+
+PREFIX = "sparky:"
+
+# Caps on everything that can grow without bound.
+SIGNAL_INDEX_CAP = 10_000        # newest signal ids kept per index list
+DEAD_LETTER_CAP = 10_000         # SPEC §3: the newest 10,000
+DEAD_LETTER_BODY_CAP = 64 * 1024  # SPEC §3: the first 64 KiB of a refused body
+AUDIT_CAP = 100_000              # approximate MAXLEN of the audit stream
+ROOM_CAP = 1_000                 # messages kept per built-in room
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha1(value.encode("utf-8")).hexdigest()
+
+
+# -- signals -----------------------------------------------------------------------------------
+
+def key_signal(signal_id: str) -> str:
+    return f"{PREFIX}signal:{signal_id}"
+
+
+def key_decision(signal_id: str) -> str:
+    """What the rules decided for one signal (written by the evaluation job)."""
+    return f"{PREFIX}decision:{signal_id}"
+
+
+def key_signal_index(source: str = "", kind: str = "") -> str:
+    """Newest-first lists of signal ids: all, per source, per kind, per source+kind."""
+    if source and kind:
+        return f"{PREFIX}signals:source:{source}:kind:{kind}"
+    if source:
+        return f"{PREFIX}signals:source:{source}"
+    if kind:
+        return f"{PREFIX}signals:kind:{kind}"
+    return f"{PREFIX}signals"
+
+
+def key_dedup(source: str, delivery_key: str) -> str:
+    return f"{PREFIX}dedup:{source}:{_digest(delivery_key)}"
+
+
+def key_dead_letters() -> str:
+    return f"{PREFIX}dead-letters"
+
+
+# -- alert state, snoozes, acks, windows ------------------------------------------------------------
+
+def key_alert(fingerprint: str) -> str:
+    """Hash per alert fingerprint: status, firing_since, last_seen, acked_by, snoozed_by, signal."""
+    return f"{PREFIX}alert:{_digest(fingerprint)}"
+
+
+def key_firing() -> str:
+    """Set of fingerprints now firing."""
+    return f"{PREFIX}alerts:firing"
+
+
+def key_firing_by(label: str, value: str) -> str:
+    """Set of firing fingerprints sharing a `host` or `app` label value (for `firing_count`)."""
+    return f"{PREFIX}alerts:firing:{label}:{value}"
+
+
+def key_repeat(fingerprint: str) -> str:
+    """Sorted set of firing times of one fingerprint (for `repeat`, last hour)."""
+    return f"{PREFIX}repeat:{_digest(fingerprint)}"
+
+
+def key_window(ruleset: str, rule: str, same: str) -> str:
+    """Sorted set of signal ids in a rule's `count` window, per `same` value tuple."""
+    return f"{PREFIX}window:{ruleset}:{rule}:{_digest(same)}"
+
+
+def key_snooze(snooze_id: str) -> str:
+    return f"{PREFIX}snooze:{snooze_id}"
+
+
+def key_snoozes() -> str:
+    """Sorted set of active snooze ids, scored by end time."""
+    return f"{PREFIX}snoozes"
+
+
+def key_deploying(app: str) -> str:
+    return f"{PREFIX}deploying:{app}"
+
+
+# -- rules --------------------------------------------------------------------------------------
+
+def key_rules_version() -> str:
+    return f"{PREFIX}rules:version"
+
+
+def key_rules(version: str) -> str:
+    return f"{PREFIX}rules:{version}"
+
+
+# -- audit, rooms, misc -------------------------------------------------------------------------------
+
+def key_audit() -> str:
+    return f"{PREFIX}audit"
+
+
+def key_room(room: str) -> str:
+    return f"{PREFIX}room:{room}"
+
+
+def key_rooms() -> str:
+    return f"{PREFIX}rooms"
+
+
+def key_lock(name: str) -> str:
+    return f"{PREFIX}lock:{name}"
+
+
+# -- small helpers used by several modules ----------------------------------------------------------
+
+def store_signals(pipe, signals: Iterable[dict], ttl: int) -> None:
+    """Queue the writes of signals and their index entries on `pipe` (the caller executes it)."""
+    for data in signals:
+        sid = data["id"]
+        pipe.set(key_signal(sid), json.dumps(data), ex=ttl)
+        for index in {key_signal_index(), key_signal_index(source=data["source"]),
+                      key_signal_index(kind=data["kind"]),
+                      key_signal_index(source=data["source"], kind=data["kind"])}:
+            pipe.lpush(index, sid)
+            pipe.ltrim(index, 0, SIGNAL_INDEX_CAP - 1)
+
+
+def load_signal(conn: Redis, signal_id: str) -> dict | None:
+    raw = conn.get(key_signal(signal_id))
+    return json.loads(raw) if raw else None
+
+
+def load_signals(conn: Redis, ids: list[str]) -> list[dict]:
+    """The signals that still exist, in the order asked."""
+    if not ids:
+        return []
+    raws = conn.mget([key_signal(i) for i in ids])
+    return [json.loads(raw) for raw in raws if raw]
+
+
+def recent_signals(conn: Redis, source: str = "", kind: str = "", limit: int = 50) -> list[dict]:
+    ids = [i.decode() if isinstance(i, bytes) else i
+           for i in conn.lrange(key_signal_index(source, kind), 0, limit - 1)]
+    return load_signals(conn, ids)
+
+
+def claim_deliveries(conn: Redis, source: str, ids: list[str], keys: list[str],
+                     ttl: int) -> list[tuple[bool, str]]:
+    """For each (signal id, delivery key): (first delivery?, id of the signal that claimed it).
+
+    SET NX then GET in one round trip. An empty key has no identity (the source sends none) and
+    is always new.
+    """
+    pipe = conn.pipeline(transaction=False)
+    for sid, key in zip(ids, keys):
+        if key:
+            pipe.set(key_dedup(source, key), sid, nx=True, ex=ttl)
+            pipe.get(key_dedup(source, key))
+    answers = iter(pipe.execute() if any(keys) else [])
+    result = []
+    for sid, key in zip(ids, keys):
+        if not key:
+            result.append((True, sid))
+            continue
+        first, holder = next(answers), next(answers)
+        result.append((bool(first), holder.decode() if isinstance(holder, bytes) else (holder or sid)))
+    return result
+
+
+def release_deliveries(conn: Redis, source: str, keys: list[str]) -> None:
+    """Forget delivery keys whose signals could not be stored, so the sender's retry is taken."""
+    keys = [key_dedup(source, k) for k in keys if k]
+    if keys:
+        conn.delete(*keys)
+
+
+def push_dead_letter(conn: Redis, letter: dict) -> None:
+    pipe = conn.pipeline(transaction=True)
+    pipe.lpush(key_dead_letters(), json.dumps(letter))
+    pipe.ltrim(key_dead_letters(), 0, DEAD_LETTER_CAP - 1)
+    pipe.execute()
+
+
+def dead_letters(conn: Redis, limit: int = 100) -> list[dict]:
+    return [json.loads(raw) for raw in conn.lrange(key_dead_letters(), 0, limit - 1)]
+
+
+def audit(conn: Redis, event: str, **fields: str) -> str:
+    """Append one entry to the audit stream (who did what, when, which rule decided it)."""
+    entry = {"event": event, **{k: "" if v is None else str(v) for k, v in fields.items()}}
+    return conn.xadd(key_audit(), entry, maxlen=AUDIT_CAP, approximate=True)

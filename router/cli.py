@@ -1,0 +1,106 @@
+"""The `sparky` console script: up, web, worker, config, and (from other modules) rules."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from router import embedded
+from router.config import PROJECT_ROOT, Config, describe
+
+
+@click.group()
+def main() -> None:
+    """Sparky: a ChatOps rules router and policy service."""
+
+
+@main.command()
+def config() -> None:
+    """Print every configuration variable and its value (secrets only as set/unset)."""
+    for name, value in describe():
+        click.echo(f"{name:<24} {value}")
+
+
+def _spawn(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="web port (default SPARKY_PORT, 8080)")
+@click.option("--web-workers", type=int, default=2, show_default=True)
+def up(port: int | None, web_workers: int) -> None:
+    """Start everything on this machine: Redis (embedded unless SPARKY_REDIS_URL), web, worker."""
+    cfg = Config.from_env()
+    port = port or cfg.port
+    env = dict(os.environ)
+    server = None
+    if not cfg.redis_url:
+        data_dir = cfg.data_dir.resolve()
+        server = embedded.EmbeddedRedis(data_dir)
+        if server.socket.exists() and server.ping():
+            raise click.ClickException(f"an embedded Redis for {data_dir} is already running "
+                                       "(another `sparky up`?); stop it first")
+        server.socket.unlink(missing_ok=True)
+        server.start()
+        env["SPARKY_REDIS_URL"] = server.url
+        click.echo(f"brain: embedded Redis, data in {data_dir} (append-only file on)")
+    for line in cfg.unverified_sources():
+        click.echo(f"warning: UNVERIFIED {line}", err=True)
+
+    bin_dir = Path(sys.executable).parent
+    web_cmd = [str(bin_dir / "gunicorn"), "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
+               "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"]
+    worker_cmd = [sys.executable, str(PROJECT_ROOT / "worker.py")]
+    procs = {"web": _spawn(web_cmd, env), "worker": _spawn(worker_cmd, env)}
+    click.echo(f"Sparky is up: dashboard and API at http://127.0.0.1:{port}/ "
+               f"(health: /healthz, signals: /api/signals). Ctrl-C stops it.")
+
+    stopping = False
+
+    def _stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            if procs["web"].poll() is not None:
+                click.echo("web server exited; stopping", err=True)
+                break
+            if procs["worker"].poll() is not None:
+                # A job that crashed the worker process must not stop delivery: restart it.
+                click.echo(f"worker exited with {procs['worker'].returncode}; restarting", err=True)
+                procs["worker"] = _spawn(worker_cmd, env)
+    finally:
+        click.echo("stopping...")
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if server is not None:
+            server.stop()
+        click.echo("stopped.")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="drain the queues, then exit")
+def worker(burst: bool) -> None:
+    """Run one RQ worker on Sparky's queues (same as `python worker.py`)."""
+    import worker as worker_module
+
+    worker_module.main(["--burst"] if burst else [])
+
+
+if __name__ == "__main__":
+    main()

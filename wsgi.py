@@ -1,0 +1,4 @@
+"""For gunicorn: `gunicorn wsgi:app`."""
+from router.app import create_app
+
+app = create_app()

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
     "SPARKY_DEDUP_TTL": str(24 * 3600),
     "SPARKY_SLACK_RATE": "1",
+    "SPARKY_SLACK_TIMEOUT": "10",
+    "SPARKY_WEBHOOK_TIMEOUT": "10",
     "SPARKY_HOOK_TOKENS": "",
     "SPARKY_ADMIN_TOKEN": "",
     "SLACK_BOT_TOKEN": "",
@@ -81,6 +83,8 @@ class Config:
     signal_ttl: int = 7 * 24 * 3600
     dedup_ttl: int = 24 * 3600
     slack_rate: float = 1.0
+    slack_timeout: float = 10.0
+    webhook_timeout: float = 10.0
     hook_tokens: tuple[str, ...] = ()
     admin_token: str = ""
     slack_bot_token: str = ""
@@ -109,6 +113,8 @@ class Config:
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
             slack_rate=_float(env, "SPARKY_SLACK_RATE"),
+            slack_timeout=_float(env, "SPARKY_SLACK_TIMEOUT"),
+            webhook_timeout=_float(env, "SPARKY_WEBHOOK_TIMEOUT"),
             hook_tokens=tokens,
             admin_token=_str(env, "SPARKY_ADMIN_TOKEN"),
             slack_bot_token=_str(env, "SLACK_BOT_TOKEN"),

@@ -51,8 +51,10 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         return result
     try:
         pipe = conn.pipeline(transaction=True)
-        brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
+        # RQ opens MULTI on the pipeline itself, so the job goes in first; the signals join the
+        # same transaction: either both are in the brain or neither is.
         dispatch.enqueue_evaluation(Queue(dispatch.EVAL_QUEUE, connection=conn), result.ids, pipeline=pipe)
+        brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
         pipe.execute()
     except Exception:
         # Not stored: forget the delivery keys so the sender's retry is not taken for a duplicate.

@@ -52,6 +52,10 @@ def decode_json(raw: bytes) -> object:
         raise Refused(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise Refused(400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise Refused(400, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's int-to-str limit
+        raise Refused(400, f"invalid JSON: {exc}") from None
 
 
 def decode_form(raw: bytes) -> dict[str, str]:

@@ -77,14 +77,31 @@ def client(app):
 
 @pytest.fixture
 def run_jobs(redis):
-    """Drain Sparky's queues in-process with a real RQ SimpleWorker; returns jobs run."""
-    from rq import SimpleWorker
+    """Drain Sparky's queues in-process with a real RQ SimpleWorker; returns how many jobs ran.
+
+    Fails the test if a job failed, with its traceback (pass allow_failures=True to permit it).
+    """
+    from rq import Queue, SimpleWorker
+    from rq.registry import FailedJobRegistry
 
     from router.dispatch import QUEUES
 
-    def run() -> int:
-        worker = SimpleWorker(list(QUEUES), connection=redis)
-        worker.work(burst=True, logging_level="WARNING")
-        return worker.successful_job_count + worker.failed_job_count
+    class Counting(SimpleWorker):
+        performed = 0
+
+        def perform_job(self, job, queue, *args, **kwargs):
+            Counting.performed += 1
+            return super().perform_job(job, queue, *args, **kwargs)
+
+    def run(allow_failures: bool = False) -> int:
+        Counting.performed = 0
+        Counting(list(QUEUES), connection=redis).work(burst=True, logging_level="WARNING")
+        if not allow_failures:
+            for name in QUEUES:
+                registry = FailedJobRegistry(queue=Queue(name, connection=redis))
+                failed = [registry.job_class.fetch(j, connection=redis) for j in registry.get_job_ids()]
+                assert not failed, "job failed:\n" + "\n".join(
+                    str(job.latest_result().exc_string if job.latest_result() else job.id) for job in failed)
+        return Counting.performed
 
     return run

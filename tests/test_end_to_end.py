@@ -1,0 +1,92 @@
+"""`sparky up` as a user runs it: real embedded Redis, gunicorn, a real worker process, real HTTP.
+
+Posts a captured Nagios notification, waits for the worker to evaluate it, stops with Ctrl-C
+(SIGINT), starts again on the same data dir and finds the signal still there.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import free_port, payload
+
+pytestmark = pytest.mark.slow
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def start(data_dir, port):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
+    env.update(SPARKY_DATA_DIR=str(data_dir), SPARKY_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "router.cli", "up"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
+    return proc, base
+
+
+def stop(proc) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def test_sparky_up_ingests_evaluates_and_survives_restart(tmp_path):
+    port = free_port()
+    proc, base = start(tmp_path / "var", port)
+    try:
+        body, headers = payload("nagios/slack_nagios_pl.service_problem.form")
+        status, answer = http("POST", f"{base}/hooks/nagios", body, headers)
+        assert status == 202 and answer["accepted"] == 1
+        sid = answer["signals"][0]
+        status, signal_ = http("GET", f"{base}/api/signals/{sid}")
+        assert status == 200 and signal_["subject"] == "web-01/HTTP"
+        # the worker process picks the evaluation job up
+        wait_for(lambda: http("GET", f"{base}/api/signals/{sid}/decision")[0] == 200)
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    assert f"dashboard and API at http://127.0.0.1:{port}/" in out
+    assert "stopped." in out
+    assert not (tmp_path / "var" / "redis.sock").exists() or not _redis_alive(tmp_path / "var")
+
+    proc, base = start(tmp_path / "var", port)
+    try:
+        status, signal_ = http("GET", f"{base}/api/signals/{sid}")
+        assert status == 200 and signal_["id"] == sid
+    finally:
+        stop(proc)
+
+
+def _redis_alive(data_dir) -> bool:
+    from router.embedded import EmbeddedRedis
+
+    return EmbeddedRedis(data_dir).ping()

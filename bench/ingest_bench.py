@@ -45,7 +45,9 @@ def nagios_body(i: int) -> bytes:
     macros = {
         "NOTIFICATIONTYPE": "PROBLEM", "HOSTNAME": f"web-{i % 500:03d}", "HOSTADDRESS": "10.20.30.41",
         "HOSTSTATE": "UP", "SERVICEDESC": "HTTP", "SERVICESTATE": "CRITICAL", "SERVICESTATETYPE": "HARD",
-        "SERVICEOUTPUT": "CRITICAL - Socket timeout after 10 seconds", "LONGSERVICEOUTPUT": "",
+        "SERVICEOUTPUT": "CRITICAL - Socket timeout after 10 seconds",
+        "LONGSERVICEOUTPUT": "connect to 10.20.30.41 port 443 timed out\\nretries: 3\\nlast good response 90s ago",
+        "NOTIFICATIONRECIPIENTS": "slack", "CONTACTGROUPNAMES": "admins", "TOTALSERVICESOK": "311",
         "SERVICEATTEMPT": "3", "MAXSERVICEATTEMPTS": "3", "TIMET": str(1772546709 + i),
         "LONGDATETIME": "Tue Mar 3 14:05:09 UTC 2026", "SERVICEDURATION": "0d 0h 1m 30s",
         "SERVICECHECKCOMMAND": "check_http!-H web-01.acme.example -u /healthz -t 10",

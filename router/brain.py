@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Iterable
 
 from redis import Redis
@@ -125,16 +126,31 @@ def key_lock(name: str) -> str:
 
 # -- small helpers used by several modules ----------------------------------------------------------
 
-def store_signals(pipe, signals: Iterable[dict], ttl: int) -> None:
-    """Queue the writes of signals and their index entries on `pipe` (the caller executes it)."""
+def signal_indexes(data: dict) -> tuple[str, ...]:
+    return (key_signal_index(), key_signal_index(source=data["source"]), key_signal_index(kind=data["kind"]),
+            key_signal_index(source=data["source"], kind=data["kind"]))
+
+
+def store_signals(pipe, signals: list[dict], ttl: int) -> list[str]:
+    """Queue the writes of signals and their index entries on `pipe` (the caller executes it).
+
+    One LPUSH per index for the whole batch. Returns the index keys touched; trimming them to
+    SIGNAL_INDEX_CAP is left to `trim_indexes`, which callers run now and then rather than on
+    every request (it halves the commands per request).
+    """
+    by_index: dict[str, list[str]] = {}
     for data in signals:
-        sid = data["id"]
-        pipe.set(key_signal(sid), json.dumps(data), ex=ttl)
-        for index in {key_signal_index(), key_signal_index(source=data["source"]),
-                      key_signal_index(kind=data["kind"]),
-                      key_signal_index(source=data["source"], kind=data["kind"])}:
-            pipe.lpush(index, sid)
-            pipe.ltrim(index, 0, SIGNAL_INDEX_CAP - 1)
+        pipe.set(key_signal(data["id"]), json.dumps(data), ex=ttl)
+        for index in signal_indexes(data):
+            by_index.setdefault(index, []).append(data["id"])
+    for index, ids in by_index.items():
+        pipe.lpush(index, *ids)
+    return list(by_index)
+
+
+def trim_indexes(pipe, indexes) -> None:
+    for index in indexes:
+        pipe.ltrim(index, 0, SIGNAL_INDEX_CAP - 1)
 
 
 def load_signal(conn: Redis, signal_id: str) -> dict | None:
@@ -258,3 +274,74 @@ def key_fact(name: str) -> str:
 def key_facts() -> str:
     """Sorted set of fact names written by the `set` action, scored by write time."""
     return f"{PREFIX}facts"
+
+
+# -- rules engine --------------------------------------------------------------------------------
+# Written by router/engine: rule versions, evaluation claims, count windows, `repeat` history.
+# Read by it: snoozes, alert state (acked_by), firing sets, deploy locks (written elsewhere).
+
+RULES_HISTORY_CAP = 20           # published rule versions kept (older ones are deleted)
+EVAL_CLAIM_TTL = 60              # seconds a process may take to evaluate a claimed signal
+REPEAT_WINDOW = 3600             # `repeat` counts firings of a fingerprint in the last hour
+
+
+def key_rules_history() -> str:
+    """List of published rule versions, newest first (capped at RULES_HISTORY_CAP)."""
+    return f"{PREFIX}rules:history"
+
+
+def key_rules_publish_lock() -> str:
+    return key_lock("rules-publish")
+
+
+def key_eval_claim(signal_id: str) -> str:
+    """Held while one process evaluates a signal, so a re-run job does not evaluate it twice."""
+    return f"{PREFIX}evaluating:{signal_id}"
+
+
+def key_snooze_prefix() -> str:
+    return key_snooze("")
+
+
+# A snooze, as stored at key_snooze(id) (JSON) and indexed in key_snoozes() by end time:
+#   {"id": "...", "matchers": [{"name": "host", "op": "=", "value": "web-01"}, ...],
+#    "ends_at": <epoch seconds>, "created_by": "alice", "reason": "...", "created_at": "<iso>"}
+# `name` is a signal field (source, kind, fingerprint, ...) or a label name; `op` is =, !=, =~, !~
+# (regexes match the whole value). The rules engine reads the active ones for `snoozed`.
+
+_ACTIVE_SNOOZES = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local out = {}
+for i, id in ipairs(ids) do
+  local raw = redis.call('GET', ARGV[2] .. id)
+  if raw then out[#out + 1] = raw end
+end
+return out
+"""
+
+
+def put_snooze(conn: Redis, snooze: dict) -> None:
+    """Store (or replace) a snooze; it stays active until its `ends_at` (epoch seconds)."""
+    ttl = max(1, int(snooze["ends_at"] - time.time()) + 3600)
+    pipe = conn.pipeline(transaction=True)
+    pipe.set(key_snooze(snooze["id"]), json.dumps(snooze), ex=ttl)
+    pipe.zadd(key_snoozes(), {snooze["id"]: snooze["ends_at"]})
+    pipe.execute()
+
+
+def delete_snooze(conn: Redis, snooze_id: str) -> None:
+    pipe = conn.pipeline(transaction=True)
+    pipe.delete(key_snooze(snooze_id))
+    pipe.zrem(key_snoozes(), snooze_id)
+    pipe.execute()
+
+
+def queue_active_snoozes(pipe, now: float) -> None:
+    """Queue, on a pipeline, the read of every snooze active at `now` (a list of JSON strings)."""
+    pipe.eval(_ACTIVE_SNOOZES, 1, key_snoozes(), now, key_snooze_prefix())
+
+
+def active_snoozes(conn: Redis, now: float) -> list[dict]:
+    pipe = conn.pipeline(transaction=False)
+    queue_active_snoozes(pipe, now)
+    return [json.loads(raw) for raw in pipe.execute()[0]]

@@ -4,6 +4,8 @@ No Flask here: router/hooks.py calls `accept` after the adapter has verified and
 """
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -12,6 +14,26 @@ from rq import Queue
 from router import brain, dispatch
 from router.config import Config
 from router.signal import Signal
+
+
+# An index list is trimmed to its cap every TRIM_EVERY pushes from this process, so it can
+# exceed the cap by at most TRIM_EVERY x processes entries.
+TRIM_EVERY = 100
+_pushes: Counter = Counter()
+
+# The backlog is read at most once a second per process: exact to the job is not needed, and
+# two LLENs per request would cost a round trip each time.
+BACKLOG_TTL = 1.0
+_backlog: dict[int, tuple[float, int]] = {}
+
+
+def current_backlog(conn: Redis) -> int:
+    now = time.monotonic()
+    seen_at, value = _backlog.get(id(conn), (0.0, 0))
+    if now - seen_at > BACKLOG_TTL:
+        value = dispatch.backlog(conn)
+        _backlog[id(conn)] = (now, value)
+    return value
 
 
 class Backpressure(Exception):
@@ -39,7 +61,7 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     """Store the new signals and queue one evaluation job for them; duplicates are only reported."""
     if not signals:
         return Accepted()
-    if config.max_backlog and (waiting := dispatch.backlog(conn)) > config.max_backlog:
+    if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
         raise Backpressure(waiting, config.max_backlog)
 
     keys = [s.dedup for s in signals]
@@ -54,8 +76,13 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         # RQ opens MULTI on the pipeline itself, so the job goes in first; the signals join the
         # same transaction: either both are in the brain or neither is.
         dispatch.enqueue_evaluation(Queue(dispatch.EVAL_QUEUE, connection=conn), result.ids, pipeline=pipe)
-        brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
+        touched = brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
+        _pushes.update(touched)
+        due = [index for index in touched if _pushes[index] >= TRIM_EVERY]
+        brain.trim_indexes(pipe, due)
         pipe.execute()
+        for index in due:
+            _pushes[index] = 0
     except Exception:
         # Not stored: forget the delivery keys so the sender's retry is not taken for a duplicate.
         brain.release_deliveries(conn, source, [s.dedup for s in new])

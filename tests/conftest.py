@@ -39,8 +39,13 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture
 def redis(redis_url):
+    from router import reception
+
     conn = Redis.from_url(redis_url)
     conn.flushdb()
+    # per-process caches must not carry one test's brain into the next
+    reception._backlog.clear()
+    reception._pushes.clear()
     yield conn
     conn.close()
 

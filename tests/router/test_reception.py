@@ -7,7 +7,7 @@ import json
 import pytest
 from redis import Redis
 
-from router import brain
+from router import brain, reception
 from router.app import create_app
 from router.config import Config
 from router.dispatch import EVAL_QUEUE
@@ -149,7 +149,8 @@ def test_brain_down_is_503_with_retry_after(tmp_path):
     assert client.get("/api/signals").status_code == 503
 
 
-def test_backpressure_is_503_when_backlog_over_bound(config, redis):
+def test_backpressure_is_503_when_backlog_over_bound(config, redis, monkeypatch):
+    monkeypatch.setattr(reception, "BACKLOG_TTL", 0)  # read the backlog on every request
     client = create_app(config.with_(max_backlog=2)).test_client()
     codes = [post_json(client, "/hooks/generic", ALERT).status_code for _ in range(4)]
     assert codes == [202, 202, 202, 503]
@@ -216,3 +217,22 @@ def test_restart_keeps_signals(tmp_path):
         assert conn.llen(f"rq:queue:{EVAL_QUEUE}") == 1  # the queued evaluation survived too
     finally:
         server.stop()
+
+
+def test_signal_indexes_stay_capped(client, redis, monkeypatch):
+    monkeypatch.setattr(brain, "SIGNAL_INDEX_CAP", 5)
+    monkeypatch.setattr(reception, "TRIM_EVERY", 3)
+    ids = [post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0] for _ in range(12)]
+    # trimmed at pushes 3, 6, 9 and 12: never more than cap + TRIM_EVERY - 1, newest first
+    assert redis.lrange(brain.key_signal_index(), 0, -1) == [i.encode() for i in ids[::-1][:5]]
+    assert redis.llen(brain.key_signal_index(source="sparky", kind="alert")) == 5
+
+
+def test_backlog_is_cached_per_process(config, redis, monkeypatch):
+    monkeypatch.setattr(reception, "BACKLOG_TTL", 60)
+    reception._backlog.clear()
+    client = create_app(config.with_(max_backlog=1)).test_client()
+    codes = [post_json(client, "/hooks/generic", ALERT).status_code for _ in range(4)]
+    assert codes == [202, 202, 202, 202]  # the first reading (0) stands for a minute
+    reception._backlog.clear()
+    assert post_json(client, "/hooks/generic", ALERT).status_code == 503

@@ -23,12 +23,12 @@ GH_REPO = "Codertocat/Hello-World"
 PR_LABELS = {"repo": GH_REPO, "pr": "2", "branch": "changes", "base": "master",
              "sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "author": "Codertocat"}
 JOB = "web-api-build"
-ALERT_LABELS_1 = {"alertname": "HighErrorRate", "instance": "web-01:8080", "job": "web-api", "service": "web-api",
-                  "severity": "critical", "team": "web"}
-RUNSCOPE = {"kind": "test_run", "subject": "Orders API smoke test", "fingerprint": "5d0c7c7e-3f7b-4a59-9d43-2f1c1b9e8a61",
-            "labels": {"test": "Orders API smoke test", "test_id": "5d0c7c7e-3f7b-4a59-9d43-2f1c1b9e8a61",
-                       "bucket": "web-api-monitoring", "bucket_key": "k7x2mq9wz3ab", "environment": "Production",
-                       "region": "us1"}}
+ALERT_LABELS_1 = {"alertname": "HighErrorRate", "instance": "web-01:8080", "job": "web-api",
+                  "service": "web-api", "severity": "critical", "team": "web"}
+TEST_ID = "5d0c7c7e-3f7b-4a59-9d43-2f1c1b9e8a61"
+RUNSCOPE = {"kind": "test_run", "subject": "Orders API smoke test", "fingerprint": TEST_ID,
+            "labels": {"test": "Orders API smoke test", "test_id": TEST_ID, "bucket": "web-api-monitoring",
+                       "bucket_key": "k7x2mq9wz3ab", "environment": "Production", "region": "us1"}}
 SLASH = {"kind": "command", "status": "received", "severity": "info"}
 
 
@@ -43,13 +43,15 @@ EXPECTED: dict[str, list[dict]] = {
         signal("alert", "flapping", "warning", "db-01/PostgreSQL replication", "db-01/PostgreSQL replication",
                host="db-01", service="PostgreSQL replication", state="WARNING", state_type="HARD")],
     "nagios/slack_nagios_pl.host_down.form": [
-        signal("alert", "firing", "critical", "web-02", "web-02", host="web-02", state="DOWN", state_type="HARD")],
+        signal("alert", "firing", "critical", "web-02", "web-02",
+               host="web-02", state="DOWN", state_type="HARD")],
     "nagios/slack_nagios_pl.service_problem.form": [
         signal("alert", "firing", "critical", "web-01/HTTP", "web-01/HTTP",
                host="web-01", service="HTTP", state="CRITICAL", state_type="HARD")],
     # Alertmanager: one signal per alert, its own fingerprint, labels as they are.
     "alertmanager/webhook.v4.firing.json": [
-        signal("alert", "firing", "critical", "HighErrorRate web-01:8080", "3a1f9c2be4d07765", **ALERT_LABELS_1),
+        signal("alert", "firing", "critical", "HighErrorRate web-01:8080", "3a1f9c2be4d07765",
+               **ALERT_LABELS_1),
         signal("alert", "firing", "critical", "HighErrorRate web-02:8080", "b81e0d4f6a2c9357",
                **{**ALERT_LABELS_1, "instance": "web-02:8080"})],
     # Jenkins: every phase a signal; COMPLETED and FINALIZED both parse (reception drops the second).
@@ -77,7 +79,8 @@ EXPECTED: dict[str, list[dict]] = {
     "github/status.failure.json": [  # three branches listed: no branch label
         signal("ci", "failure", "warning", f"{GH_REPO} continuous-integration/jenkins/branch",
                f"{GH_REPO}:ci:continuous-integration/jenkins/branch", repo=GH_REPO,
-               sha="6113728f27ae82c7b1a177c8d03f9e96e0adf246", context="continuous-integration/jenkins/branch")],
+               sha="6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+               context="continuous-integration/jenkins/branch")],
     "github/deployment.created.json": [
         signal("deployment", "created", "info", f"{GH_REPO} to production", f"{GH_REPO}:deploy:production",
                repo=GH_REPO, env="production", sha="f95f852bd8fca8fcc58a9a2d6c842781e32a215e", ref="master")],
@@ -88,24 +91,28 @@ EXPECTED: dict[str, list[dict]] = {
     "runscope/webhook.test_run.fail.json": [{**RUNSCOPE, "status": "failed", "severity": "warning"}],
     # Slack: only text addressed to Sparky.
     "slack/events.app_mention.json": [
-        {**SLASH, "subject": "U05DEV00001 in C04OPS00001: status web-api", "fingerprint": "C04OPS00001/U05DEV00001",
+        {**SLASH, "subject": "U05DEV00001 in C04OPS00001: status web-api",
+         "fingerprint": "C04OPS00001/U05DEV00001",
          "labels": {"room": "C04OPS00001", "user": "U05DEV00001", "channel": "mention"}}],
     "slack/events.url_verification.json": [],
     "slack/interactive.block_actions.form": [
-        {**SLASH, "subject": "dev-user-1 in ops-alerts: am:3a1f9c2be4d07765", "fingerprint": "C04OPS00001/U05DEV00001",
+        {**SLASH, "subject": "dev-user-1 in ops-alerts: am:3a1f9c2be4d07765",
+         "fingerprint": "C04OPS00001/U05DEV00001",
          "labels": {"room": "C04OPS00001", "room_name": "ops-alerts", "user": "U05DEV00001",
                     "user_name": "dev-user-1", "channel": "button", "action_id": "ack_alert",
-                    "response_url": "https://hooks.slack.com/actions/T02ACME0000/6712345679002/Hq3Vb8Zk1Lm5Np7Rs2Tu4Wx6"}}],
+                    "response_url": "https://hooks.slack.com/actions/T02ACME0000/6712345679002/"
+                                    "Hq3Vb8Zk1Lm5Np7Rs2Tu4Wx6"}}],
     "slack/slash_command.sparky.form": [
         {**SLASH, "subject": "dev-user-1 in ops-alerts: ack INC-1042 looking into 5xx on web-api",
          "fingerprint": "C04OPS00001/U05DEV00001",
          "labels": {"room": "C04OPS00001", "room_name": "ops-alerts", "user": "U05DEV00001",
                     "user_name": "dev-user-1", "channel": "slash",
-                    "response_url": "https://hooks.slack.com/commands/T02ACME0000/6712345678901/Xy7QpL2mN8vR4sT1uW9zK3aB"}}],
+                    "response_url": "https://hooks.slack.com/commands/T02ACME0000/6712345678901/"
+                                    "Xy7QpL2mN8vR4sT1uW9zK3aB"}}],
     "slack/signing_example.official_docs.form": [
         {**SLASH, "subject": "roadrunner in foobar", "fingerprint": "G8PSS9T3V/U2CERLKJA",
-         "labels": {"room": "G8PSS9T3V", "room_name": "foobar", "user": "U2CERLKJA", "user_name": "roadrunner",
-                    "channel": "slash"}}],
+         "labels": {"room": "G8PSS9T3V", "room_name": "foobar", "user": "U2CERLKJA",
+                    "user_name": "roadrunner", "channel": "slash"}}],
 }
 
 VARIANTS: dict[str, list[dict]] = {
@@ -113,13 +120,14 @@ VARIANTS: dict[str, list[dict]] = {
         signal("alert", "firing", "warning", "db-02/Disk /", "db-02/Disk /",
                host="db-02", service="Disk /", state="WARNING", state_type="HARD")],
     "nagios/env_dump.nagios_prefix.service_recovery.form": [
-        signal("alert", "resolved", "info", "web-01/HTTP", "web-01/HTTP", host="web-01", service="HTTP", state="OK")],
+        signal("alert", "resolved", "info", "web-01/HTTP", "web-01/HTTP",
+               host="web-01", service="HTTP", state="OK")],
     "nagios/icinga_prefix.host_unreachable.form": [
         signal("alert", "firing", "warning", "sw-core-1", "sw-core-1", host="sw-core-1", state="UNREACHABLE",
                state_type="HARD")],
     "nagios/json.acknowledgement.json": [
-        signal("alert", "acknowledged", "critical", "web-01/HTTP", "web-01/HTTP", host="web-01", service="HTTP",
-               state="CRITICAL")],
+        signal("alert", "acknowledged", "critical", "web-01/HTTP", "web-01/HTTP",
+               host="web-01", service="HTTP", state="CRITICAL")],
     "alertmanager/webhook.v4.mixed.json": [
         signal("alert", "firing", "critical", "DiskFull web1.example", "542ede4b9d457926",
                alertname="DiskFull", instance="web1.example", severity="page"),
@@ -129,14 +137,15 @@ VARIANTS: dict[str, list[dict]] = {
         signal("alert", "firing", "warning", "DiskFull db1.example", "151882187be04f26",
                alertname="DiskFull", instance="db1.example", severity="disaster")],
     "jenkins/notification.old_plugin.finished_failure.json": [
-        signal("build", "failed", "warning", "legacy-deploy #57", "legacy-deploy", job="legacy-deploy", build="57",
-               branch="release/2.x", sha="0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0")],
+        signal("build", "failed", "warning", "legacy-deploy #57", "legacy-deploy", job="legacy-deploy",
+               build="57", branch="release/2.x", sha="0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0")],
     "jenkins/notification.multibranch.completed_unstable.json": [  # Jenkins' own full name keeps %2F
         signal("build", "unstable", "info", "web-api/feature%2Flogin #17", "web-api/feature%2Flogin",
                job="web-api/feature%2Flogin", build="17", branch="feature/login",
                sha="1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", duration_s="95")],
     "jenkins/notification.multibranch.master_started.json": [
-        signal("build", "started", "info", "web-api/master #88", "web-api/master", job="web-api/master", build="88")],
+        signal("build", "started", "info", "web-api/master #88", "web-api/master",
+               job="web-api/master", build="88")],
     "github/pull_request.form_encoded.form": [
         signal("pull_request", "opened", "info", f"{GH_REPO}#2", f"{GH_REPO}#2", **PR_LABELS)],
     "github/push.tag.json": [
@@ -160,7 +169,8 @@ VARIANTS: dict[str, list[dict]] = {
                repo=GH_REPO, env="production", sha="f95f852bd8fca8fcc58a9a2d6c842781e32a215e", ref="master")],
     "github/issues.opened.json": [
         signal("issues", "opened", "info", GH_REPO, f"{GH_REPO}:issues", repo=GH_REPO)],
-    "runscope/webhook.test_run.fail_numeric_code.json": [{**RUNSCOPE, "status": "failed", "severity": "warning"}],
+    "runscope/webhook.test_run.fail_numeric_code.json": [
+        {**RUNSCOPE, "status": "failed", "severity": "warning"}],
     "runscope/webhook.test_run.pass.json": [{**RUNSCOPE, "status": "passed", "severity": "info"}],
     "slack/events.message.dm.json": [
         {**SLASH, "subject": "U05DEV00001 in D07DM000001: deploy web-api to staging",

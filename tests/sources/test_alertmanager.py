@@ -110,7 +110,8 @@ def test_v2_status_relative_to_receipt():
               {"labels": {"alertname": "A"}, "endsAt": gone},
               {"labels": {"alertname": "A"}, "endsAt": "0001-01-01T00:00:00Z"},
               {"labels": {"alertname": "A"}}]
-    assert [s.status for s in alertmanager.parse_v2(alerts, JSON)] == ["firing", "resolved", "firing", "firing"]
+    statuses = [s.status for s in alertmanager.parse_v2(alerts, JSON)]
+    assert statuses == ["firing", "resolved", "firing", "firing"]
 
 
 def test_v2_pushed_alert_fields():

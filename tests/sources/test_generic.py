@@ -11,7 +11,8 @@ JSON = {"Content-Type": "application/json"}
 
 def test_object_with_defaults():
     (signal,) = generic.parse(generic.load(b'{"summary": "hello"}', JSON), JSON)
-    assert (signal.source, signal.kind, signal.status, signal.severity) == ("generic", "event", "received", "info")
+    defaults = ("generic", "event", "received", "info")
+    assert (signal.source, signal.kind, signal.status, signal.severity) == defaults
     assert signal.summary == "hello"
     assert signal.dedup == ""
     assert signal.id and signal.received_at and signal.occurred_at == signal.received_at

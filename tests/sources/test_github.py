@@ -57,7 +57,8 @@ def test_form_encoded_signature_covers_the_encoded_body():
 @pytest.mark.parametrize("mutate, reason", [
     (lambda raw, h: (raw + b" ", h), "bad signature"),
     (lambda raw, h: (raw.replace(b'"opened"', b'"closed"'), h), "bad signature"),
-    (lambda raw, h: (raw, {k: v for k, v in h.items() if k != "X-Hub-Signature-256"}), "missing X-Hub-Signature-256"),
+    (lambda raw, h: (raw, {k: v for k, v in h.items() if k != "X-Hub-Signature-256"}),
+     "missing X-Hub-Signature-256"),
     (lambda raw, h: (raw, {**h, "X-Hub-Signature-256": h["X-Hub-Signature-256"][7:]}), "malformed"),
     (lambda raw, h: (raw, {**h, "X-Hub-Signature-256": "sha256=é"}), "bad signature"),
 ])
@@ -145,8 +146,9 @@ def test_check_conclusions(status, conclusion, expected, severity):
 
 
 def test_ci_fingerprint_ignores_sha_and_status():
-    red = event("status", {"repository": {"full_name": "o/r"}, "state": "failure", "context": "ci", "sha": "a"})
-    green = event("status", {"repository": {"full_name": "o/r"}, "state": "success", "context": "ci", "sha": "b"})
+    repo = {"full_name": "o/r"}
+    red = event("status", {"repository": repo, "state": "failure", "context": "ci", "sha": "a"})
+    green = event("status", {"repository": repo, "state": "success", "context": "ci", "sha": "b"})
     assert red[0].fingerprint == green[0].fingerprint == "o/r:ci:ci"
 
 
@@ -168,7 +170,8 @@ def test_deployment_status_url():
 
 
 def test_unknown_event_is_recorded_with_kind_event_name():
-    (signal,) = event("star", {"action": "created", "repository": {"full_name": "o/r"}, "sender": {"login": "x"}})
+    payload = {"action": "created", "repository": {"full_name": "o/r"}, "sender": {"login": "x"}}
+    (signal,) = event("star", payload)
     assert (signal.kind, signal.status, signal.actor) == ("star", "created", "x")
     (signal,) = event("meta", {})
     assert (signal.kind, signal.status, signal.fingerprint) == ("meta", "received", "meta")
@@ -182,13 +185,16 @@ def test_missing_event_header_is_400():
     assert (caught.value.status, caught.value.reason) == (400, "X-GitHub-Event: missing")
 
 
+REPO = {"full_name": "o/r"}
+
+
 @pytest.mark.parametrize("name, payload, reason", [
     ("pull_request", {"action": "opened", "number": 1}, "repository.full_name: missing"),
-    ("pull_request", {"action": "opened", "repository": {"full_name": "o/r"}}, "pull_request: missing"),
-    ("push", {"repository": {"full_name": "o/r"}}, "ref: missing"),
-    ("status", {"repository": {"full_name": "o/r"}, "context": "ci"}, "state: missing"),
-    ("check_run", {"repository": {"full_name": "o/r"}, "check_run": {"status": "queued"}}, "check_run.name: missing"),
-    ("deployment", {"repository": {"full_name": "o/r"}, "deployment": {"sha": "a"}}, "deployment.environment: missing"),
+    ("pull_request", {"action": "opened", "repository": REPO}, "pull_request: missing"),
+    ("push", {"repository": REPO}, "ref: missing"),
+    ("status", {"repository": REPO, "context": "ci"}, "state: missing"),
+    ("check_run", {"repository": REPO, "check_run": {"status": "queued"}}, "check_run.name: missing"),
+    ("deployment", {"repository": REPO, "deployment": {"sha": "a"}}, "deployment.environment: missing"),
 ])
 def test_invalid_events_are_400_naming_the_field(name, payload, reason):
     with pytest.raises(Refused) as caught:

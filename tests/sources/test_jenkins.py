@@ -77,7 +77,8 @@ def test_job_path(url, path):
 def test_job_path_falls_back_to_full_url_then_name():
     build = {"phase": "STARTED", "number": 3, "full_url": "https://ci/job/folder/job/x/3/"}
     assert jenkins.parse({"build": build}, JSON)[0].labels["job"] == "folder/x"
-    assert jenkins.parse({"name": "x", "build": {"phase": "STARTED", "number": 3}}, JSON)[0].labels["job"] == "x"
+    (signal,) = jenkins.parse({"name": "x", "build": {"phase": "STARTED", "number": 3}}, JSON)
+    assert signal.labels["job"] == "x"
 
 
 @pytest.mark.parametrize("status, outcome, severity", [
@@ -95,7 +96,8 @@ def test_status_table(status, outcome, severity):
     ({"name": "j", "build": {"number": 1}}, "build.phase: missing"),
     ({"name": "j", "build": {"number": 1, "phase": "EXPLODED"}}, "build.phase: unknown 'EXPLODED'"),
     ({"name": "j", "build": {"number": 1, "phase": "COMPLETED"}}, "build.status: missing"),
-    ({"name": "j", "build": {"number": 1, "phase": "COMPLETED", "status": "MEH"}}, "build.status: unknown 'MEH'"),
+    ({"name": "j", "build": {"number": 1, "phase": "COMPLETED", "status": "MEH"}},
+     "build.status: unknown 'MEH'"),
     ({"name": "j", "build": {"phase": "STARTED"}}, "build.number: missing"),
     ({"build": {"phase": "STARTED", "number": 1}}, "name: missing"),
 ])

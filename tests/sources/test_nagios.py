@@ -111,7 +111,9 @@ def test_service_severity_table(state, severity):
     assert nagios.parse(payload, FORM)[0].severity == severity
 
 
-@pytest.mark.parametrize("state, severity", [("DOWN", "critical"), ("UNREACHABLE", "warning"), ("UP", "info")])
+@pytest.mark.parametrize("state, severity", [
+    ("DOWN", "critical"), ("UNREACHABLE", "warning"), ("UP", "info"),
+])
 def test_host_severity_uses_hoststate(state, severity):
     payload = {"NOTIFICATIONTYPE": "PROBLEM", "HOSTNAME": "h", "HOSTSTATE": state, "SERVICESTATE": "OK"}
     assert nagios.parse(payload, FORM)[0].severity == severity

@@ -29,7 +29,8 @@ def test_failed_run_fields():
     assert signal.url.endswith("/results/c0ffee00-1d2e-4f3a-8b9c-0d1e2f3a4b5c")
     assert signal.dedup == "c0ffee00-1d2e-4f3a-8b9c-0d1e2f3a4b5c"
     assert signal.occurred_at == "2026-03-03T14:05:52.904Z"  # finished_at, float seconds
-    assert signal.summary == "Orders API smoke test failed in Production: POST https://api.acme.example/v1/orders → 503"
+    assert signal.summary == ("Orders API smoke test failed in Production: "
+                              "POST https://api.acme.example/v1/orders → 503")
     assert signal.labels["status_code"] == "503"
 
 

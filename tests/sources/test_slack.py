@@ -37,7 +37,8 @@ def test_payload_file(name):
 
 def test_official_doc_vector_verifies_with_injected_clock():
     raw, headers = read("slack/signing_example.official_docs.form")
-    assert headers["X-Slack-Signature"] == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    documented = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    assert headers["X-Slack-Signature"] == documented
     slack.verify(raw, headers, SECRET, now=1531420618 + 299)
 
 
@@ -135,7 +136,8 @@ def test_mention_with_name_and_colon_is_stripped():
 
 def test_dm_is_accepted_with_event_id():
     (signal,) = run("slack/events.message.dm.json")
-    assert (signal.text, signal.labels["channel"], signal.dedup) == ("deploy web-api to staging", "dm", "Ev0ACME00010")
+    assert (signal.text, signal.labels["channel"]) == ("deploy web-api to staging", "dm")
+    assert signal.dedup == "Ev0ACME00010"
 
 
 @pytest.mark.parametrize("name", ["slack/events.message.bot.json", "slack/events.message.bot_id_only.json",

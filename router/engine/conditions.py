@@ -1,0 +1,352 @@
+"""`when:` maps (SPEC §4) parsed into a small condition tree, and its plain-Python meaning.
+
+The tree is what both evaluators share: `compile.py` lowers it to durable-rules tests (plus
+fields computed in Python), and `predicate()` below is the reference semantics, used to explain
+the first failing condition and as the plain-Python baseline in tests and the benchmark.
+
+Semantics (where SPEC is silent, as Alertmanager does it):
+- A missing label reads as "" for `=`, lists, `not`, `not_in` and `matches`; `exists` means
+  present and non-empty. Signal fields and labels are text: `labels.build: 143` compares "143".
+- `gt`/`gte`/`lt`/`lte` take a number; the field's text must read as a finite number, else false.
+- `matches` is a Python regex that must match the whole value (`re.fullmatch`).
+- `older_than`/`newer_than` read the field as an ISO 8601 time; its age must be more / less than
+  the duration. An unreadable time is false for both.
+- Brain-derived fields: `snoozed`, `acked`, `deploying` (true/false), `firing_count`, `repeat`
+  (integers).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from router.engine import durations
+from router.engine.loader import YDict, did_you_mean, line_of, text_of
+
+SIGNAL_FIELDS = ("id", "source", "kind", "status", "severity", "subject", "fingerprint", "summary", "text",
+                 "url", "actor", "occurred_at", "received_at")
+BRAIN_FIELDS = {"snoozed": bool, "acked": bool, "firing_count": int, "repeat": int, "deploying": bool}
+TIME_FIELDS = ("occurred_at", "received_at")
+OPERATORS = ("in", "not", "not_in", "gt", "gte", "lt", "lte", "matches", "exists", "older_than", "newer_than")
+NUMERIC_OPS = ("gt", "gte", "lt", "lte")
+LABELS = "labels."
+MAX_NUMBER = 2 ** 53
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One test of one field: `op` is eq, in, not, not_in, a numeric op, matches, exists, ..."""
+
+    path: str
+    op: str
+    operand: object  # normalised; lists become tuples so atoms are hashable (shared fields)
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Any:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Count:
+    """`count: {at_least, within, same}`: true when the rule's window holds at least N signals."""
+
+    ruleset: str
+    rule: str
+    at_least: int
+    within: float
+    same: tuple
+
+
+Node = Union[Atom, All, Any, Count]
+
+
+@dataclass
+class Condition:
+    """A top-level entry of a rule's `when`, with its text as written (for explanations)."""
+
+    key: str
+    text: str
+    line: int
+    node: Node
+
+
+class Invalid(Exception):
+    """A condition that cannot be used; `line` is where, the message says why."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.line = line
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+def known_field(path: str) -> bool:
+    return path in SIGNAL_FIELDS or path in BRAIN_FIELDS or (path.startswith(LABELS) and len(path) > len(LABELS))
+
+
+def field_kind(path: str) -> type:
+    return BRAIN_FIELDS.get(path, str)
+
+
+def _check_path(path: object, line: int) -> str:
+    if not isinstance(path, str):
+        raise Invalid(f'a field name must be text, got {path!r}', line)
+    if known_field(path):
+        return path
+    if path == "labels" or path == LABELS:
+        raise Invalid('name the label with a dotted path, e.g. "labels.env"', line)
+    if path in OPERATORS:
+        raise Invalid(f'operator "{path}" needs a field: write e.g. "status: {{{path}: ...}}"', line)
+    hint = did_you_mean(path, SIGNAL_FIELDS + tuple(BRAIN_FIELDS) + ("any", "all", "count"))
+    if not hint and "." not in path:
+        hint = f' (did you mean "labels.{path}"?)'
+    raise Invalid(f'unknown field "{path}"{hint}', line)
+
+
+def _scalar(path: str, value: object, line: int, what: str = "value"):
+    """Normalise an operand compared for equality with `path`."""
+    kind = field_kind(path)
+    if isinstance(value, (dict, list)) or value is None:
+        shown = "nothing" if value is None else "a list" if isinstance(value, list) else "a map"
+        raise Invalid(f'{path}: expected a single {what}, got {shown}', line)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise Invalid(f'{path} is true or false, got {value!r}', line)
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Invalid(f'{path} is a number, got {value!r}', line)
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(value)
+    return str(value)
+
+
+def _number(path: str, op: str, value: object, line: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Invalid(f'{path}: operator "{op}" needs a number, got {value!r}', line)
+    if abs(value) >= MAX_NUMBER:
+        raise Invalid(f'{path}: {value!r} is too large (limit ±2^53)', line)
+    if field_kind(path) is bool:
+        raise Invalid(f'{path} is true or false: operator "{op}" does not apply', line)
+    return float(value)
+
+
+def _list(path: str, op: str, value: object, line: int) -> tuple:
+    if not isinstance(value, list):
+        raise Invalid(f'{path}: operator "{op}" needs a list, got {value!r}', line)
+    if not value:
+        raise Invalid(f'{path}: operator "{op}" needs at least one value', line)
+    return tuple(dict.fromkeys(_scalar(path, v, line) for v in value))
+
+
+def _operator(path: str, op: object, value: object, line: int) -> Atom:
+    if op not in OPERATORS:
+        raise Invalid(f'unknown operator "{op}"{did_you_mean(op, OPERATORS)}', line)
+    if op in ("in", "not_in"):
+        return Atom(path, op, _list(path, op, value, line))
+    if op == "not":
+        if isinstance(value, list):
+            return Atom(path, "not_in", _list(path, op, value, line))
+        return Atom(path, op, _scalar(path, value, line))
+    if op in NUMERIC_OPS:
+        return Atom(path, op, _number(path, op, value, line))
+    if op == "matches":
+        if field_kind(path) is not str:
+            raise Invalid(f'{path} is not text: operator "matches" does not apply', line)
+        if not isinstance(value, str):
+            raise Invalid(f'{path}: operator "matches" needs a regular expression, got {value!r}', line)
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise Invalid(f'bad regex "{value}": {exc}', line) from None
+        return Atom(path, op, value)
+    if op == "exists":
+        if not isinstance(value, bool):
+            raise Invalid(f'{path}: operator "exists" needs true or false, got {value!r}', line)
+        return Atom(path, op, value)
+    # older_than / newer_than
+    if field_kind(path) is not str or (path in SIGNAL_FIELDS and path not in TIME_FIELDS):
+        raise Invalid(f'{path}: operator "{op}" needs a time field '
+                      f'(occurred_at, received_at or a label holding an ISO 8601 time)', line)
+    try:
+        return Atom(path, op, durations.parse(value))
+    except ValueError as exc:
+        raise Invalid(f'{path}: {exc}', line) from None
+
+
+def _field(path: str, value: object, line: int) -> Node:
+    if isinstance(value, list):
+        return Atom(path, "in", _list(path, "in", value, line))
+    if isinstance(value, dict):
+        if not value:
+            raise Invalid(f'{path}: empty condition (write a value, a list or operators)', line)
+        atoms = tuple(_operator(path, op, v, line_of(value, op, line)) for op, v in value.items())
+        return atoms[0] if len(atoms) == 1 else All(atoms)
+    return Atom(path, "eq", _scalar(path, value, line))
+
+
+def _group(key: str, value: object, line: int, ruleset: str, rule: str) -> Node:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f'"{key}" needs a non-empty list of condition maps', line)
+    items = []
+    for i, item in enumerate(value):
+        item_line = line_of(value, i, line)
+        if not isinstance(item, dict) or not item:
+            raise Invalid(f'each item of "{key}" must be a non-empty map of conditions', item_line)
+        items.append(All(tuple(c.node for c in parse_when(item, ruleset, rule, item_line, nested=True))))
+    return Any(tuple(items)) if key == "any" else All(tuple(items))
+
+
+COUNT_KEYS = ("at_least", "within", "same")
+
+
+def _count(value: object, line: int, ruleset: str, rule: str) -> Count:
+    if not isinstance(value, dict):
+        raise Invalid('count needs a map: {at_least: 3, within: 10m, same: [labels.job]}', line)
+    for key in value:
+        if key not in COUNT_KEYS:
+            raise Invalid(f'count: unknown key "{key}"{did_you_mean(key, COUNT_KEYS)}', line_of(value, key, line))
+    at_least = value.get("at_least")
+    if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
+        raise Invalid(f'count: at_least needs a whole number of at least 1, got {at_least!r}', line)
+    if "within" not in value:
+        raise Invalid('count: missing key "within"', line)
+    try:
+        within = durations.parse(value["within"])
+    except ValueError as exc:
+        raise Invalid(f'count: {exc}', line_of(value, "within", line)) from None
+    same = value.get("same", [])
+    same = [same] if isinstance(same, str) else same
+    if not isinstance(same, list):
+        raise Invalid('count: same needs a list of fields', line)
+    for path in same:
+        _check_path(path, line_of(value, "same", line))
+    return Count(ruleset, rule, at_least, within, tuple(same))
+
+
+def parse_when(when: dict, ruleset: str, rule: str, line: int, nested: bool = False) -> list[Condition]:
+    """The top-level conditions of one `when` map, in the order written. Raises Invalid."""
+    out = []
+    for key, value in when.items():
+        key_line = line_of(when, key, line)
+        text = text_of(when, key) if isinstance(when, YDict) else str(key)
+        if key in ("any", "all"):
+            node = _group(key, value, key_line, ruleset, rule)
+        elif key == "count":
+            if nested:
+                raise Invalid('count is only allowed at the top of "when"', key_line)
+            node = _count(value, key_line, ruleset, rule)
+        else:
+            node = _field(_check_path(key, key_line), value, key_line)
+        out.append(Condition(str(key), text, key_line, node))
+    return out
+
+
+# -- the plain-Python meaning ----------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
+def to_number(value: object) -> float | None:
+    """A finite number from a field value, or None (booleans and non-numeric text are not numbers)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str) and _NUMBER.match(value):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return None
+
+
+def to_epoch(value: object) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.timestamp()
+
+
+Context = dict  # path -> value; "__now__" -> epoch seconds; ("count", ruleset, rule) -> int
+Predicate = Callable[[Context], bool]
+
+
+def predicate(node: Node) -> Predicate:
+    """The reference meaning of a condition node, as a closure over a context dict."""
+    if isinstance(node, All):
+        parts = tuple(predicate(n) for n in node.items)
+        return lambda ctx: all(p(ctx) for p in parts)
+    if isinstance(node, Any):
+        parts = tuple(predicate(n) for n in node.items)
+        return lambda ctx: any(p(ctx) for p in parts)
+    if isinstance(node, Count):
+        key, at_least = ("count", node.ruleset, node.rule), node.at_least
+        return lambda ctx: ctx.get(key, 0) >= at_least
+    return _atom_predicate(node)
+
+
+def _atom_predicate(atom: Atom) -> Predicate:  # noqa: C901 (one branch per operator)
+    path, op, operand = atom.path, atom.op, atom.operand
+    text = field_kind(path) is str
+
+    def value(ctx):
+        v = ctx.get(path)
+        return "" if v is None and text else v
+
+    if op == "eq":
+        return lambda ctx: value(ctx) == operand
+    if op == "not":
+        return lambda ctx: value(ctx) != operand
+    if op == "in":
+        members = frozenset(operand)
+        return lambda ctx: value(ctx) in members
+    if op == "not_in":
+        members = frozenset(operand)
+        return lambda ctx: value(ctx) not in members
+    if op in NUMERIC_OPS:
+        compare = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__}[op]
+
+        def numeric(ctx):
+            number = to_number(ctx.get(path))
+            return number is not None and compare(number, operand)
+        return numeric
+    if op == "matches":
+        pattern = re.compile(operand)
+        return lambda ctx: pattern.fullmatch(str(value(ctx))) is not None
+    if op == "exists":
+        return lambda ctx: (ctx.get(path) not in (None, "")) == operand
+    if op in ("older_than", "newer_than"):
+        older = op == "older_than"
+
+        def age(ctx):
+            moment = to_epoch(ctx.get(path))
+            if moment is None:
+                return False
+            elapsed = ctx["__now__"] - moment
+            return elapsed > operand if older else elapsed < operand
+        return age
+    raise AssertionError(op)
+
+
+def paths_of(node: Node) -> set[str]:
+    """Every field a node reads (for deciding which brain facts a ruleset needs)."""
+    if isinstance(node, (All, Any)):
+        return set().union(*(paths_of(n) for n in node.items)) if node.items else set()
+    if isinstance(node, Count):
+        return set(node.same)
+    return {node.path}

@@ -1,0 +1,180 @@
+"""The rules in force: every file of a rules dir loaded, validated, compiled, under one version.
+
+`load(files, display_dir)` returns `(Rules, [])` or `(None, problems)`; it never touches the
+engine or Redis (check.py adds the engine build and the inline tests).
+
+Choices where SPEC is silent:
+- `people.yml` and `permissions.yml` are data files (validated, not rulesets); every other
+  `*.yml`/`*.yaml` file is a ruleset. `deploy.yml`, `stale.yml` and `suppression.yml` may carry
+  the extra top-level keys SPEC §10 and §6 give them (apps/calendar/bypass, scans, guardrails).
+- Only the ruleset named `routing` must end in a default route (a catch-all `when: {}`): it is
+  the one that decides where a signal goes, like Alertmanager's root route. Suppression, deploy,
+  stale and custom rulesets act on some signals only.
+- A rule is unreachable when an earlier rule without `continue` (and without `count`) has a
+  subset of its conditions — the catch-all being the commonest case.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from router.engine import schema
+from router.engine.compile import Compiled, compile_ruleset
+from router.engine.loader import Document, Problem, YDict, did_you_mean, line_of, parse
+from router.engine.ruleset import Ruleset, build
+
+DATA_FILES = tuple(schema.DATA_FILES)
+DEFAULT_ROUTE_REQUIRED = ("routing",)
+
+
+def version_of(files: dict[str, str]) -> str:
+    """Content hash of a rules dir: the same files always give the same version."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Rules:
+    version: str
+    files: dict[str, str]
+    rulesets: list[Compiled]
+    data: dict = field(default_factory=dict)   # people, groups, permissions, apps, calendar, scans, ...
+    display_dir: str = ""
+
+    def ruleset(self, name: str) -> Compiled | None:
+        return next((c for c in self.rulesets if c.name == name), None)
+
+    @property
+    def guardrails(self) -> dict:
+        """The suppression ruleset's `guardrails:` (snooze limits the chat layer enforces)."""
+        return self.data.get("guardrails", {})
+
+
+def load(files: dict[str, str], display_dir: str = "rules") -> tuple[Rules | None, list[Problem]]:
+    version = version_of(files)
+    problems: list[Problem] = []
+    docs = {name: parse(name, text, str(PurePath(display_dir) / name)) for name, text in sorted(files.items())}
+    for doc in docs.values():
+        problems += doc.problems
+    data: dict = {}
+    data_docs: dict[str, Document] = {}
+    rulesets: list[Ruleset] = []
+    seen: dict[str, str] = {}
+    broken: set[str] = set()
+    for name, doc in docs.items():
+        if doc.problems:
+            continue
+        stem = PurePath(name).stem
+        if stem in DATA_FILES:
+            loaded, found = schema.load(schema.DATA_FILES[stem](), doc.data, doc.display)
+            problems += found
+            if loaded is not None:
+                data.update(loaded)
+                data_docs[stem] = doc
+            continue
+        ruleset, found = build(doc)
+        problems += found
+        if ruleset is None:
+            continue
+        if found:
+            broken.add(ruleset.name)
+        if ruleset.name in seen:
+            problems.append(Problem(doc.display, ruleset.line,
+                                    f'ruleset "{ruleset.name}" is already defined in {seen[ruleset.name]}'))
+            continue
+        seen[ruleset.name] = doc.display
+        rulesets.append(ruleset)
+        for key, value in ruleset.extras.items():
+            data[key] = value
+    for ruleset in rulesets:
+        problems += _order_problems(ruleset)
+    problems += _references(data, data_docs, rulesets)
+    compiled = []
+    for ruleset in rulesets:
+        if ruleset.name in broken:
+            continue
+        c = compile_ruleset(ruleset, version)
+        problems += [Problem(ruleset.display, ruleset.line, p) if p.startswith("ruleset ") else
+                     Problem(ruleset.display, _rule_line(ruleset, p), p) for p in c.problems]
+        compiled.append(c)
+    if problems:
+        return None, sorted(set(problems))
+    return Rules(version=version, files=dict(files), rulesets=compiled, data=data, display_dir=display_dir), []
+
+
+def _rule_line(ruleset: Ruleset, message: str) -> int:
+    for rule in ruleset.rules:
+        if message.startswith(f'rule "{rule.name}"'):
+            return rule.line
+    return ruleset.line
+
+
+def _order_problems(ruleset: Ruleset) -> list[Problem]:
+    """Unreachable rules (shadowed by an earlier, more general rule) and a missing default route."""
+    out = []
+    stoppers: list = []  # (rule, its condition set) of earlier rules that stop evaluation
+    for rule in ruleset.rules:
+        nodes = {c.node for c in rule.conditions}
+        for earlier, earlier_nodes in stoppers:
+            if earlier_nodes <= nodes:
+                why = "matches every signal" if not earlier_nodes else "matches every signal this one does"
+                out.append(Problem(ruleset.display, rule.line,
+                                   f'rule "{rule.name}": unreachable: rule "{earlier.name}" (line {earlier.line}) '
+                                   f'above {why} and has no "continue: true"'))
+                break
+        if not rule.cont and rule.count is None:
+            stoppers.append((rule, nodes))
+    if ruleset.name in DEFAULT_ROUTE_REQUIRED and not any(r.catch_all for r in ruleset.rules):
+        out.append(Problem(ruleset.display, ruleset.line,
+                           f'ruleset "{ruleset.name}": no default route: end it with a catch-all rule '
+                           f'(when: {{}}) so that every signal goes somewhere'))
+    return out
+
+
+def _references(data: dict, docs: dict[str, Document], rulesets: list[Ruleset]) -> list[Problem]:
+    """Names in permissions.yml, groups and deploy settings that must exist in people.yml."""
+    out: list[Problem] = []
+    people_doc = docs.get("people")
+    if people_doc is None:
+        return out
+    people = set(data.get("people", {}))
+    groups = set(data.get("groups", {}))
+    known = people | groups
+    raw_groups = people_doc.data.get("groups") or {}
+    for group, members in data.get("groups", {}).items():
+        for i, member in enumerate(members):
+            if member not in known:
+                line = line_of(raw_groups.get(group), i, line_of(raw_groups, group))
+                out.append(Problem(people_doc.display, line, f'group "{group}": unknown person or group '
+                                                             f'"{member}"{did_you_mean(member, known)}'))
+    perm_doc = docs.get("permissions")
+    if perm_doc is not None:
+        raw = perm_doc.data.get("permissions") or []
+        for i, entry in enumerate(data.get("permissions", [])):
+            node = raw[i] if i < len(raw) else YDict()
+            line = line_of(raw, i)
+            for name in entry["allow"]:
+                if name != "*" and name not in known:
+                    out.append(Problem(perm_doc.display, line_of(node, "allow", line),
+                                       f'permission {i + 1}: unknown person or group "{name}"{did_you_mean(name, known)}'))
+            for command in entry["command"]:
+                if command not in schema.COMMANDS:
+                    out.append(Problem(perm_doc.display, line_of(node, "command", line),
+                                       f'permission {i + 1}: unknown command "{command}"'
+                                       f'{did_you_mean(command, schema.COMMANDS)}'))
+    for ruleset in rulesets:
+        for rule in ruleset.rules:
+            for action in rule.actions:
+                approvers = action.params.get("approvers") if action.name == "deploy" else None
+                if approvers and approvers not in known:
+                    out.append(Problem(ruleset.display, action.line,
+                                       f'rule "{rule.name}": action "deploy": unknown group "{approvers}"'
+                                       f'{did_you_mean(approvers, groups)}'))
+        for name in (ruleset.extras.get("bypass") or {}).get("allow", []):
+            if name not in known:
+                out.append(Problem(ruleset.display, ruleset.line,
+                                   f'bypass: unknown person or group "{name}"{did_you_mean(name, known)}'))
+    return out

@@ -1,0 +1,370 @@
+"""The shapes of the files in the rules dir (SPEC §4, §10), as strict marshmallow schemas.
+
+Unknown keys are refused everywhere, with the nearest valid key suggested; `problems()` turns a
+marshmallow error tree into `file:line: message` lines using the lines the YAML loader recorded.
+`when:` maps are not described here: their keys are field paths, parsed by conditions.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from router.engine.durations import Duration
+from router.engine.loader import Problem, did_you_mean, line_of
+
+NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$",
+                       error="use letters, digits and - _ . : @ / (no spaces), starting with a letter or digit")
+RULESET_NAME = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="use lower-case letters, digits, - and _")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StrictBool(fields.Boolean):
+    truthy = {True}
+    falsy = {False}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+class Int(fields.Integer):
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+
+class TimeZone(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f'unknown time zone "{value}" (use e.g. Europe/Berlin, UTC)') from None
+        return value
+
+
+class When(fields.String):
+    """A date or date-time as written in calendars: `2026-12-01` or `2026-12-01 14:00`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f'bad date "{value}" (use 2026-12-01 or 2026-12-01 14:00)') from None
+        return value
+
+
+class Cron(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        from croniter import croniter
+
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not croniter.is_valid(value):
+            raise ValidationError(f'bad cron schedule "{value}" (five fields, e.g. "0 9 * * 1-5")')
+        return value
+
+
+class StrOrList(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ValidationError("must be a name or a non-empty list of names")
+
+
+# -- rulesets -------------------------------------------------------------------------------------
+
+class RuleSchema(Strict):
+    name = fields.String(required=True, validate=NAME)
+    description = fields.String()
+    when = fields.Dict(required=True)
+    then = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, error="needs at least one action"))
+    continue_ = StrictBool(data_key="continue", load_default=False)
+
+
+class TestBrainSchema(Strict):
+    """Brain-derived fields an inline test pretends the brain holds."""
+
+    snoozed = StrictBool()
+    acked = StrictBool()
+    deploying = StrictBool()
+    firing_count = Int(validate=validate.Range(min=0))
+    repeat = Int(validate=validate.Range(min=0))
+    count = Int(validate=validate.Range(min=0))  # signals in every `count` window, this one included
+
+
+class TestSchema(Strict):
+    name = fields.String()
+    signal = fields.Dict(required=True)
+    brain = fields.Nested(TestBrainSchema, load_default=dict)
+    at = When()
+    expect = fields.List(fields.String(), required=True)
+
+
+# deploy.yml extras (SPEC §7, §10)
+class JenkinsTarget(Strict):
+    job = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class GithubTarget(Strict):
+    environment = fields.String(required=True)
+
+
+class DeployTarget(Strict):
+    jenkins = fields.Nested(JenkinsTarget)
+    github = fields.Nested(GithubTarget)
+
+    @validates_schema
+    def _one(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("name exactly one of jenkins or github")
+
+
+class AppSchema(Strict):
+    repo = fields.String(required=True, validate=validate.Regexp(r"^[\w.-]+/[\w.-]+$", error="use owner/name"))
+    environments = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    deploy = fields.Nested(DeployTarget, required=True)
+    branch = fields.String()                    # default branch, for "how to release"
+    release_steps = fields.List(fields.String())
+    room = fields.String()
+
+
+class FreezeSchema(Strict):
+    from_ = When(data_key="from", required=True)
+    to = When(required=True)
+    reason = fields.String()
+    environments = fields.List(fields.String())
+
+
+class BusinessHoursSchema(Strict):
+    days = fields.String(load_default="mon-fri", validate=validate.Regexp(
+        r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$", error="use e.g. mon-fri"))
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
+
+
+class CalendarSchema(Strict):
+    timezone = TimeZone(required=True)
+    releases = fields.List(When())
+    freeze = fields.List(fields.Nested(FreezeSchema))
+    business_hours = fields.Nested(BusinessHoursSchema)
+
+
+class BypassSchema(Strict):
+    allow = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    reason_required = StrictBool(load_default=True)
+
+
+# stale.yml extras (SPEC §8, §10)
+class ScanSchema(Strict):
+    schedule = Cron(required=True)
+    repos = fields.List(fields.String())
+    path = fields.String()
+    url = fields.String()
+    query = fields.String()
+    older_than = Duration()
+    owner = fields.String()
+
+
+# suppression.yml extras: the guardrails the chat layer enforces on snooze (SPEC §6)
+class SnoozeGuardrails(Strict):
+    max_duration = fields.Dict(keys=fields.String(), values=Duration(), required=True)  # env -> max; "default"
+    reason_required = fields.Raw(load_default=False)   # true, false, or a list of envs
+    max_matches = Int(load_default=20, validate=validate.Range(min=1))
+    require_label = StrictBool(load_default=True)      # a matcher must constrain at least one label
+
+    @validates_schema
+    def _shape(self, data, **kwargs):
+        required = data.get("reason_required", False)
+        if not isinstance(required, bool) and not (
+                isinstance(required, list) and all(isinstance(e, str) for e in required)):
+            raise ValidationError("must be true, false or a list of environments", "reason_required")
+        if "default" not in data.get("max_duration", {}):
+            raise ValidationError('needs a "default" entry (e.g. default: 7d)', "max_duration")
+
+
+class GuardrailsSchema(Strict):
+    snooze = fields.Nested(SnoozeGuardrails, required=True)
+
+
+EXTRAS: dict[str, dict[str, fields.Field]] = {
+    "deploy": {"apps": fields.Dict(keys=fields.String(), values=fields.Nested(AppSchema)),
+               "calendar": fields.Nested(CalendarSchema),
+               "bypass": fields.Nested(BypassSchema)},
+    "stale": {"scans": fields.Dict(keys=fields.String(), values=fields.Nested(ScanSchema))},
+    "suppression": {"guardrails": fields.Nested(GuardrailsSchema)},
+}
+
+
+class RulesetFileSchema(Strict):
+    ruleset = fields.String(required=True, validate=RULESET_NAME)
+    version = Int(load_default=1, validate=validate.OneOf([1], error="unsupported version (this Sparky reads version 1)"))
+    description = fields.String()
+    rules = fields.List(fields.Raw(), required=True)
+    tests = fields.List(fields.Raw(), load_default=list)
+
+
+def ruleset_file_schema(ruleset: object) -> Schema:
+    """The file schema for a ruleset, with the extra top-level keys its name allows."""
+    extras = EXTRAS.get(ruleset if isinstance(ruleset, str) else "", {})
+    if not extras:
+        return RulesetFileSchema()
+    return Schema.from_dict({**RulesetFileSchema._declared_fields, **extras},
+                            name=f"{ruleset.title()}FileSchema")(unknown=RAISE)
+
+
+# -- data files ------------------------------------------------------------------------------------
+
+class PersonSchema(Strict):
+    name = fields.String()
+    slack = fields.String()
+    github = fields.String()
+    email = fields.Email()
+    tz = TimeZone()
+    phone = fields.String()
+    jenkins = fields.String()
+
+
+class PeopleFileSchema(Strict):
+    people = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(PersonSchema), required=True)
+    groups = fields.Dict(keys=fields.String(validate=NAME), values=fields.List(fields.String()), load_default=dict)
+
+
+class PermissionSchema(Strict):
+    command = StrOrList(required=True)
+    allow = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    rooms = fields.List(fields.String())
+    args = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+
+class PermissionsFileSchema(Strict):
+    permissions = fields.List(fields.Nested(PermissionSchema), required=True)
+
+
+DATA_FILES: dict[str, type[Schema]] = {"people": PeopleFileSchema, "permissions": PermissionsFileSchema}
+
+# Chat commands (SPEC §6) permissions.yml may name; "*" means all of them.
+COMMANDS = ("help", "alerts", "snooze", "snoozes", "unsnooze", "ack", "why", "deploy", "approve", "deny",
+            "deploys", "lock", "unlock", "bypass", "next", "how", "builds", "traffic", "stale", "lunch",
+            "image", "say", "*")
+
+
+# -- marshmallow errors -> problems ----------------------------------------------------------------
+
+def _allowed(schema: Schema | None) -> list[str]:
+    if schema is None:
+        return []
+    return [f.data_key or name for name, f in schema.fields.items()]
+
+
+def _inner(field_: fields.Field | None, part: str) -> tuple[Schema | None, fields.Field | None]:
+    """What describes `field_`'s children: (schema of a nested map, or the field of list items)."""
+    if isinstance(field_, fields.Nested):
+        return field_.schema, None
+    if isinstance(field_, fields.List):
+        return _inner(field_.inner, part) if isinstance(field_.inner, fields.Nested) else (None, field_.inner)
+    if isinstance(field_, fields.Dict) and part == "value":
+        return _inner(field_.value_field, part) if isinstance(field_.value_field, fields.Nested) \
+            else (None, field_.value_field)
+    return None, None
+
+
+def problems(messages: object, node: object, display: str, prefix: str, schema: Schema | None,
+             line: int = 0) -> list[Problem]:
+    """Translate a marshmallow `ValidationError.messages` tree into problems with lines."""
+    out: list[Problem] = []
+    here = line_of(node, default=line)
+    if isinstance(messages, list):
+        for msg in messages:
+            out.append(Problem(display, here, f"{prefix}{_lower(msg)}"))
+        return out
+    if not isinstance(messages, dict):
+        return [Problem(display, here, f"{prefix}{messages}")]
+    for key, sub in messages.items():
+        if key == "_schema":
+            out += problems(sub, node, display, prefix, None, here)
+            continue
+        child = node.get(key) if isinstance(node, dict) else (
+            node[key] if isinstance(node, list) and isinstance(key, int) and key < len(node) else None)
+        key_line = line_of(node, key, here)
+        field_ = schema.fields.get(_attr(schema, key)) if schema is not None and isinstance(key, str) else None
+        if sub == ["Unknown field."]:
+            out.append(Problem(display, key_line, f'{prefix}unknown key "{key}"{did_you_mean(key, _allowed(schema))}'))
+        elif sub == ["Missing data for required field."]:
+            out.append(Problem(display, here, f'{prefix}missing key "{key}"'))
+        elif isinstance(sub, dict) and isinstance(node, list) and isinstance(key, int):
+            out += problems(sub, child, display, prefix, schema, key_line)
+        elif isinstance(sub, dict) and set(sub) <= {"key", "value"} and isinstance(node, dict):
+            # a Dict field's entry: marshmallow reports {"key": [...]} / {"value": {...}}
+            if "key" in sub:
+                out += [Problem(display, key_line, f'{prefix}"{key}": {_lower(m)}') for m in sub["key"]]
+            if "value" in sub:
+                out += problems(sub["value"], child, display, f'{prefix}"{key}": ', schema, key_line)
+        elif isinstance(sub, dict):
+            inner_schema, inner_field = _inner(field_, "value")
+            if inner_schema is None and isinstance(field_, fields.Dict):
+                inner_schema = schema  # entries of a Dict: handled on the next level
+                out += _dict_entries(sub, child, display, f"{prefix}{key}: ", field_, key_line)
+                continue
+            if inner_schema is None and isinstance(field_, fields.List):
+                out += [p for idx, s in sub.items()
+                        for p in problems(s, child[idx] if isinstance(child, list) and isinstance(idx, int)
+                                          and idx < len(child) else None, display, f"{prefix}{key}: ", None,
+                                          line_of(child, idx, key_line))]
+                continue
+            out += problems(sub, child, display, f"{prefix}" if inner_schema is not None else f"{prefix}{key}: ",
+                            inner_schema, key_line)
+        else:
+            for msg in sub:
+                out.append(Problem(display, key_line, f"{prefix}{key}: {_lower(msg)}"))
+    return out
+
+
+def _dict_entries(sub: dict, node: object, display: str, prefix: str, field_: fields.Dict,
+                  line: int) -> list[Problem]:
+    out = []
+    value_schema, _ = _inner(field_, "value")
+    for entry, parts in sub.items():
+        entry_line = line_of(node, entry, line)
+        child = node.get(entry) if isinstance(node, dict) else None
+        if "key" in parts:
+            out += [Problem(display, entry_line, f'{prefix}"{entry}": {_lower(m)}') for m in parts["key"]]
+        if "value" in parts:
+            out += problems(parts["value"], child, display, f'{prefix}"{entry}": ', value_schema, entry_line)
+    return out
+
+
+def _attr(schema: Schema, key: str) -> str:
+    for name, f in schema.fields.items():
+        if (f.data_key or name) == key:
+            return name
+    return key
+
+
+def _lower(msg: object) -> str:
+    text = str(msg)
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def load(schema: Schema, data: object, display: str, prefix: str = "") -> tuple[dict | None, list[Problem]]:
+    """`schema.load(data)`, or None plus the problems with file lines."""
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        return None, [Problem(display, line_of(data), f"{prefix}expected a map of keys, got {kind}")]
+    try:
+        return schema.load(data), []
+    except ValidationError as exc:
+        return None, problems(exc.messages, data, display, prefix, schema)

@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 from redis.exceptions import RedisError
 
-from router import brain
+from router import brain, metrics
+from router.dispatch import QUEUES
 from sources.common import same
 
 bp = Blueprint("api", __name__)
@@ -86,6 +87,12 @@ def list_dead_letters():
     q = _query(LimitQuery())
     letters = brain.dead_letters(_sparky().conn, q["limit"])
     return jsonify(dead_letters=letters, count=len(letters))
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    body = metrics.render(_sparky().conn, QUEUES)
+    return current_app.response_class(body, mimetype="text/plain; version=0.0.4")
 
 
 @bp.get("/healthz")

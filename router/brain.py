@@ -124,6 +124,11 @@ def key_lock(name: str) -> str:
     return f"{PREFIX}lock:{name}"
 
 
+def key_metrics() -> str:
+    """Hash of Prometheus counter/summary values shared by every process (router/metrics.py)."""
+    return f"{PREFIX}metrics"
+
+
 # -- small helpers used by several modules ----------------------------------------------------------
 
 def signal_indexes(data: dict) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
-from router import brain, deadletter
+from router import brain, deadletter, metrics
 from router.reception import Backpressure, accept
 from sources import ADAPTERS, alertmanager, common, github, slack
 from sources.common import Refused
@@ -81,6 +81,8 @@ def _refuse(path: str, raw: bytes, status: int, reason: str) -> Response:
     letter = deadletter.letter(path, status, reason, request.headers, request.args, raw)
     try:
         brain.push_dead_letter(_sparky().conn, letter)
+        metrics.count(_sparky().conn, "sparky_signals_received", source=ENDPOINTS[path].adapter.NAME,
+                      outcome=f"refused_{status}")
     except RedisError:
         log.error("dead letter %s not recorded: brain unreachable", letter["id"])
     response = jsonify(error=reason, status=status, dead_letter=letter["id"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from redis import Redis
 from rq import Queue
 
-from router import brain, dispatch
+from router import brain, dispatch, metrics
 from router.config import Config
 from router.signal import Signal
 
@@ -69,6 +69,9 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     new = [s for s, (first, _) in zip(signals, claimed) if first]
     result = Accepted(ids=[s.id for s in new],
                       duplicate_of=[original for first, original in claimed if not first])
+    if result.duplicate_of:
+        metrics.count(conn, "sparky_signals_received", len(result.duplicate_of), source=source,
+                      outcome="duplicate")
     if not new:
         return result
     try:
@@ -77,6 +80,7 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         # same transaction: either both are in the brain or neither is.
         dispatch.enqueue_evaluation(Queue(dispatch.EVAL_QUEUE, connection=conn), result.ids, pipeline=pipe)
         touched = brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
+        metrics.count(pipe, "sparky_signals_received", len(new), source=source, outcome="accepted")
         _pushes.update(touched)
         due = [index for index in touched if _pushes[index] >= TRIM_EVERY]
         brain.trim_indexes(pipe, due)

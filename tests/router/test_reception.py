@@ -236,3 +236,18 @@ def test_backlog_is_cached_per_process(config, redis, monkeypatch):
     assert codes == [202, 202, 202, 202]  # the first reading (0) stands for a minute
     reception._backlog.clear()
     assert post_json(client, "/hooks/generic", ALERT).status_code == 503
+
+
+def test_metrics_count_outcomes_per_source(client, redis):
+    post_json(client, "/hooks/generic", [ALERT, ALERT])
+    post_json(client, "/hooks/generic", {"colour": "red"})
+    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-1"}
+    post_json(client, "/hooks/github", {"zen": "z", "hook_id": 1}, **headers)
+    post_json(client, "/hooks/github", {"zen": "z", "hook_id": 1}, **headers)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'sparky_signals_received_total{outcome="accepted",source="generic"} 2.0' in text
+    assert 'sparky_signals_received_total{outcome="refused_400",source="generic"} 1.0' in text
+    assert 'sparky_signals_received_total{outcome="accepted",source="github"} 1.0' in text
+    assert 'sparky_signals_received_total{outcome="duplicate",source="github"} 1.0' in text
+    assert 'sparky_queue_depth{queue="sparky-eval"} 2.0' in text  # one job per accepted request
+    assert "sparky_dead_letters 1.0" in text

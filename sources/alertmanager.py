@@ -20,7 +20,8 @@ import datetime as dt
 from typing import Mapping
 
 from router.signal import Signal, parse_time, utcnow
-from sources.common import Refused, decode_json, first_line, is_json, json_object, media_type, obj, string, time_iso
+from sources.common import (Refused, decode_json, first_line, is_json, json_object, media_type, obj, string,
+                            time_iso)
 
 NAME = "alertmanager"
 AUTH = "token"

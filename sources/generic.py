@@ -37,7 +37,8 @@ def load(raw: bytes, headers: Mapping[str, str]) -> object:
 def _messages(errors: object, path: str) -> list[str]:
     """Flatten marshmallow's nested error dict into "a.b: message" lines."""
     if isinstance(errors, dict):
-        return [line for key, sub in errors.items() for line in _messages(sub, f"{path}.{key}" if path else str(key))]
+        return [line for key, sub in errors.items()
+                for line in _messages(sub, f"{path}.{key}" if path else str(key))]
     if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
         return [f"{path}: {' '.join(errors)}"]
     if isinstance(errors, list):

@@ -10,8 +10,9 @@ Choices where SPEC is silent:
   `owner/name:deploy:<env>`; ping `owner/name`; other events `owner/name:<event>`.
 - Subjects: push `owner/name@<branch or tag>`, CI `owner/name <context>`, deployment
   `owner/name to <env>`, ping and other events the repo.
-- Check conclusions pass through lower-cased except `timed_out` → `failure` and `startup_failure` →
-  `error` (so severity and rules treat them as the failures they are); unfinished checks → `pending`.
+- Check conclusions pass through as GitHub writes them, except `timed_out` → `failure` and
+  `startup_failure` → `error` (so severity and rules treat them as the failures they are);
+  unfinished checks (queued, in_progress, ...) → `pending`. Unknown status states pass through.
 - check_suite's context is its app's name. CI `branch` is set when exactly one is named.
 - deployment_status severity stays `info` (SPEC: only CI failure/error warn).
 - actor: the sender's login (for push, the pusher's name when there is no sender).
@@ -22,8 +23,8 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from router.signal import Signal
-from sources.common import (Refused, first_line, header, hmac_sha256_hex, json_object, obj, require, same, seq,
-                            string, time_iso)
+from sources.common import (Refused, first_line, header, hmac_sha256_hex, json_object, obj, require, same,
+                            seq, string, time_iso)
 
 NAME = "github"
 AUTH = "github"
@@ -140,7 +141,8 @@ def _ci(repo: str, status: str, context: str, sha: str, branch: str, url: str, d
         kind="ci", status=status, severity=CI_SEVERITY.get(status, "info"), subject=f"{repo} {context}",
         fingerprint=f"{repo}:ci:{context}",
         labels={"sha": sha, "context": context, "branch": branch},
-        summary=first_line(f"{context} {status} on {repo}@{sha[:7]}" + (f": {description}" if description else "")),
+        summary=first_line(f"{context} {status} on {repo}@{sha[:7]}"
+                           + (f": {description}" if description else "")),
         text=description, url=url, occurred_at=time_iso(when),
     )
 
@@ -206,8 +208,8 @@ def _deployment(payload: dict, event: str) -> dict:
     deployment = obj(payload, "deployment")
     if not deployment:
         raise Refused(400, "deployment: missing")
-    return _deployment_fields(payload, "created", string(deployment, "url"), string(deployment, "description"),
-                              string(deployment, "created_at"))
+    return _deployment_fields(payload, "created", string(deployment, "url"),
+                              string(deployment, "description"), string(deployment, "created_at"))
 
 
 def _deployment_status(payload: dict, event: str) -> dict:

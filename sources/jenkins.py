@@ -7,7 +7,9 @@ and answers the other as a duplicate.
 
 Choices where SPEC is silent:
 - job: the `job/<a>/job/<b>/` segments of the job's relative `url` (so a multibranch branch job is
-  `web-api/master` while `name` says only `master`), URL-decoded; else of `build.full_url`; else `name`.
+  `web-api/master` while `name` says only `master`); else of `build.full_url`; else `name`. Each
+  segment is URL-decoded once, which gives Jenkins' own full name: a branch `feature/x` is the job
+  `web-api/feature%2Fx` (its `branch` label says `feature/x`).
 - duration_s: whole seconds (rounded) of `build.duration` ms, only for outcome phases (the plugin
   sends 0 while the build runs).
 - actor: the SCM culprits, comma-separated; text: the build log tail the plugin sends.

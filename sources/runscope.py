@@ -54,7 +54,8 @@ def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:
     summary = f"{test} {status}" + (f" in {environment}" if environment else "")
     if failed:
         first = failed[0]
-        summary += f": {string(first, 'method')} {string(first, 'url')} → {string(first, 'response_status_code')}"
+        code = string(first, "response_status_code")
+        summary += f": {string(first, 'method')} {string(first, 'url')} → {code}"
     labels = {
         "test": test,
         "test_id": test_id,

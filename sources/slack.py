@@ -24,8 +24,8 @@ from typing import Callable, Mapping
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from router.signal import Signal
-from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_line, header, is_form, is_json,
-                            media_type, obj, require, seq, string)
+from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_line, header, is_form,
+                            is_json, media_type, obj, require, seq, string)
 
 NAME = "chat"
 AUTH = "slack"
@@ -160,14 +160,16 @@ def _event(payload: dict) -> list[Signal]:
     if channel == "dm" and string(event, "channel_type") != "im":
         return []  # a plain channel message: not addressed to Sparky (mentions come as app_mention)
     user = require(string(event, "user"), "event.user")
-    bots = {string(a, "user_id") for a in seq(payload, "authorizations") if isinstance(a, dict) and a.get("is_bot")}
+    bots = {string(a, "user_id") for a in seq(payload, "authorizations")
+            if isinstance(a, dict) and a.get("is_bot")}
     if user in bots:
         return []  # Sparky's own message
     text = LEADING_MENTION.sub("", string(event, "text"), count=1).strip()
     return [_signal(
         channel, text,
         room=require(string(event, "channel"), "event.channel"), user=user,
-        occurred_at=epoch_iso(event.get("event_ts") or event.get("ts")) or epoch_iso(payload.get("event_time")),
+        occurred_at=(epoch_iso(event.get("event_ts") or event.get("ts"))
+                     or epoch_iso(payload.get("event_time"))),
         dedup=string(payload, "event_id"),
         ts=string(event, "ts"),
     )]

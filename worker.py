@@ -10,14 +10,35 @@ import logging
 from redis import Redis
 from rq import SimpleWorker, Worker
 
+from actions.recovery import recover, with_recovery
+from router import intake
 from router.app import resolve_redis
 from router.config import Config
 from router.dispatch import QUEUES
 
+def with_drain_kick(cls):
+    """The worker class, also queueing a drain job for signals left pending by a process that
+    died (router/intake.py) at start and at every RQ maintenance run."""
+
+    class Kicking(cls):
+        def run_maintenance_tasks(self):
+            super().run_maintenance_tasks()
+            if intake.kick(self.connection):
+                self.log.warning("signals were pending with no drain job; queued one")
+
+    Kicking.__name__ = cls.__name__
+    return Kicking
+
+
+# RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
+MAINTENANCE = 60
+
 # SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
-# that kills the process takes the worker with it; `sparky up` restarts it.
-WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
+# that kills the process takes the worker with it; `sparky up` restarts it, and the restarted
+# worker puts back what the dead one held (actions/recovery.py).
+WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(SimpleWorker)),
+                  "fork": with_drain_kick(with_recovery(Worker))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = resolve_redis(Config.from_env())
     conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
-    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn)
+    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
     worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
 
 

@@ -56,6 +56,16 @@ def key_dead_letters() -> str:
     return f"{PREFIX}dead-letters"
 
 
+def key_pending() -> str:
+    """Sorted set of signal ids waiting for evaluation, scored by receipt time (router/intake.py)."""
+    return f"{PREFIX}pending"
+
+
+def key_drain_flag() -> str:
+    """Held (with a TTL) while a drain job for the pending set is queued or running."""
+    return f"{PREFIX}pending:draining"
+
+
 # -- alert state, snoozes, acks, windows ------------------------------------------------------------
 
 def key_alert(fingerprint: str) -> str:
@@ -219,9 +229,15 @@ def dead_letters(conn: Redis, limit: int = 100) -> list[dict]:
 
 
 def audit(conn: Redis, event: str, **fields: str) -> str:
-    """Append one entry to the audit stream (who did what, when, which rule decided it)."""
+    """Append one entry to the audit stream (who did what, when, which rule decided it).
+
+    Conventional fields: who, what, room, rule, outcome (see "chat commands and audit" below);
+    `at` (ISO 8601, this process's clock) is added unless given.
+    """
+    fields.setdefault("at", _now_iso())
     entry = {"event": event, **{k: "" if v is None else str(v) for k, v in fields.items()}}
-    return conn.xadd(key_audit(), entry, maxlen=AUDIT_CAP, approximate=True)
+    entry_id = conn.xadd(key_audit(), entry, maxlen=AUDIT_CAP, approximate=True)
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
 # -- actions and rooms ------------------------------------------------------------------------------
@@ -270,6 +286,11 @@ def key_rate_slots(room: str) -> str:
 def key_group(group_id: str, part: str) -> str:
     """A `group` window: part is `members` (set), `sample` (list), `state` (hash), or `snap-*`."""
     return f"{PREFIX}group:{group_id}:{part}"
+
+
+def key_groups() -> str:
+    """Sorted set of `group` windows waiting for their message, scored by when it is due."""
+    return f"{PREFIX}groups"
 
 
 def key_fact(name: str) -> str:
@@ -350,3 +371,8 @@ def active_snoozes(conn: Redis, now: float) -> list[dict]:
     pipe = conn.pipeline(transaction=False)
     queue_active_snoozes(pipe, now)
     return [json.loads(raw) for raw in pipe.execute()[0]]
+
+
+def key_rules_problems() -> str:
+    """Why the last reload was refused (JSON), cleared when a version is published."""
+    return f"{PREFIX}rules:refused"

@@ -73,6 +73,8 @@ class BrainCollector:
         for queue, n in zip(self.queues, pipe.execute()):
             depth.add_metric([queue], n)
         yield depth
+        yield GaugeMetricFamily("sparky_pending_signals", "Signals stored and waiting for evaluation",
+                                value=self.conn.zcard(brain.key_pending()))
         yield GaugeMetricFamily("sparky_dead_letters", "Entries in the dead-letter list",
                                 value=self.conn.llen(brain.key_dead_letters()))
 

@@ -1,4 +1,4 @@
-"""Taking signals in: de-duplicate, store durably, queue their evaluation — one transaction.
+"""Taking signals in: de-duplicate, store durably, mark them pending evaluation — one transaction.
 
 No Flask here: router/hooks.py calls `accept` after the adapter has verified and parsed.
 """
@@ -8,12 +8,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from redis import Redis
-from rq import Queue
+import logging
 
-from router import brain, dispatch, metrics
+from redis import Redis
+from redis.exceptions import RedisError
+
+from router import brain, intake, metrics
 from router.config import Config
 from router.signal import Signal
+
+log = logging.getLogger(__name__)
 
 
 # An index list is trimmed to its cap every TRIM_EVERY pushes from this process, so it can
@@ -31,7 +35,7 @@ def current_backlog(conn: Redis) -> int:
     now = time.monotonic()
     seen_at, value = _backlog.get(id(conn), (0.0, 0))
     if now - seen_at > BACKLOG_TTL:
-        value = dispatch.backlog(conn)
+        value = intake.backlog(conn)
         _backlog[id(conn)] = (now, value)
     return value
 
@@ -58,7 +62,7 @@ class Accepted:
 
 
 def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> Accepted:
-    """Store the new signals and queue one evaluation job for them; duplicates are only reported."""
+    """Store the new signals and mark them pending evaluation; duplicates are only reported."""
     if not signals:
         return Accepted()
     if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
@@ -76,19 +80,26 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         return result
     try:
         pipe = conn.pipeline(transaction=True)
-        # RQ opens MULTI on the pipeline itself, so the job goes in first; the signals join the
-        # same transaction: either both are in the brain or neither is.
-        dispatch.enqueue_evaluation(Queue(dispatch.EVAL_QUEUE, connection=conn), result.ids, pipeline=pipe)
         touched = brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
         metrics.count(pipe, "sparky_signals_received", len(new), source=source, outcome="accepted")
-        _pushes.update(touched)
-        due = [index for index in touched if _pushes[index] >= TRIM_EVERY]
+        due = [index for index in touched if _pushes[index] + 1 >= TRIM_EVERY]
         brain.trim_indexes(pipe, due)
-        pipe.execute()
-        for index in due:
-            _pushes[index] = 0
+        intake.queue_pending(pipe, result.ids)  # last: its reply says whether we took the flag
+        replies = pipe.execute()
     except Exception:
         # Not stored: forget the delivery keys so the sender's retry is not taken for a duplicate.
         brain.release_deliveries(conn, source, [s.dedup for s in new])
         raise
+    _pushes.update(touched)
+    for index in due:
+        _pushes[index] = 0
+    if replies[-1]:
+        # We took the drain flag: no drain job is queued or running, so queue one. Should this
+        # process die right here, the flag expires (intake.FLAG_TTL) and the next request or a
+        # worker's start-up kick queues it instead; the signals are already stored and pending.
+        try:
+            intake.enqueue_drain(conn)
+        except RedisError:
+            log.error("stored %d signals but could not queue their drain job; the flag expires "
+                      "in %ss and the next request queues it", len(new), intake.FLAG_TTL)
     return result

@@ -49,7 +49,11 @@ def start(data_dir, port):
     proc = subprocess.Popen([sys.executable, "-m", "router.cli", "up"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
+    try:
+        wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
+    except AssertionError:
+        out = stop(proc)
+        raise AssertionError(f"sparky up never became ready; /readyz and its output:\n{out}") from None
     return proc, base
 
 

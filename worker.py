@@ -15,6 +15,7 @@ from router import intake
 from router.app import resolve_redis
 from router.config import Config
 from router.dispatch import QUEUES
+from router.stale import cron as scan_cron
 
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
+    if not args.burst:
+        scan_cron.start(config)  # stale.yml's scans on their schedules (router/stale/cron.py)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
 
 

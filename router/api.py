@@ -8,6 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from redis.exceptions import RedisError
 
 from router import brain, metrics
+from router.openapi import documents
+from router.signal import SignalSchema
 from router.dispatch import QUEUES
 from sources.common import same
 
@@ -60,7 +62,9 @@ def _invalid_query(exc: ValidationError):
 
 
 @bp.get("/api/signals/<signal_id>")
+@documents(response=SignalSchema, tags=("signals",))
 def get_signal(signal_id: str):
+    """The signal object itself (404 when unknown or expired)."""
     signal = brain.load_signal(_sparky().conn, signal_id)
     if signal is None:
         return _error(404, f"no signal {signal_id!r} (unknown, or expired after SPARKY_SIGNAL_TTL)")
@@ -68,7 +72,9 @@ def get_signal(signal_id: str):
 
 
 @bp.get("/api/signals/<signal_id>/decision")
+@documents(tags=("signals",))
 def get_decision(signal_id: str):
+    """What the rules decided for a signal: version, matched rules, actions, first failed conditions."""
     raw = _sparky().conn.get(brain.key_decision(signal_id))
     if raw is None:
         return _error(404, f"no decision for signal {signal_id!r} yet")
@@ -76,14 +82,18 @@ def get_decision(signal_id: str):
 
 
 @bp.get("/api/signals")
+@documents(query=SignalQuery, tags=("signals",))
 def list_signals():
+    """Recent signals, newest first, filtered by source and kind."""
     q = _query(SignalQuery())
     signals = brain.recent_signals(_sparky().conn, q["source"], q["kind"], q["limit"])
     return jsonify(signals=signals, count=len(signals))
 
 
 @bp.get("/api/dead-letters")
+@documents(query=LimitQuery, tags=("signals",))
 def list_dead_letters():
+    """Refused requests and failed deliveries, newest first, with secrets redacted."""
     q = _query(LimitQuery())
     letters = brain.dead_letters(_sparky().conn, q["limit"])
     return jsonify(dead_letters=letters, count=len(letters))
@@ -91,17 +101,20 @@ def list_dead_letters():
 
 @bp.get("/metrics")
 def prometheus_metrics():
+    """Prometheus metrics: signals per source and outcome, evaluation time, actions, queue depth."""
     body = metrics.render(_sparky().conn, QUEUES)
     return current_app.response_class(body, mimetype="text/plain; version=0.0.4")
 
 
 @bp.get("/healthz")
 def healthz():
+    """200 while the process is up."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
 def readyz():
+    """200 when the brain answers and the rules are loaded, else 503."""
     sparky = _sparky()
     checks = {}
     try:

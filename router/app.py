@@ -9,8 +9,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router import api, embedded, hooks
+from router import api, chat_api, embedded, hooks, openapi, rooms_api, rules_api
 from router.config import Config
+from router.stale import api as stale_api
 
 log = logging.getLogger("sparky")
 
@@ -48,6 +49,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(api.require_admin_token)
     app.register_blueprint(hooks.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(rooms_api.bp)
+    app.register_blueprint(rules_api.bp)
+    app.register_blueprint(chat_api.bp)
+    app.register_blueprint(stale_api.bp)      # scans and stale items (router/stale/api.py)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

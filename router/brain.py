@@ -376,3 +376,278 @@ def active_snoozes(conn: Redis, now: float) -> list[dict]:
 def key_rules_problems() -> str:
     """Why the last reload was refused (JSON), cleared when a version is published."""
     return f"{PREFIX}rules:refused"
+
+
+# -- chat commands and audit -------------------------------------------------------------------------
+# Written by router/commands: one record per command signal (claim, reply, delivery), the
+# channel-name cache, snooze ids, ended snoozes, and reads of the audit stream.
+
+COMMAND_TTL = 7 * 24 * 3600      # a command's record lives as long as its signal
+COMMAND_CLAIM_TTL = 300          # seconds one process may take to run a claimed command
+SNOOZE_HISTORY_CAP = 1_000       # ended snoozes kept for `why` and the audit trail
+SNOOZE_HISTORY_TTL = 30 * 24 * 3600
+ALERT_ID_LENGTH = 7              # short alert ids shown in chat: the start of the fingerprint digest
+
+
+def _now_iso() -> str:
+    from router.signal import utcnow  # late: router.signal is a leaf module, keep brain importable alone
+
+    return utcnow()
+
+
+def alert_id(fingerprint: str) -> str:
+    """The short id chat shows for an alert (like a short git sha of its fingerprint)."""
+    return _digest(fingerprint)[:ALERT_ID_LENGTH]
+
+
+def key_command(signal_id: str) -> str:
+    """JSON per command signal: {"state": running|answered|delivered, "reply": {...}} (idempotence)."""
+    return f"{PREFIX}command:{signal_id}"
+
+
+def key_room_names() -> str:
+    """Hash: Slack channel id → channel name, learnt from slash commands and buttons (mentions
+    carry only the id, permissions.yml names rooms as `#ops`)."""
+    return f"{PREFIX}room-names"
+
+
+def key_snooze_seq() -> str:
+    """Counter behind snooze ids (`s1`, `s2`, ...): short enough to type in `unsnooze`."""
+    return f"{PREFIX}snooze-seq"
+
+
+def key_snooze_history() -> str:
+    """List of ended snoozes (JSON, with ended_at/ended_by), newest first, capped."""
+    return f"{PREFIX}snoozes:ended"
+
+
+def key_snooze_ended(snooze_id: str) -> str:
+    """Marker that a snooze's end was handled (audit + history once); holds the snooze JSON."""
+    return f"{PREFIX}snooze-ended:{snooze_id}"
+
+
+def next_snooze_id(conn: Redis) -> str:
+    return f"s{conn.incr(key_snooze_seq())}"
+
+
+def load_snooze(conn: Redis, snooze_id: str) -> dict | None:
+    raw = conn.get(key_snooze(snooze_id))
+    return json.loads(raw) if raw else None
+
+
+def is_active_snooze(conn: Redis, snooze_id: str) -> bool:
+    return conn.zscore(key_snoozes(), snooze_id) is not None
+
+
+def retire_snooze(conn: Redis, snooze: dict) -> bool:
+    """Record an ended snooze once: history entry, end marker, key and index removed.
+
+    Returns False when it was retired before (a re-run end job); the caller then skips the audit.
+    """
+    marker = key_snooze_ended(snooze["id"])
+    if not conn.set(marker, json.dumps(snooze), nx=True, ex=SNOOZE_HISTORY_TTL):
+        return False
+    pipe = conn.pipeline(transaction=True)
+    pipe.lpush(key_snooze_history(), json.dumps(snooze))
+    pipe.ltrim(key_snooze_history(), 0, SNOOZE_HISTORY_CAP - 1)
+    pipe.expire(key_snooze_history(), SNOOZE_HISTORY_TTL)
+    pipe.delete(key_snooze(snooze["id"]))
+    pipe.zrem(key_snoozes(), snooze["id"])
+    pipe.execute()
+    return True
+
+
+def ended_snooze(conn: Redis, snooze_id: str) -> dict | None:
+    raw = conn.get(key_snooze_ended(snooze_id))
+    return json.loads(raw) if raw else None
+
+
+def snooze_history(conn: Redis, limit: int = SNOOZE_HISTORY_CAP) -> list[dict]:
+    return [json.loads(raw) for raw in conn.lrange(key_snooze_history(), 0, limit - 1)]
+
+
+def _entry(entry_id, fields: dict) -> dict:
+    decoded = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+               for k, v in fields.items()}
+    return {"id": entry_id.decode() if isinstance(entry_id, bytes) else entry_id, **decoded}
+
+
+def audit_entries(conn: Redis, limit: int = 100, before: str = "+", filters: dict | None = None,
+                  scan_cap: int = 10_000) -> tuple[list[dict], str]:
+    """Newest-first audit entries matching `filters` (field → exact value), at most `limit`.
+
+    Reads the stream backwards in chunks, looking at no more than `scan_cap` entries. Returns
+    (entries, cursor): pass the cursor as `before` for the next page ("" when there is none).
+    """
+    filters = {k: v for k, v in (filters or {}).items() if v}
+    found: list[dict] = []
+    cursor, seen = before or "+", 0
+    exclusive = cursor != "+"
+    while len(found) < limit and seen < scan_cap:
+        chunk = conn.xrevrange(key_audit(), max=f"({cursor}" if exclusive else cursor, min="-",
+                               count=min(500, scan_cap - seen))
+        if not chunk:
+            return found, ""
+        for entry_id, fields in chunk:
+            entry = _entry(entry_id, fields)
+            seen += 1
+            cursor, exclusive = entry["id"], True
+            if all(entry.get(k) == v for k, v in filters.items()):
+                found.append(entry)
+                if len(found) == limit:
+                    break
+    return found, cursor
+
+
+def audit_after(conn: Redis, last_id: str, block_ms: int = 0, count: int = 100) -> list[dict]:
+    """Audit entries newer than `last_id` ("$" = from now on), waiting up to `block_ms` for one."""
+    answer = conn.xread({key_audit(): last_id}, count=count, block=block_ms or None)
+    return [_entry(entry_id, fields) for _stream, entries in (answer or []) for entry_id, fields in entries]
+
+
+# -- stale nagging ------------------------------------------------------------------------------------
+# Written by router/stale (scans, inventory, approvals) and actions/nag.py (nag history, digests).
+
+INVENTORY_TTL = 30 * 24 * 3600     # a scan's last inventory; refreshed by every run of the scan
+SCAN_RUN_TTL = 2 * 24 * 3600       # a claimed scan run (cron slot or on-demand run id)
+PR_ACTIVITY_TTL = 30 * 24 * 3600   # cached per-PR activity, keyed by the PR's updated_at
+NAG_HISTORY_TTL = 90 * 24 * 3600   # when an item was first nagged (for escalation), refreshed per nag
+NAG_PENDING_TTL = 7 * 24 * 3600    # nags waiting for their owner's delivery
+STALE_REQUEST_TTL = 30 * 24 * 3600  # approval requests, decided or not, are kept this long
+STALE_REQUESTS_CAP = 10_000        # newest requests kept in the index
+
+
+def key_scans() -> str:
+    """Hash: scan name → JSON summary of its last run (when, how many items, idle, errors)."""
+    return f"{PREFIX}stale:scans"
+
+
+def key_scan_run(scan: str, run: str) -> str:
+    """Claimed by the job that runs one scan run (a cron slot is claimed once across schedulers)."""
+    return f"{PREFIX}stale:run:{scan}:{_digest(run)}"
+
+
+def key_scan_cron_leader() -> str:
+    """Held (with a TTL) by the one cron scheduler that enqueues scans; the others stand by."""
+    return key_lock("stale-cron")
+
+
+def key_inventory(scan: str) -> str:
+    """Hash: fingerprint → JSON item, the inventory of a scan's last complete run."""
+    return f"{PREFIX}stale:inventory:{scan}"
+
+
+def key_inventory_staging(scan: str, run: str) -> str:
+    """Where a run writes its inventory before it replaces `key_inventory` (RENAME) at the end."""
+    return f"{PREFIX}stale:inventory-staging:{scan}:{_digest(run)}"
+
+
+def key_pr_activity(repo: str, number: str) -> str:
+    """Cached reviews/commits/comments activity of one pull request, with the updated_at it is for."""
+    return f"{PREFIX}stale:pr-activity:{_digest(f'{repo}#{number}')}"
+
+
+def key_nag_sent(fingerprint: str, owner: str) -> str:
+    """Set (NX, TTL = the rule's `every`) when an item is nagged to an owner: no repeat before it expires."""
+    return f"{PREFIX}stale:nagged:{_digest(fingerprint)}:{_digest(owner.lower())}"
+
+
+def key_nag_history(fingerprint: str) -> str:
+    """Hash per item: first_at, last_at, count, activity (the last_activity the count is for), escalated_at."""
+    return f"{PREFIX}stale:nag-history:{_digest(fingerprint)}"
+
+
+def key_nag_pending(owner: str, room: str) -> str:
+    """Hash: fingerprint → JSON nag waiting for delivery to one owner in one room (or DM)."""
+    return f"{PREFIX}stale:pending:{_digest(owner.lower() + '|' + room)}"
+
+
+def key_nag_outbox(owner: str, room: str) -> str:
+    """The nags one delivery took from `key_nag_pending` (kept until posted, so a retry posts the same)."""
+    return f"{PREFIX}stale:outbox:{_digest(owner.lower() + '|' + room)}"
+
+
+def key_nag_state(owner: str, room: str) -> str:
+    """Hash per owner and room: due (when the delivery job runs), seq (deliveries so far)."""
+    return f"{PREFIX}stale:nag-state:{_digest(owner.lower() + '|' + room)}"
+
+
+def key_nag_digest(owner: str, day: str) -> str:
+    """Set when an owner's digest for `day` (YYYY-MM-DD, UTC) went out: one digest per owner per day."""
+    return f"{PREFIX}stale:digest:{_digest(owner.lower())}:{day}"
+
+
+def key_stale_request(request_id: str) -> str:
+    """One approval request (JSON): close a PR, delete a node or an artifact, archive a repo."""
+    return f"{PREFIX}stale:request:{request_id}"
+
+
+def key_stale_requests() -> str:
+    """Sorted set of request ids by creation time (capped at STALE_REQUESTS_CAP)."""
+    return f"{PREFIX}stale:requests"
+
+
+def key_stale_request_for(fingerprint: str, ask: str) -> str:
+    """The open request for an item and what is asked, so nagging again reuses it."""
+    return f"{PREFIX}stale:request-for:{_digest(fingerprint)}:{ask}"
+
+
+# -- deploys --------------------------------------------------------------------------------------
+# Written by router/deploys (requests, approvals, locks, CI/alert facts for the gates) and
+# actions/deploy.py. `key_deploying(app)` above is a hash env → deploy id while deploys of the app
+# run (the engine's `deploying` field only asks whether it exists).
+
+DEPLOY_TTL = 30 * 24 * 3600          # a request record, decided or not (history for `deploys`)
+DEPLOYS_CAP = 10_000                 # newest requests kept in the index
+DEPLOY_FACT_TTL = 14 * 24 * 3600     # CI results per sha, branch heads
+DEFAULT_BRANCH_TTL = 3600            # GitHub's default branch of a repo, cached
+
+
+def key_deploy(request_id: str) -> str:
+    """One deploy request (JSON): app, env, ref, sha, requester, state, approvals, target, ..."""
+    return f"{PREFIX}deploy:{request_id}"
+
+
+def key_deploys() -> str:
+    """Sorted set of deploy request ids by creation time (capped at DEPLOYS_CAP)."""
+    return f"{PREFIX}deploys"
+
+
+def key_deploy_lock(app: str, env: str) -> str:
+    """Held (value: the request id, with a TTL past the deploy's timeout) while an app deploys to env."""
+    return key_lock(f"deploy:{app}:{env}")
+
+
+def key_env_lock(env: str) -> str:
+    """A person's `lock <env> [reason]` (JSON: by, reason, at), until `unlock <env>`."""
+    return key_lock(f"env:{env}")
+
+
+def key_env_locks() -> str:
+    """Set of environments with a person's lock (for `deploys`)."""
+    return f"{PREFIX}env-locks"
+
+
+def key_deploy_watch(kind: str, value: str) -> str:
+    """Set of request ids a fact concerns: kind `sha`, `app`, `ref` (repo@branch) for waiting
+    requests, `jenkins` (job) and `github` (repo@env) for running ones."""
+    return f"{PREFIX}deploy-watch:{kind}:{_digest(value)}"
+
+
+def key_deploy_ci(sha: str) -> str:
+    """Hash per commit: CI context (GitHub status/check name, `jenkins/<job>`) → JSON {state, ...}."""
+    return f"{PREFIX}deploy-ci:{sha}"
+
+
+def key_deploy_head(repo: str, branch: str) -> str:
+    """The last pushed sha of a branch (from GitHub push signals), for resolving refs offline."""
+    return f"{PREFIX}deploy-head:{_digest(repo + '@' + branch)}"
+
+
+def key_default_branch(repo: str) -> str:
+    return f"{PREFIX}default-branch:{_digest(repo)}"
+
+
+def key_deploy_progress(request_id: str) -> str:
+    """Set of signal ids already applied to a running deploy (a re-run progress job is a no-op)."""
+    return f"{PREFIX}deploy-progress:{request_id}"

@@ -146,5 +146,17 @@ def worker(burst: bool) -> None:
     worker_module.main(["--burst"] if burst else [])
 
 
+from router.rooms_cli import rooms  # noqa: E402  (the built-in rooms' commands)
+from router.rules_cli import rules  # noqa: E402  (sparky rules check|test|reload)
+from router.say_cli import say  # noqa: E402  (chat commands from a terminal)
+from router.audit_cli import audit  # noqa: E402  (the audit trail)
+
+main.add_command(rooms)
+main.add_command(rules)
+main.add_command(say)          # sparky say --as USER "<command>" (router/say_cli.py)
+main.add_command(audit)        # sparky audit tail (router/audit_cli.py)
+from router.stale.cli import register as register_stale  # noqa: E402
+register_stale(main)           # sparky scan [NAME], sparky stale [OWNER] (router/stale/cli.py)
+
 if __name__ == "__main__":
     main()

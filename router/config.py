@@ -20,6 +20,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_REDIS_URL": "",
     "SPARKY_DATA_DIR": "./var",
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
+    "SPARKY_RULES_POLL": "1",
     "SPARKY_PORT": "8080",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
@@ -39,12 +40,18 @@ DEFAULTS: dict[str, str] = {
     "JENKINS_URL": "",
     "JENKINS_USER": "",
     "JENKINS_TOKEN": "",
+    "CHEF_SERVER_URL": "",
+    "CHEF_CLIENT_NAME": "",
+    "CHEF_CLIENT_KEY": "",
+    "ARTIFACTORY_URL": "",
+    "ARTIFACTORY_TOKEN": "",
 }
 
 # Secrets never appear in logs, errors or `sparky config` output.
 SECRET_VARS = frozenset({
     "SPARKY_HOOK_TOKENS", "SPARKY_ADMIN_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
     "GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "JENKINS_TOKEN",
+    "CHEF_CLIENT_KEY", "ARTIFACTORY_TOKEN",
 })
 
 
@@ -77,6 +84,7 @@ class Config:
     redis_url: str = ""
     data_dir: Path = Path("./var")
     rules_dir: Path = DEFAULT_RULES_DIR
+    rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
     port: int = 8080
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
@@ -96,6 +104,11 @@ class Config:
     jenkins_url: str = ""
     jenkins_user: str = ""
     jenkins_token: str = ""
+    chef_server_url: str = ""       # with the organization: https://chef.example/organizations/acme
+    chef_client_name: str = ""      # the API client that signs requests (X-Ops-UserId)
+    chef_client_key: str = ""       # path to its private key (.pem), or the PEM text itself
+    artifactory_url: str = ""       # https://artifactory.example/artifactory
+    artifactory_token: str = ""
     # Not from the environment: the clock used for signature freshness, injectable in tests.
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
@@ -107,6 +120,7 @@ class Config:
             redis_url=_str(env, "SPARKY_REDIS_URL"),
             data_dir=Path(_str(env, "SPARKY_DATA_DIR")),
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
+            rules_poll=_float(env, "SPARKY_RULES_POLL"),
             port=_int(env, "SPARKY_PORT"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
@@ -126,6 +140,11 @@ class Config:
             jenkins_url=_str(env, "JENKINS_URL"),
             jenkins_user=_str(env, "JENKINS_USER"),
             jenkins_token=_str(env, "JENKINS_TOKEN"),
+            chef_server_url=_str(env, "CHEF_SERVER_URL"),
+            chef_client_name=_str(env, "CHEF_CLIENT_NAME"),
+            chef_client_key=_str(env, "CHEF_CLIENT_KEY"),
+            artifactory_url=_str(env, "ARTIFACTORY_URL"),
+            artifactory_token=_str(env, "ARTIFACTORY_TOKEN"),
         )
 
     def with_(self, **changes) -> "Config":

@@ -6,13 +6,8 @@ already has a decision is skipped, so a retried job never evaluates a signal twi
 """
 from __future__ import annotations
 
-import json
-
 from redis import Redis
 from rq import Queue, Retry, get_current_job
-
-from router import brain
-from router.signal import utcnow
 
 EVAL_QUEUE = "sparky-eval"
 ACTIONS_QUEUE = "sparky-actions"
@@ -37,24 +32,15 @@ def enqueue_evaluation(queue: Queue, signal_ids: list[str], pipeline=None):
 
 
 def evaluate(signal_ids: list[str]) -> int:
-    """RQ job: decide what to do about each signal. Returns how many were evaluated now.
-
-    The rules engine is not wired in yet: each signal gets a decision that records it was
-    evaluated with no ruleset, which is what `GET /api/signals/<id>/decision` shows.
-    """
+    """RQ job: decide what to do about each signal. Returns how many were evaluated now."""
     conn = get_current_job().connection
     return evaluate_with(conn, signal_ids)
 
 
 def evaluate_with(conn: Redis, signal_ids: list[str]) -> int:
-    pipe = conn.pipeline(transaction=False)
-    for sid in signal_ids:
-        pipe.exists(brain.key_decision(sid))
-    done = pipe.execute()
-    fresh = [sid for sid, seen in zip(signal_ids, done) if not seen]
-    pipe = conn.pipeline(transaction=False)
-    for sid in fresh:
-        decision = {"signal": sid, "evaluated_at": utcnow(), "rules_version": None, "rulesets": {}}
-        # NX: two racing jobs for the same signal leave exactly one decision.
-        pipe.set(brain.key_decision(sid), json.dumps(decision), nx=True, ex=7 * 24 * 3600)
-    return sum(1 for ok in pipe.execute() if ok)
+    """Evaluate the rules in force (router.engine.decide): decisions stored, action jobs queued."""
+    from router.commands.jobs import enqueue_commands  # late, like decide
+    from router.engine import decide  # late: the engine's decisions import this module's queues
+
+    enqueue_commands(conn, signal_ids)  # chat commands also run on their own job (router/commands)
+    return decide(conn, signal_ids)

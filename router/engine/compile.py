@@ -18,11 +18,9 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Callable
-
 from router.engine import limits
-from router.engine.conditions import (BRAIN_FIELDS, NUMERIC_OPS, All, Any, Atom, Condition, Count, Node, Predicate,
-                                      field_kind, paths_of, predicate, to_number)
+from router.engine.conditions import (BRAIN_FIELDS, NUMERIC_OPS, All, Any, Atom, Count, Node, Predicate, field_kind,
+                                      paths_of, predicate, to_number)
 from router.engine.ruleset import Rule, Ruleset
 
 MAX_LIST = 8           # longer lists are computed in Python rather than expanded
@@ -61,9 +59,18 @@ class Test:
 @dataclass
 class CompiledRule:
     rule: Rule
-    checks: list[tuple[str, Predicate]]   # (condition as written, predicate), for explanations
+    checks: list[tuple[str, int, Predicate]]  # (condition as written, memo slot, predicate)
     always: bool                          # matches every signal: no engine rule needed
     window_filter: Predicate | None       # for `count` rules: which signals enter the window
+    # Copied out of `rule` for the hot loop in explain.decide:
+    name: str = ""
+    index: int = 0
+    cont: bool = False
+    actions: list = field(default_factory=list)   # as written: [{"notify": {...}}, ...]
+
+    def __post_init__(self) -> None:
+        self.name, self.index, self.cont = self.rule.name, self.rule.index, self.rule.cont
+        self.actions = [a.as_written() for a in self.rule.actions]
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Compiled:
     brain_fields: set[str]
     counts: list[tuple[int, Count]]
     problems: list[str]                    # limit violations, phrased for the ruleset
+    slots: int = 0                         # distinct top-level conditions (explanations memoise them)
 
     @property
     def name(self) -> str:
@@ -234,10 +242,15 @@ def compile_ruleset(ruleset: Ruleset, version: str) -> Compiled:
     rules: list[CompiledRule] = []
     never: list[str] = []
     brain: set[str] = set()
+    slots: dict[Node, tuple[int, Predicate]] = {}
     for rule in ruleset.rules:
         for condition in rule.conditions:
             brain |= paths_of(condition.node) & set(BRAIN_FIELDS)
-        checks = [(c.text, predicate(c.node)) for c in rule.conditions]
+            if condition.node not in slots:
+                slots[condition.node] = (len(slots), predicate(condition.node))
+        # Rules share conditions (`kind: alert`, `labels.team: web`): each is evaluated once per
+        # signal when explaining, through its slot.
+        checks = [(c.text, *slots[c.node]) for c in rule.conditions]
         alternatives = _lower(All(tuple(c.node for c in rule.conditions)), aliases) if rule.conditions else [()]
         normal = [n for n in (_normalise(a) for a in alternatives) if n is not None]
         always = any(len(n) == 0 for n in normal)
@@ -265,7 +278,8 @@ def compile_ruleset(ruleset: Ruleset, version: str) -> Compiled:
     return Compiled(ruleset=ruleset, engine_name=f"{ruleset.name}@{version}.{digest}", definition=definition,
                     engine_rules=engine_rules, rules=rules, field_aliases=field_aliases,
                     computed=aliases.predicates, brain_fields=brain,
-                    counts=[(r.index, r.count) for r in ruleset.rules if r.count is not None], problems=problems)
+                    counts=[(r.index, r.count) for r in ruleset.rules if r.count is not None], problems=problems,
+                    slots=len(slots))
 
 
 def _window_filter(rule: Rule) -> Predicate | None:
@@ -284,5 +298,3 @@ def _window_filter(rule: Rule) -> Predicate | None:
 def definition_json(compiled: Compiled) -> str:
     return json.dumps({compiled.engine_name: compiled.definition}, ensure_ascii=False)
 
-
-Maker = Callable[[dict, int], dict]

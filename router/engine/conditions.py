@@ -17,6 +17,7 @@ Semantics (where SPEC is silent, as Alertmanager does it):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -88,6 +89,11 @@ class Invalid(Exception):
 
 # -- parsing -------------------------------------------------------------------------------------
 
+def _show(value: object) -> str:
+    """A value as a rule file would write it, for messages: "ten", 3, true, [a, b]."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def known_field(path: str) -> bool:
     return path in SIGNAL_FIELDS or path in BRAIN_FIELDS or (path.startswith(LABELS) and len(path) > len(LABELS))
 
@@ -98,7 +104,7 @@ def field_kind(path: str) -> type:
 
 def _check_path(path: object, line: int) -> str:
     if not isinstance(path, str):
-        raise Invalid(f'a field name must be text, got {path!r}', line)
+        raise Invalid(f'a field name must be text, got {_show(path)}', line)
     if known_field(path):
         return path
     if path == "labels" or path == LABELS:
@@ -119,11 +125,11 @@ def _scalar(path: str, value: object, line: int, what: str = "value"):
         raise Invalid(f'{path}: expected a single {what}, got {shown}', line)
     if kind is bool:
         if not isinstance(value, bool):
-            raise Invalid(f'{path} is true or false, got {value!r}', line)
+            raise Invalid(f'{path} is true or false, got {_show(value)}', line)
         return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Invalid(f'{path} is a number, got {value!r}', line)
+            raise Invalid(f'{path} is a number, got {_show(value)}', line)
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -134,9 +140,9 @@ def _scalar(path: str, value: object, line: int, what: str = "value"):
 
 def _number(path: str, op: str, value: object, line: int) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Invalid(f'{path}: operator "{op}" needs a number, got {value!r}', line)
+        raise Invalid(f'{path}: operator "{op}" needs a number, got {_show(value)}', line)
     if abs(value) >= MAX_NUMBER:
-        raise Invalid(f'{path}: {value!r} is too large (limit ±2^53)', line)
+        raise Invalid(f'{path}: {_show(value)} is too large (limit ±2^53)', line)
     if field_kind(path) is bool:
         raise Invalid(f'{path} is true or false: operator "{op}" does not apply', line)
     return float(value)
@@ -144,7 +150,7 @@ def _number(path: str, op: str, value: object, line: int) -> float:
 
 def _list(path: str, op: str, value: object, line: int) -> tuple:
     if not isinstance(value, list):
-        raise Invalid(f'{path}: operator "{op}" needs a list, got {value!r}', line)
+        raise Invalid(f'{path}: operator "{op}" needs a list, got {_show(value)}', line)
     if not value:
         raise Invalid(f'{path}: operator "{op}" needs at least one value', line)
     return tuple(dict.fromkeys(_scalar(path, v, line) for v in value))
@@ -165,7 +171,7 @@ def _operator(path: str, op: object, value: object, line: int) -> Atom:
         if field_kind(path) is not str:
             raise Invalid(f'{path} is not text: operator "matches" does not apply', line)
         if not isinstance(value, str):
-            raise Invalid(f'{path}: operator "matches" needs a regular expression, got {value!r}', line)
+            raise Invalid(f'{path}: operator "matches" needs a regular expression, got {_show(value)}', line)
         try:
             re.compile(value)
         except re.error as exc:
@@ -173,7 +179,7 @@ def _operator(path: str, op: object, value: object, line: int) -> Atom:
         return Atom(path, op, value)
     if op == "exists":
         if not isinstance(value, bool):
-            raise Invalid(f'{path}: operator "exists" needs true or false, got {value!r}', line)
+            raise Invalid(f'{path}: operator "exists" needs true or false, got {_show(value)}', line)
         return Atom(path, op, value)
     # older_than / newer_than
     if field_kind(path) is not str or (path in SIGNAL_FIELDS and path not in TIME_FIELDS):
@@ -219,7 +225,7 @@ def _count(value: object, line: int, ruleset: str, rule: str) -> Count:
             raise Invalid(f'count: unknown key "{key}"{did_you_mean(key, COUNT_KEYS)}', line_of(value, key, line))
     at_least = value.get("at_least")
     if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
-        raise Invalid(f'count: at_least needs a whole number of at least 1, got {at_least!r}', line)
+        raise Invalid(f'count: at_least needs a whole number of at least 1, got {_show(at_least)}', line)
     if "within" not in value:
         raise Invalid('count: missing key "within"', line)
     try:

@@ -44,7 +44,7 @@ class RulesError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean "x"?)` for the closest choice, or "" when nothing is close."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.65)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
@@ -98,7 +98,12 @@ def _plain(value: object) -> object:
     return value
 
 
-class LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (5x faster on big files), else pure Python; both
+# give character-based marks, and resolution stays in Python (so the YAML 1.2 booleans hold).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineLoader(_SafeLoader):
     """SafeLoader that records lines, keeps source snippets and collects duplicate keys."""
 
     def __init__(self, stream: str):
@@ -139,7 +144,7 @@ LineLoader.add_constructor("tag:yaml.org,2002:seq", LineLoader.construct_yaml_se
 # YAML 1.2 booleans only: yes/no/on/off are strings (a status `on` or an env `no` stays text).
 LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
 }
 LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                  list("tTfF"))

@@ -19,12 +19,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from router.engine import schema
+from router.engine import datafiles, schema
 from router.engine.compile import Compiled, compile_ruleset
 from router.engine.loader import Document, Problem, YDict, did_you_mean, line_of, parse
 from router.engine.ruleset import Ruleset, build
 
-DATA_FILES = tuple(schema.DATA_FILES)
+DATA_FILES = tuple(datafiles.DATA_FILES)
 DEFAULT_ROUTE_REQUIRED = ("routing",)
 
 
@@ -69,7 +69,7 @@ def load(files: dict[str, str], display_dir: str = "rules") -> tuple[Rules | Non
             continue
         stem = PurePath(name).stem
         if stem in DATA_FILES:
-            loaded, found = schema.load(schema.DATA_FILES[stem](), doc.data, doc.display)
+            loaded, found = schema.load(datafiles.DATA_FILES[stem](), doc.data, doc.display)
             problems += found
             if loaded is not None:
                 data.update(loaded)
@@ -115,10 +115,20 @@ def _rule_line(ruleset: Ruleset, message: str) -> int:
 def _order_problems(ruleset: Ruleset) -> list[Problem]:
     """Unreachable rules (shadowed by an earlier, more general rule) and a missing default route."""
     out = []
-    stoppers: list = []  # (rule, its condition set) of earlier rules that stop evaluation
+    # Earlier rules that stop evaluation, indexed by one of their conditions: a rule can only be
+    # shadowed by a stopper whose every condition it has, so candidates share that condition.
+    catch_alls: list = []
+    by_condition: dict = {}
+    frequency: dict = {}
     for rule in ruleset.rules:
+        for condition in rule.conditions:
+            frequency[condition.node] = frequency.get(condition.node, 0) + 1
+    for rule in ruleset.rules:
+        if rule.broken:
+            continue
         nodes = {c.node for c in rule.conditions}
-        for earlier, earlier_nodes in stoppers:
+        candidates = catch_alls + [s for node in nodes for s in by_condition.get(node, ())]
+        for earlier, earlier_nodes in sorted(candidates, key=lambda s: s[0].index):
             if earlier_nodes <= nodes:
                 why = "matches every signal" if not earlier_nodes else "matches every signal this one does"
                 out.append(Problem(ruleset.display, rule.line,
@@ -126,7 +136,11 @@ def _order_problems(ruleset: Ruleset) -> list[Problem]:
                                    f'above {why} and has no "continue: true"'))
                 break
         if not rule.cont and rule.count is None:
-            stoppers.append((rule, nodes))
+            if nodes:
+                rarest = min(nodes, key=lambda n: frequency[n])
+                by_condition.setdefault(rarest, []).append((rule, nodes))
+            else:
+                catch_alls.append((rule, nodes))
     if ruleset.name in DEFAULT_ROUTE_REQUIRED and not any(r.catch_all for r in ruleset.rules):
         out.append(Problem(ruleset.display, ruleset.line,
                            f'ruleset "{ruleset.name}": no default route: end it with a catch-all rule '
@@ -161,10 +175,10 @@ def _references(data: dict, docs: dict[str, Document], rulesets: list[Ruleset]) 
                     out.append(Problem(perm_doc.display, line_of(node, "allow", line),
                                        f'permission {i + 1}: unknown person or group "{name}"{did_you_mean(name, known)}'))
             for command in entry["command"]:
-                if command not in schema.COMMANDS:
+                if command not in datafiles.COMMANDS:
                     out.append(Problem(perm_doc.display, line_of(node, "command", line),
                                        f'permission {i + 1}: unknown command "{command}"'
-                                       f'{did_you_mean(command, schema.COMMANDS)}'))
+                                       f'{did_you_mean(command, datafiles.COMMANDS)}'))
     for ruleset in rulesets:
         for rule in ruleset.rules:
             for action in rule.actions:

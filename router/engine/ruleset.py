@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from router.engine import schema
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
+from router.engine.limits import MAX_RULES
 from router.engine.loader import Document, Problem, did_you_mean, line_of
 from router.engine.template import fields_in, strings_in
 
@@ -34,10 +35,11 @@ class Rule:
     actions: list[Action]
     cont: bool = False
     description: str = ""
+    broken: bool = False  # its conditions did not parse: left out of order checks
 
     @property
     def catch_all(self) -> bool:
-        return not self.conditions
+        return not self.conditions and not self.broken
 
     @property
     def count(self) -> Count | None:
@@ -74,6 +76,11 @@ def build(doc: Document) -> tuple[Ruleset | None, list[Problem]]:
     """
     data = doc.data
     name = data.get("ruleset") if isinstance(data, dict) else None
+    raw_rules = data.get("rules") if isinstance(data, dict) else None
+    if isinstance(raw_rules, list) and len(raw_rules) > MAX_RULES:
+        return None, [Problem(doc.display, line_of(data, "ruleset", 1),
+                              f'ruleset "{name}": {len(raw_rules)} rules (limit {MAX_RULES}); '
+                              f'split it by concern into several files')]
     loaded, problems = schema.load(schema.ruleset_file_schema(name), data, doc.display)
     if loaded is None:
         # Still check the rules, so one run reports everything wrong with the file.
@@ -107,11 +114,13 @@ def _rules(raw: list, ruleset: str, display: str) -> tuple[list[Rule], list[Prob
                 seen[label] = line_of(item, "name", line)
         when = item.get("when") if isinstance(item, dict) else None
         conditions: list[Condition] = []
+        broken = not isinstance(when, dict)
         if isinstance(when, dict):
             try:
                 conditions = parse_when(when, ruleset, label, line_of(item, "when", line))
             except Invalid as exc:
                 problems.append(Problem(display, exc.line, f"{prefix}{exc}"))
+                broken = True
         actions: list[Action] = []
         then = item.get("then") if isinstance(item, dict) else None
         if isinstance(then, list):
@@ -119,7 +128,8 @@ def _rules(raw: list, ruleset: str, display: str) -> tuple[list[Rule], list[Prob
             problems += found
         if loaded is not None:
             rules.append(Rule(index=index, name=loaded["name"], line=line, conditions=conditions, actions=actions,
-                              cont=loaded["continue_"], description=loaded.get("description", "")))
+                              cont=loaded["continue_"], description=loaded.get("description", ""),
+                              broken=broken))
     return rules, problems
 
 
@@ -137,7 +147,8 @@ def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[
             continue
         (name, params), = item.items()
         if name not in PARAMS:
-            problems.append(Problem(display, line, f'{prefix}unknown action "{name}"{did_you_mean(name, PARAMS)}'))
+            hint = did_you_mean(name, PARAMS) or f" (known: {', '.join(PARAMS)})"
+            problems.append(Problem(display, line, f'{prefix}unknown action "{name}"{hint}'))
             continue
         params = {} if params is None else params
         where = f'{prefix}action "{name}": '

@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from router.engine.durations import Duration
 from router.engine.loader import Problem, did_you_mean, line_of
 
 NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$",
@@ -111,102 +110,6 @@ class TestSchema(Strict):
     expect = fields.List(fields.String(), required=True)
 
 
-# deploy.yml extras (SPEC §7, §10)
-class JenkinsTarget(Strict):
-    job = fields.String(required=True)
-    params = fields.Dict(keys=fields.String(), values=fields.String())
-
-
-class GithubTarget(Strict):
-    environment = fields.String(required=True)
-
-
-class DeployTarget(Strict):
-    jenkins = fields.Nested(JenkinsTarget)
-    github = fields.Nested(GithubTarget)
-
-    @validates_schema
-    def _one(self, data, **kwargs):
-        if len(data) != 1:
-            raise ValidationError("name exactly one of jenkins or github")
-
-
-class AppSchema(Strict):
-    repo = fields.String(required=True, validate=validate.Regexp(r"^[\w.-]+/[\w.-]+$", error="use owner/name"))
-    environments = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    deploy = fields.Nested(DeployTarget, required=True)
-    branch = fields.String()                    # default branch, for "how to release"
-    release_steps = fields.List(fields.String())
-    room = fields.String()
-
-
-class FreezeSchema(Strict):
-    from_ = When(data_key="from", required=True)
-    to = When(required=True)
-    reason = fields.String()
-    environments = fields.List(fields.String())
-
-
-class BusinessHoursSchema(Strict):
-    days = fields.String(load_default="mon-fri", validate=validate.Regexp(
-        r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$", error="use e.g. mon-fri"))
-    start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
-    end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
-
-
-class CalendarSchema(Strict):
-    timezone = TimeZone(required=True)
-    releases = fields.List(When())
-    freeze = fields.List(fields.Nested(FreezeSchema))
-    business_hours = fields.Nested(BusinessHoursSchema)
-
-
-class BypassSchema(Strict):
-    allow = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    reason_required = StrictBool(load_default=True)
-
-
-# stale.yml extras (SPEC §8, §10)
-class ScanSchema(Strict):
-    schedule = Cron(required=True)
-    repos = fields.List(fields.String())
-    path = fields.String()
-    url = fields.String()
-    query = fields.String()
-    older_than = Duration()
-    owner = fields.String()
-
-
-# suppression.yml extras: the guardrails the chat layer enforces on snooze (SPEC §6)
-class SnoozeGuardrails(Strict):
-    max_duration = fields.Dict(keys=fields.String(), values=Duration(), required=True)  # env -> max; "default"
-    reason_required = fields.Raw(load_default=False)   # true, false, or a list of envs
-    max_matches = Int(load_default=20, validate=validate.Range(min=1))
-    require_label = StrictBool(load_default=True)      # a matcher must constrain at least one label
-
-    @validates_schema
-    def _shape(self, data, **kwargs):
-        required = data.get("reason_required", False)
-        if not isinstance(required, bool) and not (
-                isinstance(required, list) and all(isinstance(e, str) for e in required)):
-            raise ValidationError("must be true, false or a list of environments", "reason_required")
-        if "default" not in data.get("max_duration", {}):
-            raise ValidationError('needs a "default" entry (e.g. default: 7d)', "max_duration")
-
-
-class GuardrailsSchema(Strict):
-    snooze = fields.Nested(SnoozeGuardrails, required=True)
-
-
-EXTRAS: dict[str, dict[str, fields.Field]] = {
-    "deploy": {"apps": fields.Dict(keys=fields.String(), values=fields.Nested(AppSchema)),
-               "calendar": fields.Nested(CalendarSchema),
-               "bypass": fields.Nested(BypassSchema)},
-    "stale": {"scans": fields.Dict(keys=fields.String(), values=fields.Nested(ScanSchema))},
-    "suppression": {"guardrails": fields.Nested(GuardrailsSchema)},
-}
-
-
 class RulesetFileSchema(Strict):
     ruleset = fields.String(required=True, validate=RULESET_NAME)
     version = Int(load_default=1, validate=validate.OneOf([1], error="unsupported version (this Sparky reads version 1)"))
@@ -217,47 +120,13 @@ class RulesetFileSchema(Strict):
 
 def ruleset_file_schema(ruleset: object) -> Schema:
     """The file schema for a ruleset, with the extra top-level keys its name allows."""
+    from router.engine.datafiles import EXTRAS  # late: datafiles builds on this module's fields
+
     extras = EXTRAS.get(ruleset if isinstance(ruleset, str) else "", {})
     if not extras:
         return RulesetFileSchema()
     return Schema.from_dict({**RulesetFileSchema._declared_fields, **extras},
                             name=f"{ruleset.title()}FileSchema")(unknown=RAISE)
-
-
-# -- data files ------------------------------------------------------------------------------------
-
-class PersonSchema(Strict):
-    name = fields.String()
-    slack = fields.String()
-    github = fields.String()
-    email = fields.Email()
-    tz = TimeZone()
-    phone = fields.String()
-    jenkins = fields.String()
-
-
-class PeopleFileSchema(Strict):
-    people = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(PersonSchema), required=True)
-    groups = fields.Dict(keys=fields.String(validate=NAME), values=fields.List(fields.String()), load_default=dict)
-
-
-class PermissionSchema(Strict):
-    command = StrOrList(required=True)
-    allow = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    rooms = fields.List(fields.String())
-    args = fields.Dict(keys=fields.String(), values=fields.Raw())
-
-
-class PermissionsFileSchema(Strict):
-    permissions = fields.List(fields.Nested(PermissionSchema), required=True)
-
-
-DATA_FILES: dict[str, type[Schema]] = {"people": PeopleFileSchema, "permissions": PermissionsFileSchema}
-
-# Chat commands (SPEC §6) permissions.yml may name; "*" means all of them.
-COMMANDS = ("help", "alerts", "snooze", "snoozes", "unsnooze", "ack", "why", "deploy", "approve", "deny",
-            "deploys", "lock", "unlock", "bypass", "next", "how", "builds", "traffic", "stale", "lunch",
-            "image", "say", "*")
 
 
 # -- marshmallow errors -> problems ----------------------------------------------------------------
@@ -291,7 +160,11 @@ def problems(messages: object, node: object, display: str, prefix: str, schema: 
         return out
     if not isinstance(messages, dict):
         return [Problem(display, here, f"{prefix}{messages}")]
+    suggested = {did_you_mean(k, _allowed(schema))[len(' (did you mean "'):-len('"?)')]
+                 for k, sub in messages.items() if sub == ["Unknown field."]} - {""}
     for key, sub in messages.items():
+        if sub == ["Missing data for required field."] and key in suggested:
+            continue  # "unknown key "rom" (did you mean "room"?)" says it already
         if key == "_schema":
             out += problems(sub, node, display, prefix, None, here)
             continue
@@ -311,19 +184,15 @@ def problems(messages: object, node: object, display: str, prefix: str, schema: 
                 out += [Problem(display, key_line, f'{prefix}"{key}": {_lower(m)}') for m in sub["key"]]
             if "value" in sub:
                 out += problems(sub["value"], child, display, f'{prefix}"{key}": ', schema, key_line)
+        elif isinstance(sub, dict) and isinstance(field_, fields.Dict):
+            out += _dict_entries(sub, child, display, prefix, field_, key_line, str(key))
+        elif isinstance(sub, dict) and isinstance(field_, fields.List) and not isinstance(field_.inner, fields.Nested):
+            for idx, msgs in sub.items():
+                item = line_of(child, idx, key_line) if isinstance(idx, int) else key_line
+                out += problems(msgs, None, display, f"{prefix}{key}: ", None, item)
         elif isinstance(sub, dict):
-            inner_schema, inner_field = _inner(field_, "value")
-            if inner_schema is None and isinstance(field_, fields.Dict):
-                inner_schema = schema  # entries of a Dict: handled on the next level
-                out += _dict_entries(sub, child, display, f"{prefix}{key}: ", field_, key_line)
-                continue
-            if inner_schema is None and isinstance(field_, fields.List):
-                out += [p for idx, s in sub.items()
-                        for p in problems(s, child[idx] if isinstance(child, list) and isinstance(idx, int)
-                                          and idx < len(child) else None, display, f"{prefix}{key}: ", None,
-                                          line_of(child, idx, key_line))]
-                continue
-            out += problems(sub, child, display, f"{prefix}" if inner_schema is not None else f"{prefix}{key}: ",
+            inner_schema, _ = _inner(field_, "value")
+            out += problems(sub, child, display, prefix if inner_schema is not None else f"{prefix}{key}: ",
                             inner_schema, key_line)
         else:
             for msg in sub:
@@ -331,17 +200,21 @@ def problems(messages: object, node: object, display: str, prefix: str, schema: 
     return out
 
 
+SINGULAR = {"people": "person", "groups": "group", "apps": "app", "scans": "scan"}
+
+
 def _dict_entries(sub: dict, node: object, display: str, prefix: str, field_: fields.Dict,
-                  line: int) -> list[Problem]:
+                  line: int, name: str = "") -> list[Problem]:
     out = []
     value_schema, _ = _inner(field_, "value")
     for entry, parts in sub.items():
         entry_line = line_of(node, entry, line)
         child = node.get(entry) if isinstance(node, dict) else None
+        label = f'{prefix}{SINGULAR.get(name, name)} "{entry}": ' if name in SINGULAR else f'{prefix}{name}: "{entry}": '
         if "key" in parts:
-            out += [Problem(display, entry_line, f'{prefix}"{entry}": {_lower(m)}') for m in parts["key"]]
+            out += [Problem(display, entry_line, f'{label}{_lower(m)}') for m in parts["key"]]
         if "value" in parts:
-            out += problems(parts["value"], child, display, f'{prefix}"{entry}": ', value_schema, entry_line)
+            out += problems(parts["value"], child, display, label, value_schema, entry_line)
     return out
 
 
@@ -368,3 +241,13 @@ def load(schema: Schema, data: object, display: str, prefix: str = "") -> tuple[
         return schema.load(data), []
     except ValidationError as exc:
         return None, problems(exc.messages, data, display, prefix, schema)
+
+
+def __getattr__(name: str):
+    """Names that moved to datafiles.py (data files and ruleset extras), for existing imports."""
+    from router.engine import datafiles
+
+    try:
+        return getattr(datafiles, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

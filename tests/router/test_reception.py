@@ -255,3 +255,16 @@ def test_metrics_count_outcomes_per_source(client, redis):
     assert 'sparky_queue_depth{queue="sparky-eval"} 1.0' in text  # one drain job for all of them
     assert "sparky_pending_signals 3.0" in text
     assert "sparky_dead_letters 1.0" in text
+
+
+def test_openapi_documents_every_route(app, client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    served = {r.rule for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    import re
+
+    documented = {re.sub(r"\{([^}]+)\}", r"<\1>", p) for p in spec["paths"]}
+    assert {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"<\1>", r) for r in served} == documented
+    listing = spec["paths"]["/api/signals"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"source", "kind", "limit"}
+    assert "Signal" in spec["components"]["schemas"]

@@ -1,0 +1,100 @@
+"""`escalate`: unless the alert is acked or resolved within `after`, post it again with `mention`.
+
+No thread sleeps: the action schedules a `check` job at now + `after` (RQ's scheduler runs it).
+The check reads the alert's state (actions/alerts.py) and stops when the alert was resolved,
+acknowledged, or fired again since (the new episode has its own escalation); otherwise it posts
+the escalation, in the firing message's thread and broadcast to the room, and schedules the next
+round while `repeat` allows. Each round has its own delivery key, so a retried check posts once.
+"""
+from __future__ import annotations
+
+import time
+
+from redis import Redis
+from rq import get_current_job
+
+from actions import alerts, chat, jobs
+from actions.jobs import Context, Permanent
+from actions.notify import alert_buttons, context_line, default_text, firing
+from actions.templates import render
+from router import brain
+from router.config import Config
+from router.signal import from_epoch
+
+
+def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mention: str, repeat: int = 0,
+             room: str = "", template: str = "", ctx: Context | None = None) -> str:
+    """Schedule the first check of a firing alert `after` ("15m") from now; `repeat` more rounds."""
+    ctx = ctx or Context(signal["id"], action="escalate")
+    after = int(jobs.seconds(after))
+    if not firing(signal):
+        return f"not escalated: {signal.get('kind')} {signal.get('status')} is not a firing alert"
+    state = alerts.state(conn, signal["fingerprint"])
+    if not state:  # the engine records alerts before evaluating; be safe if it did not
+        alerts.record(conn, signal)
+        state = alerts.state(conn, signal["fingerprint"])
+    episode = state.get("firing_since", "")
+    at, who = time.time() + after, render(mention, signal).strip()
+    _schedule(conn, at, signal, ctx, room, who, template, after, repeat, 1, episode)
+    return f"escalation to {who} at {from_epoch(at)} unless acked or resolved"
+
+
+def _schedule(conn: Redis, at: float, signal: dict, ctx: Context, room: str, mention: str, template: str,
+              after: int, repeat: int, round_: int, episode: str) -> None:
+    job_id = f"esc-{jobs.digest(ctx.key)}-{round_}"
+    jobs.schedule(conn, at, check, signal["id"], signal["fingerprint"], ctx.identity(), room, mention,
+                  template, after, repeat, round_, episode, job_id=job_id,
+                  description=f"escalate {signal['fingerprint']} round {round_} ({ctx.scope})")
+
+
+def check(signal_id: str, fingerprint: str, context: dict, room: str, mention: str, template: str,
+          after: int, repeat: int, round_: int, episode: str) -> object:
+    """RQ job: escalate now unless the alert was acked, resolved or fired again."""
+    job = get_current_job()
+    return check_with(job.connection, Config.from_env(), signal_id, fingerprint, context, room, mention,
+                      template, after, repeat, round_, episode, job=job)
+
+
+def check_with(conn: Redis, config: Config, signal_id: str, fingerprint: str, context: dict, room: str,
+               mention: str, template: str, after: int, repeat: int, round_: int, episode: str, job=None):
+    ctx = Context(**context)
+    field = f"{ctx.scope}/escalation/{round_}"
+
+    def work() -> str:
+        state = alerts.state(conn, fingerprint)
+        if not alerts.is_firing(state):
+            return f"stopped: {state.get('status') or 'no longer known'}"
+        if state.get("acked_by"):
+            return f"stopped: acknowledged by {state['acked_by']}"
+        if episode and state.get("firing_since") != episode:
+            return "stopped: fired again since; that episode escalates on its own"
+        signal = brain.load_signal(conn, signal_id) or {
+            "id": signal_id, "fingerprint": fingerprint, "kind": "alert", "status": "firing",
+            "subject": state.get("subject", ""), "summary": state.get("summary", "")}
+        threads = chat.threads_of(conn, fingerprint)
+        targets = [room] if room else sorted(threads)
+        if not targets:
+            raise Permanent("escalate: no room given and the alert was not posted anywhere")
+        minutes = max(1, after * round_ // 60)
+        text = render(template, signal) if template else \
+            f"still firing after {minutes}m, not acknowledged: {default_text(signal)}"
+        posted = []
+        for target in targets:
+            message = chat.Message(
+                room=target, key=f"{ctx.key}/escalation/{round_}/{target}", text=text, mention=mention,
+                emoji=":rotating_light:", context=context_line(signal), url=signal.get("url", ""),
+                buttons=alert_buttons(signal) if firing(signal) else (), thread=threads.get(target, ""),
+                broadcast=bool(threads.get(target)), signal=signal_id)
+            posted.append(chat.send(conn, config, message).describe())
+        if round_ <= repeat:
+            _schedule(conn, time.time() + after, signal, ctx, room, mention, template, after, repeat,
+                      round_ + 1, episode)
+        return f"escalated to {mention} (round {round_}): " + "; ".join(posted)
+
+    def finish(pipe, state: str, text: str) -> None:
+        key = brain.key_action_outcomes(signal_id)
+        pipe.hset(key, field, jobs.outcome_record("escalate", state, text, job))
+        pipe.expire(key, brain.ACTION_OUTCOME_TTL)
+
+    body = {"signal_id": signal_id, "fingerprint": fingerprint, **context, "round": round_, "room": room}
+    return jobs.guarded(conn, config, job, "action:escalate", body, work, finish)

@@ -1,0 +1,321 @@
+"""End to end against Prometheus Alertmanager: N distinct critical alerts, one POST each, each
+becoming one message at a local sink; then Sparky's POST → message latency at a steady rate.
+
+Alertmanager (Debian package `prometheus-alertmanager`) runs with group_by ['...'] and
+group_wait 0s, so every alert is its own notification, posted by its webhook receiver to the
+sink. Sparky runs as `sparky up` runs it: gunicorn (2 sync workers) + `python worker.py`
+processes + its Redis (append-only file on); its rules send every critical alert to a chat
+room with `notify`, and Slack is the sink (SLACK_API_URL, SPARKY_SLACK_RATE=0: chat to a fake
+Slack with the rate off, SPEC §4). Both get the same alerts from the same client loop.
+
+Prints alerts/s for both and the ratio, loss, CPU per component, and Sparky's p50/p99 latency
+from POST to message at --rate alerts/s.
+
+usage: python bench/e2e_bench.py [--n 5000] [--workers 2] [--rate 200] [--seconds 10]
+                                 [--skip-alertmanager] [--profile FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from router.embedded import EmbeddedRedis  # noqa: E402
+
+RULES = """\
+ruleset: routing
+version: 1
+rules:
+  - name: critical
+    when: {kind: alert, severity: critical}
+    then:
+      - %s
+  - name: everything-else
+    when: {}
+    then:
+      - drop: {reason: "not critical"}
+"""
+ROUTES = {"chat": 'notify: {room: "#bench"}', "webhook": 'webhook: {url: "http://127.0.0.1:%d/hook"}'}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def wait_up(url: str, seconds: float = 30) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise SystemExit(f"not up: {url}")
+
+
+class Client:
+    """One client loop: HTTP/1.1, reusing the connection when the server keeps it open."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, path: str, body: object) -> int:
+        data = json.dumps(body).encode()
+        for attempt in (1, 2):
+            try:
+                self.conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
+                response = self.conn.getresponse()
+                response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                return response.status
+            except (http.client.HTTPException, ConnectionError, OSError):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        return 0
+
+
+def alert(phase: str, j: int) -> dict:
+    return {"labels": {"alertname": "DiskFull", "instance": f"{phase}-web{j}.example",
+                       "severity": "critical"},
+            "annotations": {"summary": f"disk full on web{j} seq={j}"}}
+
+
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """CPU (user + system) of a process and (with `tree`) all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            own, children_ = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+            total += (own + (children_ if tree else 0)) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+        if tree:
+            todo.extend(children.get(p, []))
+    return total
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all processes), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def flood(client: Client, path: str, phase: str, n: int, sink: str,
+          timeout: float = 180) -> tuple[float, int]:
+    """Post n alerts one at a time; returns (seconds until the sink has them all, delivered)."""
+    t0 = time.time()
+    refused = 0
+    for j in range(n):
+        status = client.post(path, [alert(phase, j)])
+        if status >= 300:
+            refused += 1
+    posted = time.time() - t0
+    got = 0
+    while time.time() - t0 < timeout:
+        got = get(f"{sink}/_stats")["alerts"]
+        if got >= n:
+            break
+        time.sleep(0.02)
+    elapsed = time.time() - t0
+    print(f"  {phase}: posted {n} in {posted:.2f}s ({refused} refused), delivered {got} in {elapsed:.2f}s")
+    return elapsed, got
+
+
+def paced(client: Client, path: str, phase: str, rate: float, seconds: float, sink: str) -> list[float]:
+    """Post at `rate` alerts/s for `seconds`; returns POST→message latencies in seconds."""
+    n = int(rate * seconds)
+    sent: dict[str, float] = {}
+    start = time.time()
+    for j in range(n):
+        due = start + j / rate
+        pause = due - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        sent[str(j)] = time.time()
+        client.post(path, [alert(phase, j)])
+    deadline = time.time() + 60
+    arrivals = {}
+    while time.time() < deadline:
+        arrivals = get(f"{sink}/_arrivals")
+        if len(arrivals) >= n:
+            break
+        time.sleep(0.1)
+    missing = n - sum(1 for k in sent if k in arrivals)
+    if missing:
+        print(f"  {phase}: {missing} of {n} never arrived")
+    return sorted(arrivals[k] - t for k, t in sent.items() if k in arrivals)
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def run_alertmanager(args, tmp: Path, sink_port: int, sink: str) -> float | None:
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if not binary:
+        print("alertmanager: not installed (apt-get install prometheus-alertmanager); skipped")
+        return None
+    port = free_port()
+    (tmp / "am.yml").write_text(f"""route:
+  receiver: sink
+  group_by: ['...']
+  group_wait: 0s
+  group_interval: 5m
+  repeat_interval: 4h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:{sink_port}/hook
+        send_resolved: false
+""")
+    proc = subprocess.Popen([binary, f"--config.file={tmp}/am.yml", f"--storage.path={tmp}/am-data",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+                             "--log.level=warn"], stderr=subprocess.DEVNULL)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/-/ready")
+        get(f"{sink}/_reset")
+        procs = {"alertmanager": proc.pid, "sink": args.sink_proc.pid}
+        cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        elapsed, got = flood(Client(port), "/api/v2/alerts", "am", args.n, sink)
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
+        rate = got / elapsed
+        print(f"alertmanager: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
+        print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
+                                                       for k, v in cpu.items()))
+        return rate
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[float]]:
+    redis = EmbeddedRedis(tmp / "redis", appendonly=True, port=free_port()).start()
+    rules = tmp / "rules"
+    rules.mkdir()
+    route = ROUTES[args.route] % sink_port if args.route == "webhook" else ROUTES[args.route]
+    (rules / "routing.yml").write_text(RULES % route)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
+    env.update(SPARKY_REDIS_URL=redis.url, SPARKY_RULES_DIR=str(rules), SPARKY_DATA_DIR=str(tmp / "var"),
+               SLACK_BOT_TOKEN="xoxb-bench-token", SLACK_API_URL=f"{sink}/api/", SPARKY_SLACK_RATE="0")
+    python = sys.executable
+    web = subprocess.Popen([str(Path(python).parent / "gunicorn"), "-w", str(args.web_workers), "-b",
+                            f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    workers = []
+    for i in range(args.workers):
+        cmd = [python, "worker.py"]
+        if args.profile and i == 0:
+            cmd = [python, "-m", "cProfile", "-o", args.profile, "worker.py"]
+        workers.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+    procs = {"web (gunicorn)": [web], "workers": workers, "redis": [redis.process]}
+    try:
+        wait_up(f"http://127.0.0.1:{port}/readyz")
+        time.sleep(1.0)  # workers up
+        get(f"{sink}/_reset")
+        client = Client(port)
+        procs["sink"] = [args.sink_proc]
+        cpu0 = {name: sum(cpu_seconds(p.pid) for p in ps) for name, ps in procs.items()}
+        cpu0["client"] = cpu_seconds(os.getpid(), tree=False)
+        busy0 = busy_seconds()
+        elapsed, got = flood(client, "/api/v2/alerts", "sparky", args.n, sink)
+        cpu = {name: sum(cpu_seconds(p.pid) for p in ps) - cpu0[name] for name, ps in procs.items()}
+        cpu["client"] = cpu_seconds(os.getpid(), tree=False) - cpu0["client"]
+        foreign = busy_seconds() - busy0 - sum(cpu.values())
+        rate = got / elapsed
+        print(f"sparky: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
+        print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
+                                                       for k, v in cpu.items()))
+        print(f"  other processes on this machine meanwhile: {foreign:.2f} CPU-s "
+              f"({foreign / elapsed:.2f} cores of {os.cpu_count()}; >0.15 means the run was disturbed)")
+        letters = get(f"http://127.0.0.1:{port}/api/dead-letters")["count"]
+        print(f"  dead letters: {letters}")
+        get(f"{sink}/_reset")
+        latencies = paced(client, "/api/v2/alerts", "steady", args.rate, args.seconds, sink)
+        return rate, latencies
+    finally:
+        for proc in [web, *workers]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in [web, *workers]:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        redis.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2, help="python worker.py processes")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=200, help="alerts/s for the latency run")
+    parser.add_argument("--seconds", type=float, default=10, help="length of the latency run")
+    parser.add_argument("--skip-alertmanager", action="store_true")
+    parser.add_argument("--profile", help="run the first worker under cProfile, writing this file")
+    parser.add_argument("--route", choices=sorted(ROUTES), default="chat",
+                        help="chat: notify to Slack (the sink), rate off; webhook: the webhook action")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="sparky-e2e-"))
+    sink_port = free_port()
+    sink = f"http://127.0.0.1:{sink_port}"
+    sink_proc = subprocess.Popen([sys.executable, str(HERE / "sink.py"), str(sink_port)])
+    args.sink_proc = sink_proc
+    try:
+        wait_up(f"{sink}/_stats")
+        am = None if args.skip_alertmanager else run_alertmanager(args, tmp, sink_port, sink)
+        sparky, latencies = run_sparky(args, tmp, sink_port, sink)
+        if am:
+            print(f"ratio sparky / alertmanager: {sparky / am:.2f}")
+        print(f"sparky latency POST → message at {args.rate:.0f} alerts/s for {args.seconds:.0f}s: "
+              f"p50 {1000 * pct(latencies, 0.5):.0f} ms, p99 {1000 * pct(latencies, 0.99):.0f} ms, "
+              f"max {1000 * (latencies[-1] if latencies else float('nan')):.0f} ms "
+              f"({len(latencies)} messages)")
+        if latencies:
+            print(f"  mean {1000 * statistics.mean(latencies):.0f} ms")
+    finally:
+        sink_proc.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""`execute(conn, config, signal) -> Reply`: one chat command, from any channel, start to end.
+
+1. The text is decoded (parse.py) and split into a command name and its arguments.
+2. The rules in force are read (router.engine.store: people, permissions, guardrails, hot-reloaded).
+3. The caller is identified and the command looked up; unknown names get "did you mean".
+4. permissions.yml is checked for the command here; the command checks its arguments itself
+   (`ctx.authorize(env=...)`) once it knows them.
+5. The command runs; every command is audited with its outcome (ok, refused, usage, unknown, error).
+A chat user never sees a traceback: an exception becomes a short apology with an error id, and
+the traceback goes to the log under that id.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+import uuid
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from router import brain
+from router.commands import parse, permissions
+from router.commands.context import Context
+from router.commands.registry import REGISTRY, Refused, Reply, UsageError, lookup, one_of, suggest
+from router.config import Config
+
+log = logging.getLogger("sparky.commands")
+
+SLACK_CHANNELS = frozenset({"slash", "mention", "dm", "button"})   # sources/slack.py's `channel` label
+
+# Modules of this package that hold machinery, not commands; every other module is imported
+# for its @command registrations, so a feature adds a command by adding a module here.
+MACHINERY = frozenset({"parse", "matchers", "durations", "permissions", "registry", "context", "execute",
+                       "channels", "jobs", "lifecycle"})
+
+
+def load_commands() -> list[str]:
+    """Import every command module of router/commands; one that fails to import is logged and
+    left out (its commands answer as unknown), the others keep working. Returns those loaded."""
+    import router.commands as package
+
+    loaded = []
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if module.name in MACHINERY or module.name.startswith("_"):
+            continue
+        try:
+            importlib.import_module(f"router.commands.{module.name}")
+            loaded.append(module.name)
+        except Exception:  # noqa: BLE001  a broken feature must not take every command down
+            log.exception("chat command module router/commands/%s.py failed to import; its commands are off",
+                          module.name)
+    return loaded
+
+
+def rules_data(conn: Redis, config: Config) -> tuple[dict, str]:
+    """(data files and extras of the rules in force, their version); RulesUnavailable if none."""
+    from router.engine import store
+
+    rules = store.current(conn, config.rules_dir, poll=config.rules_poll)
+    return rules.data, rules.version
+
+
+def _remember_room_name(conn: Redis, labels: dict) -> None:
+    room, name = labels.get("room", ""), labels.get("room_name", "")
+    if room and name and room != name and labels.get("channel") in ("slash", "button"):
+        conn.hset(brain.key_room_names(), room, name)
+
+
+def context_for(conn: Redis, config: Config, signal: dict, data: dict, version: str,
+                now: float | None = None) -> Context:
+    labels = signal.get("labels") or {}
+    pol = permissions.policy(data)
+    who = permissions.identify(pol, labels.get("user", ""), slack_only=labels.get("channel") in SLACK_CHANNELS)
+    return Context(conn=conn, config=config, signal=signal, who=who, policy=pol, data=data,
+                   rules_version=version, now=time.time() if now is None else now)
+
+
+def execute(conn: Redis, config: Config, signal: dict, now: float | None = None) -> Reply:
+    """Run the command in a chat signal and return the reply; never raises."""
+    ctx = None
+    try:
+        ctx, reply = _execute(conn, config, signal, now)
+    except Exception as exc:  # noqa: BLE001  the one place that turns any failure into an apology
+        error_id = f"E-{uuid.uuid4().hex[:8]}"
+        log.exception("command %r (signal %s) failed: error id %s", (signal or {}).get("text", ""),
+                      (signal or {}).get("id", ""), error_id)
+        brain_down = isinstance(exc, RedisError)
+        reply = Reply(("Sorry: Sparky's brain (Redis) is unreachable right now; try again in a minute"
+                       if brain_down else "Sorry, something went wrong running that command")
+                      + f" (error {error_id}, logged).", outcome="error", error_id=error_id)
+        if not brain_down:
+            try:
+                _audit_command(conn, ctx, signal, reply, reason=f"{type(exc).__name__}")
+            except Exception:  # noqa: BLE001
+                log.exception("could not audit failed command %s", error_id)
+    return reply
+
+
+def _execute(conn: Redis, config: Config, signal: dict, now: float | None) -> tuple[Context | None, Reply]:
+    from router.engine import RulesUnavailable
+
+    labels = signal.get("labels") or {}
+    _remember_room_name(conn, labels)
+    try:
+        data, version = rules_data(conn, config)
+    except RulesUnavailable as exc:
+        reply = Reply("Sparky's rules cannot be loaded right now, so commands are off until they can: "
+                      f"{exc.problems[0] if exc.problems else exc}. Run `sparky rules check`.", outcome="refused")
+        _audit_command(conn, None, signal, reply, reason="rules unavailable")
+        return None, reply
+    ctx = context_for(conn, config, signal, data, version, now)
+    name, args = parse.split_command(signal.get("text") or "")
+    name = name or "help"
+    found = lookup(name)
+    if found is None:
+        reply = _unknown(ctx, name)
+        _audit_command(conn, ctx, signal, reply, command=name)
+        return ctx, reply
+    ctx.command = found
+    verdict = permissions.check(ctx.policy, ctx.who, found.name, ctx.rooms(), ctx.where())
+    ctx.rule = verdict.rule
+    if not verdict.allowed:
+        reply = Reply(f"Refused: {verdict.reason}", outcome="refused")
+        _audit_command(conn, ctx, signal, reply, command=found.name, reason=verdict.reason)
+        return ctx, reply
+    reason = ""
+    try:
+        reply = found.func(ctx, args)
+    except Refused as refused:
+        reason, ctx.rule = refused.reason, refused.rule or ctx.rule
+        reply = Reply(f"Refused: {refused.reason}", outcome="refused")
+    except UsageError as wrong:
+        reason = str(wrong)
+        reply = Reply(f"{wrong}\nUsage: {found.usage}  (more: `help {found.name}`)", outcome="usage")
+    _audit_command(conn, ctx, signal, reply, command=found.name, reason=reason)
+    return ctx, reply
+
+
+def _unknown(ctx: Context, name: str) -> Reply:
+    from router.engine.schema import COMMANDS
+
+    mine = [c for c in sorted(REGISTRY)
+            if permissions.check(ctx.policy, ctx.who, c, ctx.rooms(), ctx.where()).allowed]
+    close = suggest(name, mine or sorted(REGISTRY))
+    shown = name if len(name) <= 40 else name[:39] + "…"
+    if name in COMMANDS and name != "*":
+        text = f"`{shown}` is not available in this Sparky yet."
+    else:
+        text = f"I don't know the command `{shown}`."
+    if close:
+        text += f" Did you mean {one_of(close)}?"
+    return Reply(text + " Type `help` for the commands you can run.", outcome="unknown")
+
+
+def _audit_command(conn: Redis, ctx: Context | None, signal: dict, reply: Reply, command: str = "",
+                   reason: str = "") -> None:
+    signal = signal or {}
+    labels = signal.get("labels") or {}
+    fields = {"what": (signal.get("text") or "")[:500], "command": command, "outcome": reply.outcome,
+              "reason": reason[:500], "error": reply.error_id}
+    if ctx is not None:
+        ctx.audit("command", rule=ctx.rule, **fields)
+    else:
+        brain.audit(conn, "command", who=labels.get("user_name") or labels.get("user", ""),
+                    user=labels.get("user", ""), room=labels.get("room_name") or labels.get("room", ""),
+                    channel=labels.get("channel", ""), signal=signal.get("id", ""), rule="", **fields)
+
+
+LOADED = load_commands()

@@ -1,0 +1,105 @@
+"""Command signals on the worker: the `run_command` job, and how evaluation hands commands to it.
+
+`enqueue_commands(conn, signal_ids)` is called by the evaluation job (router/dispatch.py) for
+every batch; it queues one `run_command` job per chat command signal (source "chat", kind
+"command"). The job runs the command once and delivers its reply once, whatever retries or
+re-runs happen: a record per signal (`brain.key_command`) goes running → answered → delivered.
+Slack has had its 200 long before: the hooks acknowledge at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from redis import Redis
+from rq import Queue, Retry, get_current_job
+
+from actions.jobs import Later
+from router import brain
+from router.commands.channels import deliver
+from router.commands.execute import execute
+from router.commands.registry import Reply
+from router.config import Config
+from router.dispatch import ACTIONS_QUEUE
+
+log = logging.getLogger("sparky.commands")
+
+RETRY = Retry(max=3, interval=[2, 10, 30])
+MAX_WAITS = 30
+
+
+def is_command(signal: dict) -> bool:
+    return signal.get("source") == "chat" and signal.get("kind") == "command"
+
+
+def enqueue_commands(conn: Redis, signal_ids: list[str]) -> list[str]:
+    """Queue `run_command` for the chat command signals among `signal_ids`; returns their ids."""
+    if not signal_ids:
+        return []
+    raws = conn.mget([brain.key_signal(sid) for sid in signal_ids])
+    # Cheap byte test first: most batches hold no command at all.
+    found = [sid for sid, raw in zip(signal_ids, raws)
+             if raw and b'"command"' in raw and is_command(json.loads(raw))]
+    if found:
+        queue = Queue(ACTIONS_QUEUE, connection=conn)
+        with conn.pipeline() as pipe:
+            for sid in found:
+                # A fixed job id: the same command queued twice (a retried evaluation) is one job.
+                queue.enqueue_call(run_command, args=(sid,), job_id=f"sparky-command-{sid}", retry=RETRY,
+                                   result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
+                                   description=f"chat command {sid}")
+            pipe.execute()
+    return found
+
+
+def run_command(signal_id: str) -> object:
+    """RQ job: run one chat command and send its reply where the command came from."""
+    job = get_current_job()
+    try:
+        return run_with(job.connection, Config.from_env(), signal_id)
+    except Later as later:  # Slack pacing: come back when the channel's slot is due
+        if (job.number_of_retries or 0) >= MAX_WAITS:
+            raise
+        return Retry(max=MAX_WAITS, interval=later.seconds)
+
+
+def _record(conn: Redis, signal_id: str) -> dict | None:
+    raw = conn.get(brain.key_command(signal_id))
+    return json.loads(raw) if raw else None
+
+
+def _save(conn: Redis, signal_id: str, record: dict) -> None:
+    conn.set(brain.key_command(signal_id), json.dumps(record), ex=brain.COMMAND_TTL)
+
+
+def run_with(conn: Redis, config: Config, signal_id: str) -> str:
+    key = brain.key_command(signal_id)
+    if conn.set(key, json.dumps({"state": "running", "at": time.time()}), nx=True, ex=brain.COMMAND_CLAIM_TTL):
+        signal = brain.load_signal(conn, signal_id)
+        if signal is None:
+            conn.delete(key)
+            return f"signal {signal_id} is gone"
+        reply = execute(conn, config, signal)
+        record = {"state": "answered", "reply": reply.as_dict()}
+        _save(conn, signal_id, record)
+    else:
+        record = _record(conn, signal_id) or {"state": "running"}
+        if record["state"] == "running":
+            raise RuntimeError(f"command {signal_id} is being run by another worker; retrying later")
+        if record["state"] == "delivered":
+            return f"already answered: {record.get('where', '')}"
+        signal = brain.load_signal(conn, signal_id)
+        if signal is None:
+            return f"signal {signal_id} is gone"
+    reply = Reply.from_dict(record["reply"])
+    where = deliver(conn, config, signal, reply)
+    _save(conn, signal_id, {**record, "state": "delivered", "where": where})
+    return f"{reply.outcome}: {where}"
+
+
+def run_here(conn: Redis, config: Config, signal: dict) -> Reply:
+    """Run a command in this process (the CLI): same execution, reply returned, nothing queued."""
+    reply = execute(conn, config, signal)
+    _save(conn, signal["id"], {"state": "delivered", "reply": reply.as_dict(), "where": "printed"})
+    return reply

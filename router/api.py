@@ -122,7 +122,11 @@ def readyz():
     except RedisError as exc:
         checks["brain"] = False
         checks["brain_error"] = type(exc).__name__
-    checks["rules"] = sparky.rules_ready()
+    if checks["brain"]:
+        checks["rules"], detail = sparky.rules_ready()
+        checks["rules_version" if checks["rules"] else "rules_error"] = detail
+    else:
+        checks["rules"] = False
     ready = checks["brain"] and checks["rules"]
     response = current_app.response_class(json.dumps({"ready": ready, **checks}), mimetype="application/json")
     response.status_code = 200 if ready else 503

@@ -23,8 +23,15 @@ class Sparky:
     config: Config
     conn: Redis
 
-    def rules_ready(self) -> bool:
-        return self.config.rules_dir.is_dir()
+    def rules_ready(self) -> tuple[bool, str]:
+        """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
+        from router.engine import store  # late: the engine is heavy and only readiness needs it here
+
+        try:
+            rules = store.current(self.conn, self.config.rules_dir, poll=self.config.rules_poll)
+        except store.RulesUnavailable as exc:
+            return False, str(exc)
+        return True, rules.version
 
 
 def connect(config: Config) -> Redis:

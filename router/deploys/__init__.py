@@ -11,7 +11,8 @@ Modules, in the order a deploy meets them:
     gates       the gate facts as labels of a `deploy` signal, run through the deploy ruleset
     verdict     what the ruleset decided: go, wait (for what), or refused (by which rule)
     targets     Jenkins remote build (with CSRF crumb) and GitHub deployments
-    lifecycle   go / wait / refuse, progress from the hooks, finish, timeout, bypass
+    lifecycle   go / wait / refuse, start, finish, bypass; a new commit voids approvals
+    progress    Jenkins builds and GitHub deployment statuses of running deploys; the timeout
     messages    what the room is told
     releases    `next release`, `how to release <repo>`
 The chat commands are router/commands/deploy.py; the action is actions/deploy.py.

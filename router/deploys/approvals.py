@@ -177,7 +177,8 @@ def bypass(conn: Redis, config: Config, data: dict, request_id: str, who: str, r
                   context="bypass · audited", app_room=app.room if app else "")
     Queue(ACTIONS_QUEUE, connection=conn).enqueue_call(
         lifecycle.bypass_job, args=(request["id"],), job_id=f"sparky-deploy-bypass-{request['id']}",
-        retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600, description=f"deploy {request['id']}: bypass")
+        retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600,
+        description=f"deploy {request['id']}: bypass")
     return f"{who} bypassed the gates of {messages.head(request)} because {reason}; starting it now."
 
 

@@ -13,7 +13,8 @@ Every time is a wall-clock time in the calendar's `timezone` (or the window's ow
 so windows follow DST: "Fri 18:00 for 63h" ends Monday 09:00 local time even on the weekend the
 clocks change (Argo CD's sync windows measured durations in absolute hours and drifted by one,
 argo-cd#17750). A local time that does not exist (the hour skipped in spring) is read past the
-change (02:30 → 03:30 summer time); one that happens twice (autumn) means its first occurrence. Pure functions: no Redis.
+change (02:30 → 03:30 summer time); one that happens twice (autumn) means its first occurrence.
+Pure functions: no Redis.
 """
 from __future__ import annotations
 

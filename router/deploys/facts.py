@@ -72,7 +72,8 @@ def record(conn: Redis, data: dict, signals: list[dict]) -> int:
     for _, kind, value in watches:
         pipe.smembers(brain.key_deploy_watch(kind, value))
     found = pipe.execute()[first:]
-    todo = [(signal, kind, request_id.decode()) for (signal, kind, _), ids in zip(watches, found) for request_id in ids]
+    todo = [(signal, kind, request_id.decode())
+            for (signal, kind, _), ids in zip(watches, found) for request_id in ids]
     if todo:
         _enqueue(conn, todo)
     return len(todo)
@@ -86,20 +87,20 @@ def _ci(pipe, sha: str, context: str, signal: dict) -> None:
 
 
 def _enqueue(conn: Redis, todo: list[tuple[dict, str, str]]) -> None:
-    from router.deploys import lifecycle  # late: lifecycle imports the actions package
+    from router.deploys import lifecycle, progress  # late: they import the actions package
     from router.dispatch import ACTIONS_QUEUE
 
     queue = Queue(ACTIONS_QUEUE, connection=conn)
     with conn.pipeline() as pipe:
         for signal, kind, request_id in todo:
             if kind in ("jenkins", "github"):
-                func, what = lifecycle.progress_job, "progress"
+                func, what = progress.progress_job, "progress"
             elif kind == "ref":
                 func, what = lifecycle.push_job, "push"
             else:
                 func, what = lifecycle.reconsider_job, "reconsider"
-            queue.enqueue_call(func, args=(request_id, signal["id"]), job_id=f"sparky-deploy-{what}-{request_id}-{signal['id']}",
-                               retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
+            queue.enqueue_call(func, args=(request_id, signal["id"]),
+                               job_id=f"sparky-deploy-{what}-{request_id}-{signal['id']}", retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
                                description=f"deploy {request_id}: {what} ({signal.get('kind')} {signal['id']})")
         pipe.execute()
 

@@ -3,26 +3,17 @@
 Each evaluation of a request is a signal `{source: sparky, kind: deploy, status: requested}`
 whose labels carry what is asked and everything the gates know at that moment:
 
-| label | value |
-|---|---|
-| `request` `app` `repo` `env` `ref` `sha` `short_sha` `requester` `room` | what is asked, by whom, from where |
-| `evaluation`, `trigger` | 1, 2, ...; what caused it: request, approval, ci, alert, push |
-| `ci` | `green`, `red`, `pending` or `unknown`: the commit's CI (GitHub statuses and checks, Jenkins builds), limited to the app's `required_contexts` when it names some |
-| `ci_failing`, `ci_pending` | the contexts that are red / not finished (comma-separated) |
-| `critical_alerts`, `alerts` | how many critical alerts fire for the app (alerts whose `app` label names it), and which |
-| `freeze`, `freeze_until` | the calendar freeze window in force for the environment (its reason), and when it ends |
-| `business_hours` | `true` / `false` inside / outside the calendar's business hours (absent without them) |
-| `weekday`, `local_time`, `timezone` | now in the calendar's time zone: `fri`, `16:30`, `Europe/Berlin` |
-| `locked` | who locked the environment and why (`lock <env>`) |
-| `running` | the deploy of this app now running in this environment |
-| `approvals`, `approved_by` | approvals that count so far (the requester's never does) |
+`request app repo env ref sha short_sha requester room evaluation trigger` (what is asked),
+`ci ci_failing ci_pending` (the commit's CI), `critical_alerts alerts` (for the app),
+`freeze freeze_until business_hours weekday local_time timezone` (the calendar), `locked running`
+(locks) and `approvals approved_by`. docs/deploy.md says what each holds.
 
 Why labels and not brain-derived fields (`snoozed`, `deploying`, ...) computed by the engine:
 the engine fills brain fields for every signal of a batch whenever any ruleset reads them, so a
 CI lookup would be paid by every alert; labels are computed once, for deploy requests only. They
 also make every decision reproducible — `why <signal>` and `sparky rules test` show exactly what
 the gates saw, and a rule file's inline tests set them like any label — and templates can quote
-them in a refusal (`{labels.freeze}`), which brain fields cannot. The engine needs no change.
+them in a refusal (`{labels.freeze}`), which brain fields cannot. The engine needs no new field.
 
 `run()` stores the signal and has the evaluation job's own code decide it in this process
 (`router.engine.decide`: decision stored, the `deploy` action queued, exactly once), so a caller
@@ -66,6 +57,7 @@ def labels(conn: Redis, data: dict, request: dict, evaluation: int, trigger: str
     hours = calendar.business_hours(cal, request["env"], now)
     local = calendar.local(now, cal)
     running = running.decode() if running else ""
+    approved = reqs.approved_by(request, now)
     out = {
         "request": request["id"], "app": request["app"], "repo": request["repo"], "env": request["env"],
         "ref": request["ref"], "sha": request["sha"], "short_sha": request["sha"][:7],
@@ -78,7 +70,7 @@ def labels(conn: Redis, data: dict, request: dict, evaluation: int, trigger: str
         "weekday": calendar.DAYS[local.weekday()], "local_time": f"{local:%H:%M}", "timezone": str(local.tzinfo),
         "locked": locks.describe(json.loads(env_lock)) if env_lock else "",
         "running": running if running != request["id"] else "",
-        "approvals": str(len(reqs.approved_by(request, now))), "approved_by": ", ".join(reqs.approved_by(request, now)),
+        "approvals": str(len(approved)), "approved_by": ", ".join(approved),
     }
     return {k: v for k, v in out.items() if v != ""}
 
@@ -118,8 +110,8 @@ def run(conn: Redis, config: Config, request_id: str, trigger: str, now: float |
     signal = Signal(source=SOURCE, kind=KIND, status=STATUS, severity="info", id=signal_id,
                     subject=f"{request['app']}@{request['sha'][:7]} to {request['env']}",
                     fingerprint=f"deploy:{request['app']}:{request['env']}", labels=facts_now,
-                    summary=f"{request['requester']} asks to deploy {request['app']} {request['ref']}@{request['sha'][:7]} "
-                            f"to {request['env']} ({request['id']}, {trigger})",
+                    summary=f"{request['requester']} asks to deploy {request['app']} {request['ref']}@"
+                            f"{request['sha'][:7]} to {request['env']} ({request['id']}, {trigger})",
                     actor=request["requester"]).to_dict()
     with conn.pipeline(transaction=True) as pipe:
         brain.store_signals(pipe, [signal], config.signal_ttl)

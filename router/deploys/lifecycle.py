@@ -1,4 +1,4 @@
-"""A request's life after the deploy ruleset: go, wait, refuse; progress, finish, timeout.
+"""A request's life after the deploy ruleset: go, wait or refuse; start, finish, bypass.
 
 - `evaluate()` runs a request through the ruleset (gates.py). A request no deploy rule matched
   is refused on the spot ("no rule of the deploy ruleset matched").
@@ -8,10 +8,8 @@
 - `start()` takes the app/env lock (exactly one of two racing deploys gets it), marks the request
   `deploying`, starts the Jenkins job or GitHub deployment (targets.py), schedules the timeout
   (RQ `enqueue_in`) and tells the room.
-- Progress comes back as signals through /hooks/jenkins and /hooks/github; facts.py finds the
-  running deploys they concern and queues `progress_job`, which tells the room and, on an
-  outcome, `finish()`es the deploy: state, lock released, watchers dropped, room told, audited.
-  `timeout_job` does the same when no outcome came in time.
+- `finish()` ends a running deploy: state, lock released, watchers dropped, room told, audited.
+  progress.py calls it when Jenkins or GitHub report an outcome, or when the deploy times out.
 """
 from __future__ import annotations
 
@@ -32,14 +30,10 @@ from router.dispatch import ACTIONS_QUEUE
 log = logging.getLogger("sparky.deploys")
 
 RETRY = Retry(max=3, interval=[5, 30, 60])
-JENKINS_OUTCOMES = {"succeeded": "succeeded", "failed": "failed", "unstable": "failed", "aborted": "failed"}
-JENKINS_RUNNING = frozenset({"queued", "started"})
-GITHUB_OUTCOMES = {"success": "succeeded", "failure": "failed", "error": "failed"}
-GITHUB_RUNNING = frozenset({"queued", "pending", "in_progress"})
 NO_RULE = "(no rule)"
 
 
-def _rules(conn: Redis, config: Config):
+def rules_in_force(conn: Redis, config: Config):
     from router.engine import store   # late: the engine imports actions, which import this module
 
     return store.current(conn, config.rules_dir, poll=config.rules_poll)
@@ -80,7 +74,7 @@ def act(conn: Redis, config: Config, signal: dict, ruleset: str, rule: str, inde
     labels = signal["labels"]
     request_id, evaluation = labels["request"], int(labels.get("evaluation", "0"))
     raw = conn.get(brain.key_decision(signal["id"]))
-    rules = _rules(conn, config)
+    rules = rules_in_force(conn, config)
     groups = rules.data.get("groups") or {}
     found = verdict.combine(json.loads(raw) if raw else {}, signal, groups)
     if found is None:
@@ -155,7 +149,7 @@ def refuse(conn: Redis, config: Config, request_id: str, rule: str, reason: str,
         return f"not refused: {request['id']} is {request['state']} (or superseded)"
     _unwatch_open(conn, request)
     _audit(conn, "deploy.refused", request, rule=rule, reason=reason)
-    app = apps.find(_rules(conn, config).data, request["app"])
+    app = apps.find(rules_in_force(conn, config).data, request["app"])
     messages.post(conn, request, f"refused-{request['evaluations']}",
                   f"{messages.head(request)} refused by rule `{rule}`: {reason}",
                   emoji=":no_entry:", context=f"deploy ruleset · `bypass {request['id']} because <reason>` "
@@ -181,13 +175,14 @@ def start(conn: Redis, config: Config, request_id: str, rule: str, evaluation: i
           bypass: bool = False, now: float | None = None) -> str:
     """Take the lock, start the deploy, tell the room. Refuses when the environment is locked."""
     now = time.time() if now is None else now
-    data = _rules(conn, config).data
+    data = rules_in_force(conn, config).data
     request = reqs.get(conn, request_id, now=now)
     if request is None:
         return f"{request_id} is gone"
     app = apps.find(data, request["app"])
     if app is None:
-        return _refuse_any(conn, config, request, "apps", f"deploy.yml has no app {request['app']} any more", evaluation)
+        return _refuse_any(conn, config, request, "apps", f"deploy.yml has no app {request['app']} any more",
+                           evaluation)
     manual = locks.env_lock(conn, request["env"])
     if manual:
         return _refuse_any(conn, config, request, "lock", f"{request['env']} is locked by {locks.describe(manual)}",
@@ -219,6 +214,8 @@ def start(conn: Redis, config: Config, request_id: str, rule: str, evaluation: i
         facts.watch(pipe, {**request, "env": target.get("environment", request["env"])},
                     ("jenkins",) if target["type"] == "jenkins" else ("github",))
         pipe.execute()
+    from router.deploys.progress import timeout_job   # late: progress builds on this module
+
     Queue(ACTIONS_QUEUE, connection=conn).enqueue_in(
         dt.timedelta(seconds=app.timeout), timeout_job, request_id, now,
         job_id=f"sparky-deploy-timeout-{request_id}", retry=RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600,
@@ -229,7 +226,7 @@ def start(conn: Redis, config: Config, request_id: str, rule: str, evaluation: i
     _audit(conn, "deploy.started", request, rule=rule, target=what, bypass="yes" if bypass else "")
     messages.post(conn, request, "started", f"{messages.head(request)}: deploying. Asked by {request['requester']}"
                   + (f", approved by {who}" if who else "") + f"; {what}.",
-                  emoji=":rocket:", context=f"rule `{rule}` · times out after {_human(app.timeout)}",
+                  emoji=":rocket:", context=f"rule `{rule}` · times out after {human(app.timeout)}",
                   url=target.get("url", ""), app_room=app.room)
     return f"started: {what}"
 
@@ -245,7 +242,7 @@ def _refuse_any(conn: Redis, config: Config, request: dict, rule: str, reason: s
     return refuse(conn, config, request["id"], rule, reason, evaluation)
 
 
-def _human(seconds: float) -> str:
+def human(seconds: float) -> str:
     from router.commands.durations import humanize
 
     return humanize(seconds)
@@ -272,7 +269,7 @@ def finish(conn: Redis, config: Config, request_id: str, state: str, outcome: st
                     ("jenkins", "github"), add=False)
         pipe.delete(brain.key_deploy_progress(request_id))
         pipe.execute()
-    took = _human(now - request["started"]) if request.get("started") else ""
+    took = human(now - request["started"]) if request.get("started") else ""
     _audit(conn, f"deploy.{state}", request, outcome=outcome, took=took)
     free = f"{request['env']} is free again."
     text, emoji = {
@@ -280,7 +277,7 @@ def finish(conn: Redis, config: Config, request_id: str, state: str, outcome: st
         "failed": (f"{messages.head(request)}: deploy failed: {outcome}. {free}", ":x:"),
         "timed_out": (f"{messages.head(request)}: {outcome}. {free}", ":alarm_clock:"),
     }[state]
-    data = _rules(conn, config).data
+    data = rules_in_force(conn, config).data
     app = apps.find(data, request["app"])
     messages.post(conn, request, state, text, emoji=emoji, url=url or target.get("url", ""),
                   mention=f"@{request['requester']}", app_room=app.room if app else "")
@@ -330,77 +327,13 @@ def pushed(conn: Redis, config: Config, request_id: str, signal: dict, now: floa
         facts.watch(pipe, {**request, "sha": old}, ("sha",), add=False)
         pipe.execute()
     _audit(conn, "deploy.approvals_voided", request, old_sha=old, voided=voided, signal=signal.get("id", ""))
-    app = apps.find(_rules(conn, config).data, request["app"])
+    app = apps.find(rules_in_force(conn, config).data, request["app"])
     messages.post(conn, request, f"push-{sha[:12]}",
                   f"{messages.head(request)}: new commit on {request['ref']} ({old[:7]} → {sha[:7]}), so it now "
-                  f"deploys {sha[:7]}" + (f"; {voided} approval{'s' if voided != 1 else ''} voided." if voided else "."),
+                  f"deploys {sha[:7]}"
+                  + (f"; {voided} approval{'s' if voided != 1 else ''} voided." if voided else "."),
                   emoji=":arrows_counterclockwise:", app_room=app.room if app else "")
     return evaluate(conn, config, request_id, "push", now=now)
-
-
-def progress_job(request_id: str, signal_id: str) -> str:
-    """RQ job: a Jenkins build or GitHub deployment status that may be this deploy's progress."""
-    conn = _job_conn()
-    return progress(conn, Config.from_env(), request_id, brain.load_signal(conn, signal_id) or {})
-
-
-def progress(conn: Redis, config: Config, request_id: str, signal: dict) -> str:
-    request = reqs.get(conn, request_id)
-    if request is None or request["state"] != "deploying" or not signal:
-        return "not deploying"
-    target, labels, status = request.get("target") or {}, signal.get("labels") or {}, signal.get("status", "")
-    if target.get("type") == "jenkins" and signal.get("kind") == "build":
-        if labels.get("job") != target.get("job") or not _claim_build(conn, request, labels.get("build", "")):
-            return "another deploy's build"
-        outcome, running = JENKINS_OUTCOMES.get(status), status in JENKINS_RUNNING
-        what = f"Jenkins {labels.get('job')} #{labels.get('build', '?')}"
-    elif target.get("type") == "github" and signal.get("kind") == "deployment":
-        if labels.get("sha") and labels["sha"] != request["sha"]:
-            return "another deploy's status"
-        outcome, running = GITHUB_OUTCOMES.get(status), status in GITHUB_RUNNING
-        what = f"GitHub deployment to {labels.get('env', '')}"
-    else:
-        return "not this deploy's kind of progress"
-    if not conn.sadd(brain.key_deploy_progress(request_id), signal["id"]):
-        return "seen before"
-    conn.expire(brain.key_deploy_progress(request_id), brain.DEPLOY_TTL)
-    if outcome:
-        return finish(conn, config, request_id, outcome, f"{what} {status}", url=signal.get("url", ""))
-    if running and status in ("started", "in_progress"):
-        app = apps.find(_rules(conn, config).data, request["app"])
-        messages.post(conn, request, "running", f"{messages.head(request)}: {what} {status.replace('_', ' ')}.",
-                      emoji=":gear:", url=signal.get("url", ""), app_room=app.room if app else "")
-        return f"{what} {status}"
-    return f"{what} {status}: noted"
-
-
-def _claim_build(conn: Redis, request: dict, build: str) -> bool:
-    """Is this build number this deploy's? The first build of the job seen while it deploys is
-    (claimed atomically, so two deploys sharing a job do not take the same build)."""
-    mine = (request.get("target") or {}).get("build")
-    if mine:
-        return mine == build
-    if not build:
-        return False
-    claim = brain.key_lock(f"deploy-build:{request['target']['job']}:{build}")
-    if not conn.set(claim, request["id"], nx=True, ex=brain.DEPLOY_TTL):
-        return conn.get(claim) == request["id"].encode()
-
-    def take(r: dict) -> None:
-        r["target"]["build"] = build
-
-    reqs.update(conn, request["id"], take)
-    return True
-
-
-def timeout_job(request_id: str, started: float) -> str:
-    """RQ job (scheduled at start + the app's timeout): end a deploy that never reported back."""
-    conn, config = _job_conn(), Config.from_env()
-    request = reqs.get(conn, request_id)
-    if request is None or request["state"] != "deploying" or abs(request.get("started", 0) - started) > 1e-3:
-        return "finished before its timeout"
-    return finish(conn, config, request_id, "timed_out",
-                  f"no result after {_human(time.time() - started)}: timed out (the deploy may still be running: check it)")
 
 
 def bypass_job(request_id: str) -> str:

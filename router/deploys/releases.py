@@ -18,11 +18,11 @@ from router.deploys import apps, calendar, github
 
 
 def _when(moment: dt.datetime, viewer: ZoneInfo, now: float) -> str:
+    """`Tue 2026-12-01 14:00 CET (Tue 08:00 EST for you) (in 3 days)`."""
     text = calendar.show(moment)
     theirs = moment.astimezone(viewer)
-    if theirs.utcoffset() != moment.utcoffset() or str(viewer) != str(moment.tzinfo):
-        if theirs.tzname() != moment.tzname():
-            text += f" ({theirs:%a %H:%M} {theirs.tzname()} for you)"
+    if theirs.tzname() != moment.tzname():
+        text += f" ({theirs:%a %H:%M} {theirs.tzname()} for you)"
     days = (moment.date() - dt.datetime.fromtimestamp(now, moment.tzinfo).date()).days
     return text + (" (today)" if days == 0 else " (tomorrow)" if days == 1 else f" (in {days} days)")
 
@@ -42,7 +42,8 @@ def next_release(data: dict, now: float, viewer: ZoneInfo) -> str:
     else:
         upcoming = _next_dated_freeze(cal, now)
         if upcoming:
-            lines.append(f"Next freeze: {upcoming[2]} from {calendar.show(upcoming[0])} to {calendar.show(upcoming[1])}.")
+            start, end, reason = upcoming
+            lines.append(f"Next freeze: {reason} from {calendar.show(start)} to {calendar.show(end)}.")
     return "\n".join(lines)
 
 
@@ -69,7 +70,9 @@ def how_to_release(conn: Redis, config: Config, data: dict, name: str) -> str:
     try:
         branch = f"default branch `{github.default_branch(conn, config, repo)}`"
     except github.GitHubError as exc:
-        branch = f"default branch unknown ({exc})" + (f"; deploy.yml says `{app.branch}`" if app and app.branch else "")
+        branch = f"default branch unknown ({exc})"
+        if app and app.branch:
+            branch += f"; deploy.yml says `{app.branch}`"
     title = f"*{repo}*" + (f" (app `{app.name}`, deploys to {', '.join(app.environments)})" if app else "")
     lines = [f"{title}: {branch}."]
     if app and app.release_steps:

@@ -24,7 +24,8 @@ def counts_in(messages: list[dict]) -> list[int]:
 
 
 def test_a_flood_of_5000_alerts_becomes_a_few_messages_that_count_them_all(redis, clock, rooms_env):
-    signals = store(redis, *[alert(f"db-{i:04d}/Disk", labels={"alertname": "DiskFull"}) for i in range(5000)])
+    disk = {"alertname": "DiskFull"}
+    signals = store(redis, *[alert(f"db-{i:04d}/Disk", labels=disk) for i in range(5000)])
     start = time.time()
     with freeze_time(datetime.fromtimestamp(start, timezone.utc)) as frozen:
         for i, signal in enumerate(signals):

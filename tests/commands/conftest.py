@@ -127,31 +127,6 @@ def rules_dir(tmp_path):
 
 
 @pytest.fixture
-def run_jobs(redis):
-    """The shared `run_jobs` (tests/conftest.py) with a worker that skips RQ's pub/sub command
-    channel: joining its thread costs ~0.8 s per burst, and no test sends worker commands."""
-    from rq import Queue, SimpleWorker
-    from rq.registry import FailedJobRegistry
-
-    from router.dispatch import QUEUES
-
-    class Quiet(SimpleWorker):
-        def subscribe(self):
-            self.pubsub_thread = None
-
-    def run(allow_failures: bool = False) -> None:
-        Quiet(list(QUEUES), connection=redis).work(burst=True, logging_level="WARNING")
-        if not allow_failures:
-            for name in QUEUES:
-                registry = FailedJobRegistry(queue=Queue(name, connection=redis))
-                failed = [registry.job_class.fetch(j, connection=redis) for j in registry.get_job_ids()]
-                assert not failed, "job failed:\n" + "\n".join(
-                    str(job.latest_result().exc_string if job.latest_result() else job.id) for job in failed)
-
-    return run
-
-
-@pytest.fixture
 def env(monkeypatch, redis, redis_url, rules_dir):
     """What a worker reads: brain, rules dir; built-in rooms (no Slack token)."""
     for name in ("SLACK_BOT_TOKEN", "SPARKY_ADMIN_TOKEN"):

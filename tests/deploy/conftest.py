@@ -158,29 +158,6 @@ def config(env, tmp_path):
 
 
 @pytest.fixture
-def run_jobs(redis):
-    """Drain the queues with a real RQ SimpleWorker (without RQ's pub/sub thread: ~0.8 s a burst)."""
-    from rq import Queue, SimpleWorker
-    from rq.registry import FailedJobRegistry
-
-    from router.dispatch import QUEUES
-
-    class Quiet(SimpleWorker):
-        def subscribe(self):
-            self.pubsub_thread = None
-
-    def run() -> None:
-        Quiet(list(QUEUES), connection=redis).work(burst=True, logging_level="WARNING")
-        for name in QUEUES:
-            registry = FailedJobRegistry(queue=Queue(name, connection=redis))
-            failed = [registry.job_class.fetch(j, connection=redis) for j in registry.get_job_ids()]
-            assert not failed, "job failed:\n" + "\n".join(
-                str(job.latest_result().exc_string if job.latest_result() else job.id) for job in failed)
-
-    return run
-
-
-@pytest.fixture
 def response_url():
     fake = ResponseURL()
     yield fake
@@ -221,10 +198,10 @@ class Deploys:
 
     def said(self, room: str = "#deploys") -> list[str]:
         """What Sparky posted about deploys in a room (not command replies), oldest first."""
-        return [m["text"] for m in reversed(rooms.messages(self.redis, room, 500)) if m.get("deploy")]
+        return [m["text"] for m in rooms.messages(self.redis, room, 500) if m.get("deploy")]
 
     def buttons(self, room: str = "#deploys") -> list[list[str]]:
-        return [[b["value"] for b in m.get("buttons", [])] for m in reversed(rooms.messages(self.redis, room, 500))
+        return [[b["value"] for b in m.get("buttons", [])] for m in rooms.messages(self.redis, room, 500)
                 if m.get("deploy")]
 
     # -- systems ---------------------------------------------------------------------------------------
@@ -266,6 +243,25 @@ class Deploys:
             "deployment": {"id": 9000, "sha": sha, "ref": "main", "environment": env},
             "repository": {"full_name": repo}, "sender": {"login": "github-actions[bot]"}},
             **{"X-GitHub-Event": "deployment_status", "X-GitHub-Delivery": str(uuid.uuid4())})
+
+    def run_scheduled_at(self, at: float) -> None:
+        """Move RQ's scheduled jobs due by `at` (epoch seconds) to their queue and run them, at that time."""
+        from datetime import datetime, timezone
+
+        from freezegun import freeze_time
+        from rq import Queue
+        from rq.scheduler import RQScheduler
+
+        from router.dispatch import QUEUES
+
+        with freeze_time(datetime.fromtimestamp(at, timezone.utc)):
+            scheduler = RQScheduler([Queue(q, connection=self.redis) for q in QUEUES], connection=self.redis)
+            scheduler.acquire_locks()
+            try:
+                scheduler.enqueue_scheduled_jobs()
+            finally:
+                scheduler.release_locks()
+            self.run_jobs()
 
     # -- the brain ---------------------------------------------------------------------------------------
 

@@ -268,3 +268,18 @@ def test_openapi_documents_every_route(app, client):
     listing = spec["paths"]["/api/signals"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {"source", "kind", "limit"}
     assert "Signal" in spec["components"]["schemas"]
+
+
+def test_readyz_reports_rules_in_force(client):
+    answer = client.get("/readyz").get_json()
+    assert answer["ready"] is True and answer["brain"] is True and answer["rules_version"]
+
+
+def test_readyz_not_ready_with_broken_rules(config, redis, tmp_path):
+    broken = tmp_path / "rules"
+    broken.mkdir()
+    (broken / "routing.yml").write_text("ruleset: routing\nversion: 1\nrules:\n  - name: x\n    whenn: {}\n")
+    client = create_app(config.with_(rules_dir=broken)).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "whenn" in response.get_json()["rules_error"]

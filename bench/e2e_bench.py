@@ -256,7 +256,7 @@ def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[
     for i in range(args.workers):
         cmd = [python, "worker.py"]
         if args.profile and i == 0:
-            cmd = [python, "-m", "cProfile", "-o", args.profile, "worker.py"]
+            cmd = [python, str(HERE / "profile_worker.py"), args.profile]
         workers.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
     procs = {"web (gunicorn)": [web], "workers": workers, "redis": [redis.process]}

@@ -30,6 +30,8 @@ log = logging.getLogger("sparky.rules")
 
 ACTION_RETRY = Retry(max=3, interval=[10, 30, 60])
 CLAIM_WAIT = 0.2
+# Actions whose whole effect is being recorded in the decision: no job is queued for them.
+DONE_AT_DECISION = frozenset({"drop"})
 SUPPRESSION = "suppression"  # the ruleset whose `drop` suppresses the other rulesets' actions
 
 
@@ -126,8 +128,8 @@ def _record_deploy_facts(conn: Redis, rules, signals: list[dict]) -> None:
 def _decision(signal: dict, result: dict, version: str) -> dict:
     """The stored decision: what matched per ruleset, and every action with its state.
 
-    An action is "queued" (an RQ job runs it), "recorded" (no implementation in actions/ yet)
-    or "suppressed": the suppression ruleset matched with `drop`, so other rulesets' actions
+    An action is "queued" (an RQ job runs it), "done" (`drop`: recording it is all it does),
+    "recorded" (no implementation in actions/ yet) or "suppressed": the suppression ruleset matched with `drop`, so other rulesets' actions
     for this signal are kept for the record and not run (SPEC §6: recorded, not posted).
     """
     from actions import REGISTRY
@@ -144,6 +146,8 @@ def _decision(signal: dict, result: dict, version: str) -> dict:
                 (name, params), = action.items()
                 if suppressed_by and ruleset != SUPPRESSION:
                     state = "suppressed"
+                elif name in DONE_AT_DECISION:
+                    state = "done"  # nothing to carry out: a job would only cost ~60 µs-3 ms
                 else:
                     state = "queued" if REGISTRY.get(name) is not None else "recorded"
                 planned.append({"ruleset": ruleset, "rule": match["rule"], "index": index, "action": name,

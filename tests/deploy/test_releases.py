@@ -41,3 +41,11 @@ def test_deploys_lists_the_requests(sparky):
     assert "→ production: waiting for 2 more approvals from deployers (alice," in lines[1]
     assert "→ staging: deploying (bob," in lines[2]
     assert sparky.say("carol", "deploys web-ui") == "No deploy requests for web-ui yet."
+
+
+def test_help_shows_the_deploy_commands_to_those_who_may_run_them(sparky):
+    bob = sparky.say("bob", "help")
+    for usage in ("deploy <app>[/<ref>] to <env>", "deploys [app]", "lock <env> [reason]", "unlock <env>",
+                  "bypass <deploy id> because <reason>", "next release", "how to release <repo or app>"):
+        assert f"`{usage}`" in bob, usage
+    assert "Usage: deploy <app>[/<ref>] to <env>" in sparky.say("bob", "help deploy")

@@ -90,10 +90,12 @@ def test_staging_deploy_of_a_github_app_creates_a_deployment_and_follows_its_sta
 
 
 def test_a_deploy_without_a_result_times_out_and_frees_the_environment(sparky, jenkins, redis):
+    jenkins.crumbs_enabled = False      # CSRF protection off: the crumb issuer answers 404, no crumb is sent
     sparky.ci(SHA)
     sparky.say("bob", "deploy web-api to staging")
     rid = sparky.latest()["id"]
     assert sparky.request(rid)["state"] == "deploying"
+    assert "Jenkins-Crumb" not in jenkins.made("POST", "/job/deploy-web-api/buildWithParameters")[0]["headers"]
     started = sparky.request(rid)["started"]
     sparky.run_scheduled_at(started + 10 * 60 + 2)
     assert sparky.request(rid)["state"] == "timed_out"
@@ -124,3 +126,48 @@ def test_a_tag_or_sha_can_be_named_and_a_missing_ref_is_explained(sparky, github
     assert sparky.say("bob", "deploy shop to staging").startswith("Refused: deploy.yml has no app `shop`")
     assert sparky.say("bob", "deploy web-api to qa") == "Refused: web-api deploys to staging, production, not `qa`."
     assert sparky.say("bob", "deploy web-api").startswith("Say where to: `deploy <app>[/<ref>] to <env>`.")
+
+
+def test_in_slack_the_waiting_message_carries_approve_and_deny_buttons(sparky, monkeypatch, response_url, client):
+    import json
+    import time
+
+    from tests.actions.fake_slack import TOKEN, FakeSlack
+    from tests.commands.conftest import signed, slash_form
+
+    slack = FakeSlack().start()
+    try:
+        for name, value in {"SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.url, "SPARKY_SLACK_RATE": "0"}.items():
+            monkeypatch.setenv(name, value)
+        sparky.ci(SHA)
+        body = slash_form("deploy web-api to production", user="U01ALICE", channel="C05DEPLOYS",
+                          channel_name="deploys", response_url=response_url.url)
+        form = "application/x-www-form-urlencoded"
+        assert client.post("/slack/commands", data=body, headers=signed(body, form, time.time())).status_code == 200
+        sparky.run_jobs()
+        rid = sparky.latest()["id"]
+        assert response_url.bodies[-1]["response_type"] == "in_channel"
+        (posted,) = slack.posts()
+        assert posted["channel"] == "C05DEPLOYS" and "waits for 2 more approvals from deployers" in posted["text"]
+        (buttons,) = [b for b in posted["blocks"] if b["type"] == "actions"]
+        assert [(e["text"]["text"], e["value"], e.get("style")) for e in buttons["elements"]] == [
+            ("Approve", f"approve {rid}", "primary"), ("Deny", f"deny {rid}", "danger")]
+        assert json.dumps(posted["metadata"]).count(f"deploy/{rid}/wait-1/C05DEPLOYS") == 1
+        assert sparky.click("U01BOB", f"approve {rid}") == (
+            f"bob approved `{rid}` web-api main@a1b2c3d → production. Still needed: 1 more approval from "
+            f"deployers (so far: bob).")
+    finally:
+        slack.stop()
+
+
+def test_a_deploy_jenkins_refuses_fails_at_once_frees_the_environment_and_leaks_no_secret(sparky, monkeypatch, redis):
+    monkeypatch.setenv("JENKINS_TOKEN", "wrong-token-0000-never-shown")
+    sparky.ci(SHA)
+    sparky.say("bob", "deploy web-api to staging")
+    request = sparky.latest()
+    assert request["state"] == "failed"
+    assert sparky.said()[-1] == (f"@bob `{request['id']}` web-api main@a1b2c3d → staging: deploy failed: could not start "
+                                 f"the deploy: Jenkins refused JENKINS_USER's credentials (401). staging is free again.")
+    assert not redis.exists(brain.key_deploy_lock("web-api", "staging"))
+    everything = " ".join(sparky.said()) + str(sparky.audit()) + str(request)
+    assert "wrong-token" not in everything and fakes.JENKINS_TOKEN not in everything

@@ -109,7 +109,7 @@ def test_suppression_drop_keeps_other_actions_for_the_record_only(redis, cfg, ve
     assert d["suppressed_by"] == {"ruleset": "suppression", "rule": "snoozed"}
     assert [(a["ruleset"], a["action"], a["state"]) for a in d["actions"]] == [
         ("routing", "notify", "suppressed"), ("routing", "deploy", "suppressed"),
-        ("suppression", "drop", "queued")]
+        ("suppression", "drop", "done")]
 
 
 def test_waits_for_a_signal_another_process_is_evaluating(redis, cfg, version):
@@ -187,3 +187,13 @@ def test_config_from_env_is_used_by_default(redis, monkeypatch, tmp_path, versio
     assert Config.from_env().rules_poll == 0
     ids = store(redis, crit())
     assert decide(redis, ids) == 1
+
+
+def test_drop_is_done_at_decision_without_a_job(redis, cfg, version):
+    brain.put_snooze(redis, {"id": "z", "matchers": [{"name": "host", "op": "=", "value": "web-01"}],
+                             "ends_at": time.time() + 600})
+    ids = store(redis, crit())
+    decide(redis, ids, cfg)
+    drop = [a for a in decision(redis, ids[0])["actions"] if a["action"] == "drop"]
+    assert drop and all(a["state"] == "done" and a["job"] is None for a in drop)
+    assert Queue(dispatch.ACTIONS_QUEUE, connection=redis).count == 0

@@ -283,3 +283,12 @@ def test_readyz_not_ready_with_broken_rules(config, redis, tmp_path):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "whenn" in response.get_json()["rules_error"]
+
+
+def test_to_dict_has_exactly_the_public_fields():
+    from router.signal import PUBLIC_FIELDS, Signal
+
+    signal = Signal(source="x", kind="y", status="z", labels={"a": 1}, dedup="secret-key")
+    data = signal.to_dict()
+    assert tuple(sorted(data)) == tuple(sorted(PUBLIC_FIELDS))
+    assert data["labels"] == {"a": "1"} and data["labels"] is not signal.labels

@@ -96,7 +96,8 @@ def enqueue_actions(conn: Redis, items: Iterable[ActionItem], pipeline=None) -> 
         job_ids += [job_id] * len(chunk)
     pipe = pipeline if pipeline is not None else conn.pipeline()
     Queue(ACTIONS_QUEUE, connection=conn).enqueue_many(datas, pipeline=pipe)
-    jobs.track(pipe, [d.job_id for d in datas])
+    sizes = [len(d.args[0]) if d.func is run_actions else 1 for d in datas]
+    jobs.track(pipe, [d.job_id for d in datas], sizes)
     if pipeline is None:
         pipe.execute()
     return job_ids

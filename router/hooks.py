@@ -135,9 +135,14 @@ def receive(path: str) -> Response:
 
 
 def _register() -> None:
-    for path in ENDPOINTS:
-        bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"),
-                        view_func=lambda path=path: receive(path), methods=["POST"])
+    for path, endpoint in ENDPOINTS.items():
+        def view(path=path):
+            return receive(path)
+
+        # The adapter's docstring summarises the endpoint in /openapi.json.
+        view.__doc__ = endpoint.adapter.__doc__
+        view.openapi = {"tags": ("ingest",)}
+        bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
 
 
 _register()

@@ -59,7 +59,7 @@ def _split(args: str) -> tuple[str, str]:
 
 @command("approve", public=True)
 def approve(ctx: Context, args: str) -> Reply:
-    """Approve a pending request (a stale clean-up `st-…`), carried out at once.
+    """Approve a pending request (a deploy `dp-…`, a stale clean-up `st-…`).
 
     Usage: approve [request id]
 
@@ -67,6 +67,7 @@ def approve(ctx: Context, args: str) -> Reply:
     owner unless the rule names others) may approve it; each decision is audited.
 
     Examples:
+      approve dp-4k7q2x
       approve st-4k7q2x
     """
     request_id, _ = _split(args)

@@ -61,7 +61,7 @@ def run_command(signal_id: str) -> object:
     except Later as later:  # Slack pacing: come back when the channel's slot is due
         if (job.number_of_retries or 0) >= MAX_WAITS:
             raise
-        return Retry(max=MAX_WAITS, interval=later.seconds)
+        return Retry(max=MAX_WAITS, interval=later.interval())
 
 
 def _record(conn: Redis, signal_id: str) -> dict | None:

@@ -22,7 +22,7 @@ from rq import Queue
 
 from router import brain
 from router.config import Config
-from router.deploys import apps, github, lifecycle, messages
+from router.deploys import apps, facts, github, lifecycle, messages
 from router.deploys import requests as reqs
 from router.dispatch import ACTIONS_QUEUE
 
@@ -61,6 +61,10 @@ def ask(conn: Redis, config: Config, data: dict, app_name: str, ref: str, env: s
                           room=room, now=now)
     brain.audit(conn, "deploy.requested", request=request["id"], app=app.name, env=env, sha=sha, ref=ref,
                 requester=requester, who=requester, room=room)
+    # Watch its facts before the gates read them: a CI result landing in between is not missed.
+    with conn.pipeline(transaction=False) as pipe:
+        facts.watch(pipe, request, ("sha", "app", "ref"))
+        pipe.execute()
     lifecycle.evaluate(conn, config, request["id"], "request", now=now)
     return reqs.get(conn, request["id"], now=now)
 

@@ -121,8 +121,12 @@ def _announce_wait(conn: Redis, data: dict, request: dict, rule: str, waiting: l
     own = " (their own approval does not count)" if request.get("requirements") else ""
     messages.post(conn, request, f"wait-{request['evaluations']}",
                   f"{messages.head(request)} waits for {'; '.join(waiting)}. Asked by {request['requester']}{own}.",
-                  emoji=":hourglass_flowing_sand:", context=f"deploy ruleset, rule `{rule}`",
+                  emoji=":hourglass_flowing_sand:", context=f"deploy ruleset, rule `{rule}`{_why(request)}",
                   with_buttons=bool(request.get("requirements")), app_room=app.room if app else "")
+
+
+def _why(request: dict) -> str:
+    return f" · `why {request['signals'][-1]}` explains it" if request.get("signals") else ""
 
 
 def _mark(request: dict, kinds: str) -> bool:
@@ -152,8 +156,8 @@ def refuse(conn: Redis, config: Config, request_id: str, rule: str, reason: str,
     app = apps.find(rules_in_force(conn, config).data, request["app"])
     messages.post(conn, request, f"refused-{request['evaluations']}",
                   f"{messages.head(request)} refused by rule `{rule}`: {reason}",
-                  emoji=":no_entry:", context=f"deploy ruleset · `bypass {request['id']} because <reason>` "
-                                              f"overrides it for the roles deploy.yml allows",
+                  emoji=":no_entry:", context=f"deploy ruleset{_why(request)} · `bypass {request['id']} because "
+                                              f"<reason>` overrides it for the roles deploy.yml allows",
                   app_room=app.room if app else "")
     return f"refused by rule {rule}: {reason}"
 
@@ -325,6 +329,7 @@ def pushed(conn: Redis, config: Config, request_id: str, signal: dict, now: floa
     old, voided = moved
     with conn.pipeline(transaction=False) as pipe:
         facts.watch(pipe, {**request, "sha": old}, ("sha",), add=False)
+        facts.watch(pipe, request, ("sha",))
         pipe.execute()
     _audit(conn, "deploy.approvals_voided", request, old_sha=old, voided=voided, signal=signal.get("id", ""))
     app = apps.find(rules_in_force(conn, config).data, request["app"])

@@ -260,3 +260,36 @@ def test_the_snooze_1h_button_on_a_production_alert_asks_for_a_reason(say, firin
                       "say `snooze web-01/HTTP for 1h because <reason>`. "
                       "Right now it matches 1 firing alert: web-01/HTTP.")
     assert brain.active_snoozes(redis, 0) == []
+
+
+def test_a_paced_slack_reply_is_retried_when_its_slot_is_due(say, firing, redis, monkeypatch):
+    """Regression: a reply whose channel slot is taken came back as AttributeError, not a retry."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+    from rq.results import Result
+
+    from actions import ratelimit
+    from router.dispatch import ACTIONS_QUEUE
+    from tests.actions.fake_slack import TOKEN, FakeSlack
+
+    fake = FakeSlack().start()
+    try:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("SLACK_API_URL", fake.url)
+        monkeypatch.setenv("SPARKY_SLACK_RATE", "1")
+        assert ratelimit.acquire(redis, "C04OPS", "someone-else", 1.0, {})[0] == "go"  # the slot is taken
+        body = json.dumps({"type": "event_callback", "event_id": "Ev2", "event": {
+            "type": "app_mention", "channel": "C04OPS", "user": "U01BOB", "text": "<@U06SPARKY> alerts env=staging",
+            "ts": "1.2"}}).encode()
+        assert say.client.post("/slack/events", data=body,
+                               headers=signed(body, "application/json", say.clock.now)).status_code == 200
+        say.run_jobs()  # fails the test if the command job failed
+        assert fake.posts() == []
+        scheduled = ScheduledJobRegistry(queue=Queue(ACTIONS_QUEUE, connection=redis)).get_job_ids()
+        (job_id,) = [j for j in scheduled if j.startswith("sparky-command-")]
+        result = Job.fetch(job_id, connection=redis).latest_result()
+        # asked to come back when the slot is due, not failed and retried by RQ's policy
+        assert result.type == Result.Type.RETRIED, result.exc_string
+    finally:
+        fake.stop()

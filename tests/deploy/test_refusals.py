@@ -99,3 +99,16 @@ def test_a_request_no_deploy_rule_matches_is_refused(sparky, redis, rules_dir):
     sparky.say("bob", "deploy web-api to staging")
     assert refusal(sparky).endswith("refused by rule `(no rule)`: no rule of the deploy ruleset matched "
                                     "(add a catch-all rule to rules/deploy.yml)")
+
+
+def test_why_explains_the_decision(sparky, redis):
+    from actions import rooms
+
+    sparky.ci(SHA, "failure")
+    sparky.say("bob", "deploy web-api to staging")
+    request = sparky.latest()
+    (message,) = [m for m in rooms.messages(redis, "#deploys", 50) if m.get("deploy") and "refused" in m["text"]]
+    signal = request["signals"][-1]
+    assert f"`why {signal}` explains it" in message["context"]
+    why = sparky.say("bob", f"why {signal}")
+    assert "ci-red" in why and "env-locked" in why

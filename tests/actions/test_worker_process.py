@@ -88,4 +88,5 @@ def test_kill_9_in_a_burst_of_500_loses_nothing_and_repeats_nothing(redis, redis
     assert len(keys) == 500 and len(set(keys)) == 500
     assert set(keys) == {f"{s['id']}/routing/burst/0" for s in signals_}
     assert all(o["state"] == "done" for s in signals_ for o in runner.outcomes(redis, s["id"]))
-    print(killed_at, [line for line in log.read_text().splitlines() if "recovered" in line])
+    # the restarted worker took back what the dead one held (at least its scheduler's locks)
+    assert "recovered after a crash" in log.read_text()

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 from redis.exceptions import RedisError
 
+from router.errors import invalid, json_error as _error
 from router import brain, metrics
 from router.openapi import documents
 from router.signal import SignalSchema
@@ -14,6 +15,7 @@ from router.dispatch import QUEUES
 from sources.common import same
 
 bp = Blueprint("api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 # Open even when SPARKY_ADMIN_TOKEN is set: Prometheus posts here with its own auth (SPEC §3).
 OPEN_API_PATHS = frozenset({"/api/v2/alerts"})
@@ -33,12 +35,6 @@ def _sparky():
     return current_app.extensions["sparky"]
 
 
-def _error(status: int, message: str):
-    response = jsonify(error=message, status=status)
-    response.status_code = status
-    return response
-
-
 def require_admin_token():
     """before_app_request hook: `/api` needs SPARKY_ADMIN_TOKEN as a bearer token when it is set."""
     token = _sparky().config.admin_token
@@ -54,11 +50,6 @@ def require_admin_token():
 def _query(schema: Schema) -> dict:
     return schema.load(request.args.to_dict())
 
-
-@bp.errorhandler(ValidationError)
-def _invalid_query(exc: ValidationError):
-    problems = "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in exc.messages.items())
-    return _error(400, problems)
 
 
 @bp.get("/api/signals/<signal_id>")

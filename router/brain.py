@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Iterable
 
 from redis import Redis
 

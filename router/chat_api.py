@@ -13,12 +13,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from router.errors import invalid, json_error as _error
 from router import brain
 from router.commands.channels import chat_signal, record_said
 from router.openapi import documents
 from router.reception import Backpressure, accept
 
 bp = Blueprint("chat_api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 AUDIT_FILTERS = ("event", "who", "room", "outcome", "command", "channel", "signal", "snooze", "user")
 
@@ -52,16 +54,6 @@ def _sparky():
     return current_app.extensions["sparky"]
 
 
-def _error(status: int, message: str):
-    response = jsonify(error=message, status=status)
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(ValidationError)
-def _invalid(exc: ValidationError):
-    messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-    return _error(400, "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in messages.items()))
 
 
 @bp.post("/api/rooms/<path:room>/messages")

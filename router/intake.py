@@ -27,6 +27,11 @@ from router import brain, dispatch
 BATCH = 500          # signals evaluated per engine call
 FLAG_TTL = 15        # seconds a drain job may go without progress before another may start
 RUN_BUDGET = 30.0    # seconds one drain job works before handing over to a fresh job
+# When fewer than GATHER_BELOW signals are pending, wait GATHER seconds once for more: every batch
+# pays fixed costs (an engine session, a WATCH/MULTI commit, an RQ job for its actions), so under a
+# steady trickle one-signal batches cost several times more CPU per signal than batches of 50.
+GATHER_BELOW = 50
+GATHER = 0.025
 
 
 def queue_pending(pipe, signal_ids: list[str], now: float | None = None) -> None:
@@ -75,6 +80,9 @@ def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> i
     done = 0
     while True:
         ids = [i.decode() for i in conn.zrange(brain.key_pending(), 0, batch - 1)]
+        if 0 < len(ids) < min(GATHER_BELOW, batch) and GATHER:
+            time.sleep(GATHER)
+            ids = [i.decode() for i in conn.zrange(brain.key_pending(), 0, batch - 1)]
         if not ids:
             # Hand the flag back, then look once more: a signal added between the ZRANGE and the
             # DEL found the flag taken and enqueued nothing, so it is ours to take.

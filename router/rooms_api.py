@@ -4,12 +4,14 @@ Room names keep their `#`: clients URL-encode it (`/api/rooms/%23ops/messages`).
 """
 from __future__ import annotations
 
+from router.errors import invalid, json_error as _error
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from actions import rooms
 
 bp = Blueprint("rooms_api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 
 class MessagesQuery(Schema):
@@ -21,15 +23,6 @@ def _conn():
     return current_app.extensions["sparky"].conn
 
 
-def _error(status: int, message: str):
-    response = jsonify(error=message, status=status)
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(ValidationError)
-def _invalid_query(exc: ValidationError):
-    return _error(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.messages.items()))
 
 
 @bp.get("/api/rooms")

@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
+from router.errors import invalid, json_error as _error
 from router import brain
 from router.engine import RulesUnavailable, current, in_force, reload
 from router.engine.dryrun import DryRunError, dry_run, parse_at, signals_from
@@ -13,6 +14,7 @@ from router.engine.store import last_refusal
 from router.signal import SignalSchema
 
 bp = Blueprint("rules_api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 
 class TestRequest(Schema):
@@ -37,12 +39,6 @@ class TestRequest(Schema):
 
 def _sparky():
     return current_app.extensions["sparky"]
-
-
-def _error(status: int, message: str, **extra):
-    response = jsonify(error=message, status=status, **extra)
-    response.status_code = status
-    return response
 
 
 def _rules():

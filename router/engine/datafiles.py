@@ -4,7 +4,7 @@ stale: scans; suppression: guardrails). Strict like every schema: unknown keys a
 """
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from router.engine.durations import Duration
 from router.engine.schema import NAME, Cron, Int, StrictBool, Strict, StrOrList, TimeZone, When

@@ -3,7 +3,7 @@
 `decide(conn, signal_ids)` is what `router.dispatch.evaluate_with` runs. Per batch:
 1. load the signals, the rules version in force, which signals already have a decision, and
    claim the others (`SET NX` with a TTL, so a crashed process's claim runs out);
-   then alert signals are folded into the alert state (actions/alerts.record, one call each);
+   then alert signals are folded into the alert state (actions/alerts.record_many, one round trip);
 2. the brain facts and count windows (facts.py, one MULTI pipeline);
 3. under WATCH of the decision keys: every decision and one RQ job per action, in one MULTI,
    so a decision is never stored without its actions queued, nor twice.
@@ -104,12 +104,12 @@ def _record_alert_state(conn: Redis, signals: list[dict]) -> None:
     """Fold alert signals into their fingerprint's state (actions/alerts.py) before the rules run,
     so `acked` and `firing_count` see this signal too. Idempotent and order-safe on its side."""
     try:
-        from actions.alerts import record
+        from actions.alerts import record_many
     except ImportError:  # an actions package without alert state: the fields read what is there
         return
-    for signal in signals:
-        if signal.get("kind") == "alert":
-            record(conn, signal)
+    alerts = [signal for signal in signals if signal.get("kind") == "alert"]
+    if alerts:
+        record_many(conn, alerts)  # one round trip for the batch, in order
 
 
 def _record_deploy_facts(conn: Redis, rules, signals: list[dict]) -> None:

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from router.errors import invalid, json_error as _error
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -16,6 +17,7 @@ from router.stale import approvals, cron, inventory, scans
 from router.stale.listing import stale_items
 
 bp = Blueprint("stale_api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 TAGS = ("stale",)
 STATES = ("pending", "approved", "denied", "done", "failed", "expired", "all")
@@ -35,16 +37,6 @@ def _sparky():
     return current_app.extensions["sparky"]
 
 
-def _error(status: int, message: str, **extra):
-    response = jsonify(error=message, status=status, **extra)
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(ValidationError)
-def _invalid(exc: ValidationError):
-    return _error(400, "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}"
-                                 for k, v in exc.messages.items()))
 
 
 @bp.errorhandler(RulesUnavailable)

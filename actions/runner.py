@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Callable, Iterable
 
 from redis import Redis
@@ -34,7 +35,7 @@ from rq.job import Job
 
 from actions import PARAMS, deploy, escalate, facts, group, jobs, nag, notify, webhook
 from actions.jobs import Context, Permanent
-from router import brain
+from router import brain, metrics
 from router.config import Config
 from router.dispatch import ACTIONS_QUEUE
 
@@ -106,8 +107,12 @@ def enqueue_actions(conn: Redis, items: Iterable[ActionItem], pipeline=None) -> 
 def run_action(signal_id: str, ruleset: str, rule: str, index: int, action: str, params: dict) -> str | Retry:
     """RQ job: carry out one action of one rule for one signal."""
     job = get_current_job()
-    return execute(job.connection, Config.from_env(), Context(signal_id, ruleset, rule, index, action),
-                   params, job=job)
+    result = execute(job.connection, Config.from_env(), Context(signal_id, ruleset, rule, index, action),
+                     params, job=job)
+    outcome = ("retried" if isinstance(result, Retry) else "duplicate" if str(result).startswith("duplicate")
+               else "failed" if str(result).startswith("failed") else "run")
+    metrics.count(job.connection, "sparky_actions", action=action, outcome=outcome)
+    return result
 
 
 _schemas: dict[str, object] = {}
@@ -141,6 +146,7 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
             pipe.hget(brain.key_action_outcomes(sid), f"{ruleset}/{rule}/{index}")
         answers = pipe.execute()
     counts = {"done": 0, "duplicate": 0, "failed": 0, "handed on": 0}
+    by_action: Counter = Counter()  # (action, outcome) for /metrics
     # Done records are written together at the end: a batch cut short by a crash runs again, and
     # what it had posted is recognised by the delivery markers (chat.py), not by these records.
     writes: list = []
@@ -152,16 +158,21 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
         except jobs.Later as later:
             _hand_on(conn, item, later.until, jobs.RETRY, job, failed=False)
             counts["handed on"] += 1
+            by_action[item[4], "deferred"] += 1
             continue
         except jobs.ActionFailed:
             retry = Retry(max=jobs.RETRY.max - 1, interval=jobs.RETRY.intervals[1:])
             _hand_on(conn, item, time.time() + jobs.RETRY.intervals[0], retry, job)
             counts["handed on"] += 1
+            by_action[item[4], "retried"] += 1
             continue
         key = "duplicate" if str(outcome).startswith("duplicate") else \
             "failed" if str(outcome).startswith("failed") else "done"
         counts[key] += 1
+        by_action[item[4], "run" if key == "done" else key] += 1
     with conn.pipeline(transaction=False) as pipe:
+        for (action, outcome), n in by_action.items():
+            metrics.count(pipe, "sparky_actions", n, action=action, outcome=outcome)
         for finish, state, text in writes:
             finish(pipe, state, text)
         jobs.untrack(pipe, job)

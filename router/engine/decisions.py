@@ -20,7 +20,7 @@ import uuid
 from redis import Redis, WatchError
 from rq import Queue, Retry
 
-from router import brain
+from router import brain, metrics
 from router.config import Config
 from router.engine import store
 from router.engine.results import evaluate
@@ -52,7 +52,9 @@ def decide(conn: Redis, signal_ids: list[str], config: Config | None = None) -> 
         if signals:
             try:
                 rules = store.current(conn, config.rules_dir, version=version)
+                started = time.perf_counter()
                 decided += _decide_batch(conn, rules, signals, config)
+                metrics.observe(conn, "sparky_rule_evaluation_seconds", time.perf_counter() - started)
             except BaseException:
                 # Let a retry of this job (or another one) take these signals at once.
                 conn.delete(*(brain.key_eval_claim(s["id"]) for s in signals))

@@ -292,3 +292,16 @@ def test_to_dict_has_exactly_the_public_fields():
     data = signal.to_dict()
     assert tuple(sorted(data)) == tuple(sorted(PUBLIC_FIELDS))
     assert data["labels"] == {"a": "1"} and data["labels"] is not signal.labels
+
+
+def test_metrics_count_actions_and_evaluation_time(client, redis, run_jobs):
+    """The shipped routing rules notify #ops of a critical Nagios alert: one action run."""
+    from tests.conftest import payload
+
+    body, headers = payload("nagios/slack_nagios_pl.service_problem.form")
+    assert client.post("/hooks/nagios", data=body, headers=headers).status_code == 202
+    run_jobs()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'sparky_actions_total{action="notify",outcome="run"} 1.0' in text
+    assert "sparky_rule_evaluation_seconds_count 1.0" in text
+    assert "sparky_pending_signals 0.0" in text

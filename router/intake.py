@@ -60,12 +60,14 @@ def pending(conn: Redis) -> int:
 
 
 def backlog(conn: Redis) -> int:
-    """Signals waiting for evaluation plus jobs waiting on Sparky's queues: what backpressure reads."""
+    """What backpressure reads: signals waiting for evaluation, jobs waiting on the evaluation queue,
+    and actions not yet carried out (counted one by one: an action job carries up to 50)."""
+    from actions.jobs import waiting  # late: actions import router modules at load
+
     pipe = conn.pipeline(transaction=False)
     pipe.zcard(brain.key_pending())
-    for name in dispatch.QUEUES:
-        pipe.llen(Queue(name, connection=conn).key)
-    return sum(pipe.execute())
+    pipe.llen(Queue(dispatch.EVAL_QUEUE, connection=conn).key)
+    return sum(pipe.execute()) + waiting(conn)
 
 
 def drain() -> int:

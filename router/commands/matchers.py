@@ -3,7 +3,7 @@
 One syntax, Alertmanager's: `name=value`, `name!=value`, `name=~regex`, `name!~regex`, where a
 regex must match the whole value. `name` is a label (`host`, `env`, ...; `labels.host` works too)
 or a signal field (`source`, `severity`, `subject`, `fingerprint`, ...). A matcher is stored in a
-snooze as `{"name", "op", "value"}` (router/brain.py), and tested with the rules engine's own
+snooze as `{"name", "op", "value"}` (router/brain/engine.py), and tested with the rules engine's own
 `snooze_matches`, so the preview a person sees is exactly what the engine will suppress.
 
 An alert reference is what `ack` and `snooze` take instead of matchers: the short id `alerts`

@@ -1,6 +1,6 @@
 """`snooze`, `snoozes`, `unsnooze`: silencing alerts from chat, within the suppression guardrails.
 
-A snooze is a fact in the brain (router/brain.py documents its shape); the rules engine reads
+A snooze is a fact in the brain (router/brain/engine.py documents its shape); the rules engine reads
 the active ones for the `snoozed` field and the suppression ruleset drops what they match, so
 matching signals are recorded and not posted. Guardrails come from `guardrails.snooze` in the
 suppression ruleset (rules/suppression.yml):

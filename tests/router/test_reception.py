@@ -223,7 +223,7 @@ def test_restart_keeps_signals(tmp_path):
 
 
 def test_signal_indexes_stay_capped(client, redis, monkeypatch):
-    monkeypatch.setattr(brain, "SIGNAL_INDEX_CAP", 5)
+    monkeypatch.setattr(brain.signals, "SIGNAL_INDEX_CAP", 5)  # the module that reads it
     monkeypatch.setattr(reception, "TRIM_EVERY", 3)
     ids = [post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0] for _ in range(12)]
     # trimmed at pushes 3, 6, 9 and 12: never more than cap + TRIM_EVERY - 1, newest first

@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 from rq.job import Job
 
-from router import brain, dispatch
+from router import brain, dispatch, intake
 from router.config import Config
 from router.engine import RulesUnavailable, decide, reload_files
 from router.signal import Signal
@@ -176,7 +176,10 @@ def test_the_rq_job_evaluates(redis, run_jobs, tmp_path, monkeypatch, version):
     monkeypatch.setenv("SPARKY_RULES_POLL", "0")
     monkeypatch.setenv("SPARKY_RULES_DIR", str(tmp_path))
     ids = store(redis, crit())
-    dispatch.enqueue_evaluation(dispatch.eval_queue(redis), ids)
+    pipe = redis.pipeline()
+    intake.queue_pending(pipe, ids)   # as reception does: pending, flag taken, drain job queued
+    assert pipe.execute()[-1]
+    intake.enqueue_drain(redis)
     run_jobs()
     assert decision(redis, ids[0])["rules_version"] == version
 

@@ -24,17 +24,18 @@ SUMMARIES = {
 }
 
 
-def _field(name: str, labels: dict[str, str]) -> str:
+def field(name: str, **labels: str) -> str:
+    """The hash field of one series (reception's Lua script bumps counters by field name)."""
     return name + "|" + "|".join(f"{k}={labels[k]}" for k in sorted(labels))
 
 
 def count(conn_or_pipe, name: str, amount: int = 1, **labels: str) -> None:
-    conn_or_pipe.hincrby(brain.key_metrics(), _field(name, labels), amount)
+    conn_or_pipe.hincrby(brain.key_metrics(), field(name, **labels), amount)
 
 
 def observe(conn_or_pipe, name: str, seconds: float, **labels: str) -> None:
-    conn_or_pipe.hincrbyfloat(brain.key_metrics(), _field(name + "_sum", labels), seconds)
-    conn_or_pipe.hincrby(brain.key_metrics(), _field(name + "_count", labels), 1)
+    conn_or_pipe.hincrbyfloat(brain.key_metrics(), field(name + "_sum", **labels), seconds)
+    conn_or_pipe.hincrby(brain.key_metrics(), field(name + "_count", **labels), 1)
 
 
 def _parse(field: str) -> tuple[str, dict[str, str]]:

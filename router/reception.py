@@ -1,11 +1,11 @@
-"""Taking signals in: de-duplicate, store durably, mark them pending evaluation — one transaction.
+"""Taking signals in: de-duplicate, store durably, mark them pending evaluation — one Lua script.
 
 No Flask here: router/hooks.py calls `accept` after the adapter has verified and parsed.
 """
 from __future__ import annotations
 
+import functools
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import logging
@@ -19,11 +19,6 @@ from router.signal import Signal
 
 log = logging.getLogger(__name__)
 
-
-# An index list is trimmed to its cap every TRIM_EVERY pushes from this process, so it can
-# exceed the cap by at most TRIM_EVERY x processes entries.
-TRIM_EVERY = 100
-_pushes: Counter = Counter()
 
 # The backlog is read at most once a second per process: exact to the job is not needed, and
 # two LLENs per request would cost a round trip each time.
@@ -68,32 +63,17 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
         raise Backpressure(waiting, config.max_backlog)
 
-    keys = [s.dedup for s in signals]
-    claimed = brain.claim_deliveries(conn, source, [s.id for s in signals], keys, config.dedup_ttl)
-    new = [s for s, (first, _) in zip(signals, claimed) if first]
-    result = Accepted(ids=[s.id for s in new],
-                      duplicate_of=[original for first, original in claimed if not first])
-    if result.duplicate_of:
-        metrics.count(conn, "sparky_signals_received", len(result.duplicate_of), source=source,
-                      outcome="duplicate")
-    if not new:
-        return result
-    try:
-        pipe = conn.pipeline(transaction=True)
-        touched = brain.store_signals(pipe, [s.to_dict() for s in new], config.signal_ttl)
-        metrics.count(pipe, "sparky_signals_received", len(new), source=source, outcome="accepted")
-        due = [index for index in touched if _pushes[index] + 1 >= TRIM_EVERY]
-        brain.trim_indexes(pipe, due)
-        intake.queue_pending(pipe, result.ids)  # last: its reply says whether we took the flag
-        replies = pipe.execute()
-    except Exception:
-        # Not stored: forget the delivery keys so the sender's retry is not taken for a duplicate.
-        brain.release_deliveries(conn, source, [s.dedup for s in new])
-        raise
-    _pushes.update(touched)
-    for index in due:
-        _pushes[index] = 0
-    if replies[-1]:
+    taken, holders = brain.accept_signals(
+        conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
+        now=time.time(), signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
+        flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source))
+    result = Accepted()
+    for signal, holder in zip(signals, holders):
+        if holder == signal.id:
+            result.ids.append(signal.id)
+        else:
+            result.duplicate_of.append(holder)
+    if taken:
         # We took the drain flag: no drain job is queued or running, so queue one. Should this
         # process die right here, the flag expires (intake.FLAG_TTL) and the next request or a
         # worker's start-up kick queues it instead; the signals are already stored and pending.
@@ -101,5 +81,11 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
             intake.enqueue_drain(conn)
         except RedisError:
             log.error("stored %d signals but could not queue their drain job; the flag expires "
-                      "in %ss and the next request queues it", len(new), intake.FLAG_TTL)
+                      "in %ss and the next request queues it", len(result.ids), intake.FLAG_TTL)
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _metric_fields(source: str) -> tuple[str, str]:
+    return (metrics.field("sparky_signals_received", source=source, outcome="accepted"),
+            metrics.field("sparky_signals_received", source=source, outcome="duplicate"))

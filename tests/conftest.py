@@ -45,7 +45,6 @@ def redis(redis_url):
     conn.flushdb()
     # per-process caches must not carry one test's brain into the next
     reception._backlog.clear()
-    reception._pushes.clear()
     yield conn
     conn.close()
 

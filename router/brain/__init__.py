@@ -5,6 +5,7 @@ A grep for "sparky:" hits router/brain/base.py only. Functions take an explicit 
 `Queue(connection=...)` does); nothing here holds a global connection.
 """
 # Re-exports: the package is the interface, the modules are how it is filed.
+from router.brain.accept import *  # noqa: F401,F403
 from router.brain.actions import *  # noqa: F401,F403
 from router.brain.base import PREFIX  # noqa: F401
 from router.brain.commands import *  # noqa: F401,F403

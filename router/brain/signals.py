@@ -58,12 +58,11 @@ def signal_indexes(data: dict) -> tuple[str, ...]:
             key_signal_index(source=data["source"], kind=data["kind"]))
 
 
-def store_signals(pipe, signals: list[dict], ttl: int) -> list[str]:
+def store_signals(pipe, signals: list[dict], ttl: int) -> None:
     """Queue the writes of signals and their index entries on `pipe` (the caller executes it).
 
-    One LPUSH per index for the whole batch. Returns the index keys touched; trimming them to
-    SIGNAL_INDEX_CAP is left to `trim_indexes`, which callers run now and then rather than on
-    every request (it halves the commands per request).
+    For signals made inside Sparky (chat, deploy requests), which skip reception's de-duplication;
+    reception itself stores with one Lua script (router/brain/accept.py).
     """
     by_index: dict[str, list[str]] = {}
     for data in signals:
@@ -72,11 +71,6 @@ def store_signals(pipe, signals: list[dict], ttl: int) -> list[str]:
             by_index.setdefault(index, []).append(data["id"])
     for index, ids in by_index.items():
         pipe.lpush(index, *ids)
-    return list(by_index)
-
-
-def trim_indexes(pipe, indexes) -> None:
-    for index in indexes:
         pipe.ltrim(index, 0, SIGNAL_INDEX_CAP - 1)
 
 
@@ -97,36 +91,6 @@ def recent_signals(conn: Redis, source: str = "", kind: str = "", limit: int = 5
     ids = [i.decode() if isinstance(i, bytes) else i
            for i in conn.lrange(key_signal_index(source, kind), 0, limit - 1)]
     return load_signals(conn, ids)
-
-
-def claim_deliveries(conn: Redis, source: str, ids: list[str], keys: list[str],
-                     ttl: int) -> list[tuple[bool, str]]:
-    """For each (signal id, delivery key): (first delivery?, id of the signal that claimed it).
-
-    SET NX then GET in one round trip. An empty key has no identity (the source sends none) and
-    is always new.
-    """
-    pipe = conn.pipeline(transaction=False)
-    for sid, key in zip(ids, keys):
-        if key:
-            pipe.set(key_dedup(source, key), sid, nx=True, ex=ttl)
-            pipe.get(key_dedup(source, key))
-    answers = iter(pipe.execute() if any(keys) else [])
-    result = []
-    for sid, key in zip(ids, keys):
-        if not key:
-            result.append((True, sid))
-            continue
-        first, holder = next(answers), next(answers)
-        result.append((bool(first), holder.decode() if isinstance(holder, bytes) else (holder or sid)))
-    return result
-
-
-def release_deliveries(conn: Redis, source: str, keys: list[str]) -> None:
-    """Forget delivery keys whose signals could not be stored, so the sender's retry is taken."""
-    keys = [key_dedup(source, k) for k in keys if k]
-    if keys:
-        conn.delete(*keys)
 
 
 def push_dead_letter(conn: Redis, letter: dict) -> None:

@@ -223,10 +223,9 @@ def test_restart_keeps_signals(tmp_path):
 
 
 def test_signal_indexes_stay_capped(client, redis, monkeypatch):
-    monkeypatch.setattr(brain.signals, "SIGNAL_INDEX_CAP", 5)  # the module that reads it
-    monkeypatch.setattr(reception, "TRIM_EVERY", 3)
+    monkeypatch.setattr(brain.accept, "SIGNAL_INDEX_CAP", 5)  # the module that reads it
     ids = [post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0] for _ in range(12)]
-    # trimmed at pushes 3, 6, 9 and 12: never more than cap + TRIM_EVERY - 1, newest first
+    # reception's script trims on every push: exactly the newest five, newest first
     assert redis.lrange(brain.key_signal_index(), 0, -1) == [i.encode() for i in ids[::-1][:5]]
     assert redis.llen(brain.key_signal_index(source="sparky", kind="alert")) == 5
 
@@ -305,3 +304,21 @@ def test_metrics_count_actions_and_evaluation_time(client, redis, run_jobs):
     assert 'sparky_actions_total{action="notify",outcome="run"} 1.0' in text
     assert "sparky_rule_evaluation_seconds_count 1.0" in text
     assert "sparky_pending_signals 0.0" in text
+
+
+def test_repeat_within_one_request_is_a_duplicate_of_the_first(client, redis):
+    alert = {"labels": {"alertname": "DiskFull", "instance": "web1"}, "startsAt": "2026-11-25T10:00:00Z"}
+    answer = post_json(client, "/api/v2/alerts", [alert, alert]).get_json()
+    assert answer["accepted"] == 1
+    assert answer["duplicate_of"] == answer["signals"]
+    assert redis.zcard(brain.key_pending()) == 1
+    assert redis.llen(brain.key_signal_index(source="alertmanager")) == 1
+
+
+def test_reception_survives_a_script_cache_flush(client, redis):
+    """Redis forgets loaded scripts on restart (or SCRIPT FLUSH); reception must load it again."""
+    assert post_json(client, "/hooks/generic", ALERT).status_code == 202
+    redis.script_flush()
+    again = post_json(client, "/hooks/generic", ALERT)
+    assert again.status_code == 202
+    assert redis.exists(brain.key_signal(again.get_json()["signals"][0]))

@@ -6,6 +6,11 @@ Body: `{"signal": {...}, "decision": {"signal_id", "ruleset", "rule", "index", "
 so a receiver can drop a repeat after a timeout). 5xx, timeouts and refused connections are
 retried with backoff; 429 waits as long as Retry-After asks; other 4xx go to the dead letters.
 Connections are kept alive per worker process. URLs are shown without credentials or query values.
+
+The client is urllib3 (what requests is built on) rather than a requests Session: requests spends
+~150 µs of CPU per call merging settings and preparing the request, which was the largest single
+cost of a webhook delivery (bench/RESULTS.md). Proxies from the environment (HTTP(S)_PROXY,
+NO_PROXY) are honoured, as requests would.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import threading
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
+import urllib3
 from redis import Redis
 
 from actions import jobs
@@ -27,16 +32,22 @@ USER_AGENT = "Sparky-webhook/1"
 _local = threading.local()
 
 
-def session() -> requests.Session:
-    """One keep-alive session per worker thread."""
-    if getattr(_local, "session", None) is None:
-        s = requests.Session()
-        # requests reads the proxy variables from the environment on every request (half of
-        # its CPU here); with none set there is nothing to find, so do not look each time.
-        if not any(urllib.request.getproxies_environment().values()):
-            s.trust_env = False
-        _local.session = s
-    return _local.session
+def pool_for(url: str) -> urllib3.PoolManager:
+    """The keep-alive pool for a URL, per worker thread: direct, or through the environment's proxy."""
+    pools = getattr(_local, "pools", None)
+    if pools is None:
+        pools = _local.pools = {}
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme, "")
+    if proxy and urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        proxy = ""
+    pool = pools.get(proxy)
+    if pool is None:
+        # retries=False: RQ's Retry does the retrying, with backoff and dead letters
+        pool = pools[proxy] = urllib3.ProxyManager(proxy, retries=False) if proxy else \
+            urllib3.PoolManager(retries=False)
+    return pool
 
 
 def safe_url(url: str) -> str:
@@ -84,13 +95,16 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     method = method.upper()
     shown = f"{method} {safe_url(url)}"
     try:
-        response = session().request(method, url, data=json.dumps(payload), timeout=config.webhook_timeout,
-                                     headers={"Content-Type": "application/json", **sent_headers})
-    except requests.Timeout:
+        response = pool_for(url).request(method, url, body=json.dumps(payload).encode(),
+                                         timeout=config.webhook_timeout,
+                                         headers={"Content-Type": "application/json", **sent_headers})
+    except urllib3.exceptions.NewConnectionError:  # first: urllib3 files it under timeouts too
+        raise Retryable(f"{shown}: ConnectionError") from None
+    except urllib3.exceptions.TimeoutError:
         raise Retryable(f"{shown}: no answer within {config.webhook_timeout:g}s") from None
-    except requests.RequestException as exc:
-        raise Retryable(f"{shown}: {type(exc).__name__}") from None
-    status = response.status_code
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise Retryable(f"{shown}: ConnectionError") from None
+    status = response.status
     if status == 429:
         wait = response.headers.get("Retry-After", "")
         seconds = int(wait) if wait.isdigit() else 10

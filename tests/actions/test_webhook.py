@@ -91,3 +91,24 @@ def test_webhook_connection_refused_is_retried(redis, run_jobs, rooms_env):
     assert len(scheduled(redis)) == 1
     assert runner.outcomes(redis, signal["id"])[0]["outcome"].startswith(
         "will retry: POST http://127.0.0.1:9/nothing-listens: ConnectionError")
+
+
+def test_webhook_goes_through_the_environments_proxy_unless_bypassed(redis, run_jobs, receiver, rooms_env,
+                                                                     monkeypatch):
+    proxy = receiver.url("")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "bypassed.example")
+    signal, = store(redis, alert())
+    runner.enqueue_actions(redis, [(signal["id"], "routing", "hook", 0, "webhook",
+                                    {"url": "http://hooks.example/in?key=k1"})])
+    run_jobs()
+    request, = receiver.requests        # the proxy got the absolute URL, as HTTP proxies do
+    assert request["path"] == "http://hooks.example/in?key=k1"
+
+    monkeypatch.setenv("NO_PROXY", "hooks.example")
+    other, = store(redis, alert())
+    runner.enqueue_actions(redis, [(other["id"], "routing", "hook", 0, "webhook",
+                                    {"url": "http://hooks.example/in"})])
+    run_jobs()
+    assert len(receiver.requests) == 1  # bypassed: straight to hooks.example, which does not resolve
+    assert runner.outcomes(redis, other["id"])[0]["outcome"].startswith("will retry: ")

@@ -9,7 +9,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router import api, chat_api, embedded, hooks, openapi, rooms_api, rules_api
+from router import alerts_api, api, chat_api, deploys_api, embedded, hooks, openapi, rooms_api, rules_api, snoozes_api
 from router.config import Config
 from router.stale import api as stale_api
 
@@ -61,6 +61,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(rules_api.bp)
     app.register_blueprint(chat_api.bp)
     app.register_blueprint(stale_api.bp)      # scans and stale items (router/stale/api.py)
+    app.register_blueprint(alerts_api.bp)
+    app.register_blueprint(snoozes_api.bp)
+    app.register_blueprint(deploys_api.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

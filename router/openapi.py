@@ -6,6 +6,7 @@ view declares with `@documents(...)`. apispec's MarshmallowPlugin turns schemas 
 """
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Callable
 
@@ -28,7 +29,7 @@ def documents(query=None, body=None, response=None, tags: tuple[str, ...] = ()) 
 
 
 def _operation(view, path: str, method: str) -> dict:
-    doc = (view.__doc__ or "").strip()
+    doc = inspect.cleandoc(view.__doc__ or "")     # no docstring indentation in the description
     summary = doc.splitlines()[0] if doc else f"{method.upper()} {path}"
     meta = getattr(view, "openapi", {})
     op: dict = {"summary": summary, "responses": {"default": {"description": "JSON; errors are "

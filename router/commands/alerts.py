@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from redis import Redis
+
 from router import brain
 from router.commands import matchers
 from router.commands.context import Context
@@ -58,9 +60,12 @@ def preview(alerts: list[dict], limit: int = PREVIEW_LIMIT) -> str:
     return f"{len(alerts)} {noun}: {names}{more}"
 
 
-def select(ctx: Context, words: list[str]) -> tuple[list[dict], list[dict] | None, str]:
-    """(alerts the words pick out among those firing, their matchers or None, what was asked)."""
-    firing = matchers.firing(ctx.conn)
+def select(conn: Redis, words: list[str], now: float) -> tuple[list[dict], list[dict] | None, str]:
+    """(alerts the words pick out among those firing, their matchers or None, what was asked).
+
+    The one reader of "what is firing" for chat (`alerts`) and `GET /api/alerts`; UsageError
+    names a word that is not a usable matcher."""
+    firing = matchers.firing(conn)
     if not words:
         return firing, None, ""
     if all(matchers.looks_like_matcher(w) for w in words):
@@ -68,9 +73,13 @@ def select(ctx: Context, words: list[str]) -> tuple[list[dict], list[dict] | Non
             parsed = [m.as_dict() for m in matchers.parse(words)]
         except matchers.MatcherError as exc:
             raise UsageError(str(exc)) from None
-        return [a for a in firing if matchers.matches(parsed, a, ctx.now)], parsed, matchers.render(parsed)
+        return [a for a in firing if matchers.matches(parsed, a, now)], parsed, matchers.render(parsed)
     ref = " ".join(words)
-    return matchers.find(ctx.conn, ref, firing), None, ref
+    return matchers.find(conn, ref, firing), None, ref
+
+
+def is_firing(alert: dict) -> bool:
+    return alert.get("status") in ("firing", "flapping")
 
 
 @command("alerts")
@@ -90,9 +99,9 @@ def alerts(ctx: Context, args: str) -> Reply:
     """
     from router.commands.parse import words as split
 
-    found, _, asked = select(ctx, split(args))
+    found, _, asked = select(ctx.conn, split(args), ctx.now)
     snoozes = brain.active_snoozes(ctx.conn, ctx.now)
-    quiet = [a for a in found if a.get("status") not in ("firing", "flapping")]
+    quiet = [a for a in found if not is_firing(a)]
     if quiet and len(quiet) == len(found):  # asked for an alert by name, and it is not firing
         return Reply(f"{name_of(quiet[0])} is {quiet[0].get('status') or 'unknown'}, not firing.")
     found = [a for a in found if a not in quiet]

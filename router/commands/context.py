@@ -62,7 +62,7 @@ class Context:
 
     def where(self) -> str:
         if not self.room:
-            return "the terminal"
+            return "the API" if self.channel == "api" else "the terminal"
         name = self.room_name
         if name:
             return name if name.startswith("#") else f"#{name}"

@@ -2,7 +2,9 @@
 and deploy requests (`dp-…`) for the shared `approve` / `deny` (router/commands/approve.py).
 
 The work is router/deploys; these functions parse, check permissions.yml (per environment:
-`args: {env: production}`), and answer. A permissions.yml refusal names its entry.
+`args: {env: production}`), and answer. A permissions.yml refusal names its entry. `ask` and
+`decide` are that check plus the work, without the parsing: the HTTP API (router/deploys_api.py)
+calls them too, so a deploy asked for or approved over HTTP is checked as one from chat.
 """
 from __future__ import annotations
 
@@ -20,6 +22,39 @@ def _authorize(ctx: Context, **args: str) -> None:
         ctx.authorize(**args)
     except Refused as refused:
         raise Refused(f"{refused.reason} ({refused.rule})", refused.rule) from None
+
+
+def _refused(exc: Refusal) -> Refused:
+    return Refused(str(exc), kind=exc.kind)
+
+
+def ask(ctx: Context, app: str, ref: str, env: str) -> dict:
+    """Ask for a deploy as the caller, within permissions.yml (by `env` and `app`): the one path for
+    chat and `POST /api/deploys`. Returns the request as the deploy ruleset left it (it may be
+    `refused` by a rule: that is an answer, not an error); raises Refused."""
+    _authorize(ctx, env=env, app=app)
+    try:
+        return approvals.ask(ctx.conn, ctx.config, ctx.data, app, ref, env, ctx.who.name, ctx.room, now=ctx.now)
+    except Refusal as exc:
+        raise _refused(exc) from None
+
+
+def decide(ctx: Context, request_id: str, approve: bool, reason: str) -> str:
+    """Approve or deny a request as the caller, within permissions.yml (by the request's env and
+    app) and the request's own rules (not the requester, one of its approvers): the one path for
+    chat, the Slack buttons and `POST /api/deploys/<id>/approve`. Returns what to tell them."""
+    request = reqs.get(ctx.conn, request_id, now=ctx.now)
+    if request is None:
+        raise Refused(f"There is no deploy request `{request_id}` (`deploys` lists them).", kind="missing")
+    _authorize(ctx, env=request["env"], app=request["app"])
+    try:
+        if approve:
+            return approvals.approve(ctx.conn, ctx.config, ctx.data, request["id"], ctx.who.name, ctx.where(),
+                                     now=ctx.now)
+        return approvals.deny(ctx.conn, ctx.config, ctx.data, request["id"], ctx.who.name, reason, ctx.where(),
+                              now=ctx.now)
+    except Refusal as exc:
+        raise _refused(exc) from None
 
 
 def _env_known(ctx: Context, env: str) -> None:
@@ -48,12 +83,7 @@ def deploy(ctx: Context, args: str) -> Reply:
         asked = apps.parse(words(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    _authorize(ctx, env=asked.env, app=asked.app)
-    try:
-        request = approvals.ask(ctx.conn, ctx.config, ctx.data, asked.app, asked.ref, asked.env, ctx.who.name,
-                                ctx.room, now=ctx.now)
-    except Refusal as exc:
-        raise Refused(str(exc)) from None
+    request = ask(ctx, asked.app, asked.ref, asked.env)
     if request["state"] == "refused":
         return Reply(f"{messages.head(request)} refused by rule `{request['rule']}`: {request['reason']}",
                      outcome="refused", public=True)
@@ -182,7 +212,7 @@ def bypass(ctx: Context, args: str) -> Reply:
         text = approvals.bypass(ctx.conn, ctx.config, ctx.data, request["id"], ctx.who.name, " ".join(after),
                                 room=ctx.where(), now=ctx.now)
     except Refusal as exc:
-        raise Refused(str(exc)) from None
+        raise _refused(exc) from None
     return Reply(text, public=True)
 
 
@@ -219,20 +249,7 @@ def how(ctx: Context, args: str) -> Reply:
 # -- deploy requests for `approve` / `deny` ----------------------------------------------------------
 
 def _decide(ctx: Context, request_id: str, approve: bool, reason: str) -> Reply:
-    request = reqs.get(ctx.conn, request_id, now=ctx.now)
-    if request is None:
-        raise Refused(f"There is no deploy request `{request_id}` (`deploys` lists them).")
-    _authorize(ctx, env=request["env"], app=request["app"])
-    try:
-        if approve:
-            text = approvals.approve(ctx.conn, ctx.config, ctx.data, request["id"], ctx.who.name, ctx.where(),
-                                     now=ctx.now)
-        else:
-            text = approvals.deny(ctx.conn, ctx.config, ctx.data, request["id"], ctx.who.name, reason,
-                                  ctx.where(), now=ctx.now)
-    except Refusal as exc:
-        raise Refused(str(exc)) from None
-    return Reply(text, public=True)
+    return Reply(decide(ctx, request_id, approve, reason), public=True)
 
 
 def _pending(ctx: Context) -> list[str]:

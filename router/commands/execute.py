@@ -8,6 +8,10 @@
 5. The command runs; every command is audited with its outcome (ok, refused, usage, unknown, error).
 A chat user never sees a traceback: an exception becomes a short apology with an error id, and
 the traceback goes to the log under that id.
+
+Steps 3–5 are `run_checked`, which the HTTP API's writes share through `run_as` (router/acting.py):
+a snooze or an approval made over HTTP meets the same identity lookup, permissions.yml check,
+command function and audit entries as one typed in chat (channel `api`).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import logging
 import pkgutil
 import time
 import uuid
+from typing import Callable, TypeVar
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -23,12 +28,15 @@ from redis.exceptions import RedisError
 from router import brain
 from router.commands import parse, permissions
 from router.commands.context import Context
-from router.commands.registry import REGISTRY, Refused, Reply, UsageError, lookup, one_of, suggest
+from router.commands.registry import REGISTRY, Command, Refused, Reply, UsageError, lookup, one_of, suggest
 from router.config import Config
+
+T = TypeVar("T")
 
 log = logging.getLogger("sparky.commands")
 
 SLACK_CHANNELS = frozenset({"slash", "mention", "dm", "button"})   # sources/slack.py's `channel` label
+API_CHANNEL = "api"    # the write endpoints of /api (router/*_api.py), acting for a named person
 
 # Modules of this package that hold machinery, not commands; every other module is imported
 # for its @command registrations, so a feature adds a command by adding a module here.
@@ -92,7 +100,8 @@ def execute(conn: Redis, config: Config, signal: dict, now: float | None = None)
                       + f" (error {error_id}, logged).", outcome="error", error_id=error_id)
         if not brain_down:
             try:
-                _audit_command(conn, ctx, signal, reply, reason=f"{type(exc).__name__}")
+                _audit_command(conn, ctx, signal, reply.outcome, reason=f"{type(exc).__name__}",
+                               error=reply.error_id)
             except Exception:  # noqa: BLE001
                 log.exception("could not audit failed command %s", error_id)
     return reply
@@ -108,7 +117,7 @@ def _execute(conn: Redis, config: Config, signal: dict, now: float | None) -> tu
     except RulesUnavailable as exc:
         reply = Reply("Sparky's rules cannot be loaded right now, so commands are off until they can: "
                       f"{exc.problems[0] if exc.problems else exc}. Run `sparky rules check`.", outcome="refused")
-        _audit_command(conn, None, signal, reply, reason="rules unavailable")
+        _audit_command(conn, None, signal, reply.outcome, reason="rules unavailable")
         return None, reply
     ctx = context_for(conn, config, signal, data, version, now)
     name, args = parse.split_command(signal.get("text") or "")
@@ -116,26 +125,64 @@ def _execute(conn: Redis, config: Config, signal: dict, now: float | None) -> tu
     found = lookup(name)
     if found is None:
         reply = _unknown(ctx, name)
-        _audit_command(conn, ctx, signal, reply, command=name)
+        _audit_command(conn, ctx, signal, reply.outcome, command=name)
         return ctx, reply
+    try:
+        reply = run_checked(ctx, found, lambda: found.func(ctx, args), outcome=lambda r: r.outcome)
+    except Refused as refused:
+        reply = Reply(f"Refused: {refused.reason}", outcome="refused")
+    except UsageError as wrong:
+        reply = Reply(f"{wrong}\nUsage: {found.usage}  (more: `help {found.name}`)", outcome="usage")
+    return ctx, reply
+
+
+def run_checked(ctx: Context, found: Command, work: Callable[[], T],
+                outcome: Callable[[T], str] = lambda _: "ok") -> T:
+    """The steps every command takes, from chat or from the HTTP API: permissions.yml for the
+    command here, then the work (which checks its arguments itself with `ctx.authorize`), and one
+    `command` audit entry with the outcome. Refused and UsageError are audited, then raised again."""
     ctx.command = found
     verdict = permissions.check(ctx.policy, ctx.who, found.name, ctx.rooms(), ctx.where())
     ctx.rule = verdict.rule
-    if not verdict.allowed:
-        reply = Reply(f"Refused: {verdict.reason}", outcome="refused")
-        _audit_command(conn, ctx, signal, reply, command=found.name, reason=verdict.reason)
-        return ctx, reply
-    reason = ""
     try:
-        reply = found.func(ctx, args)
+        if not verdict.allowed:
+            raise Refused(verdict.reason, verdict.rule)
+        result = work()
     except Refused as refused:
-        reason, ctx.rule = refused.reason, refused.rule or ctx.rule
-        reply = Reply(f"Refused: {refused.reason}", outcome="refused")
+        ctx.rule = refused.rule or ctx.rule
+        _audit_command(ctx.conn, ctx, ctx.signal, "refused", command=found.name, reason=refused.reason)
+        raise
     except UsageError as wrong:
-        reason = str(wrong)
-        reply = Reply(f"{wrong}\nUsage: {found.usage}  (more: `help {found.name}`)", outcome="usage")
-    _audit_command(conn, ctx, signal, reply, command=found.name, reason=reason)
-    return ctx, reply
+        _audit_command(ctx.conn, ctx, ctx.signal, "usage", command=found.name, reason=str(wrong))
+        raise
+    _audit_command(ctx.conn, ctx, ctx.signal, outcome(result), command=found.name)
+    return result
+
+
+def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: Callable[[Context], T],
+           room: str = "", now: float | None = None, outcome: Callable[[T], str] = lambda _: "ok") -> T:
+    """Do command `name`'s work for the HTTP API, as `user`, exactly as chat would check and audit it.
+
+    `what` is the command as a person would have typed it: it is only shown in the audit trail.
+    `room` (optional) is where the API caller acts from: permissions.yml `rooms:` entries are
+    checked against it and news (snooze reminders, deploy progress) goes there. Raises
+    RulesUnavailable (no rules in force), Refused or UsageError; returns what `work` returns.
+    """
+    from router.commands.channels import chat_signal   # late: channels pulls in the chat actions
+
+    data, version = rules_data(conn, config)
+    signal = chat_signal(API_CHANNEL, what, room, user).to_dict()
+    # Not a stored signal (nothing to evaluate or `why`): an id would point at nothing.
+    signal["id"] = ""
+    ctx = context_for(conn, config, signal, data, version, now)
+    try:
+        return run_checked(ctx, REGISTRY[name], lambda: work(ctx), outcome)
+    except (Refused, UsageError, RedisError):
+        raise
+    except Exception as exc:
+        # Audited like a chat command that failed; the caller answers 500 and logs the traceback.
+        _audit_command(conn, ctx, signal, "error", command=name, reason=type(exc).__name__)
+        raise
 
 
 def _unknown(ctx: Context, name: str) -> Reply:
@@ -154,12 +201,12 @@ def _unknown(ctx: Context, name: str) -> Reply:
     return Reply(text + " Type `help` for the commands you can run.", outcome="unknown")
 
 
-def _audit_command(conn: Redis, ctx: Context | None, signal: dict, reply: Reply, command: str = "",
-                   reason: str = "") -> None:
+def _audit_command(conn: Redis, ctx: Context | None, signal: dict, outcome: str, command: str = "",
+                   reason: str = "", error: str = "") -> None:
     signal = signal or {}
     labels = signal.get("labels") or {}
-    fields = {"what": (signal.get("text") or "")[:500], "command": command, "outcome": reply.outcome,
-              "reason": reason[:500], "error": reply.error_id}
+    fields = {"what": (signal.get("text") or "")[:500], "command": command, "outcome": outcome,
+              "reason": reason[:500], "error": error}
     if ctx is not None:
         ctx.audit("command", rule=ctx.rule, **fields)
     else:

@@ -39,12 +39,20 @@ class Reply:
 
 
 class Refused(Exception):
-    """The caller may not do this (permissions, guardrails); the message says why."""
+    """The caller may not do this (permissions, guardrails); the message says why.
 
-    def __init__(self, reason: str, rule: str = ""):
+    `kind` says what sort of no it is, for callers that answer with more than text (the HTTP
+    API's status codes): `forbidden` (who: permissions.yml, people.yml, approvers), `guardrail`
+    (suppression.yml limits), `conflict` (the thing's state: closed, deploying), `missing`,
+    `invalid` (an argument the domain rejects), `upstream` (GitHub could not be asked).
+    Chat shows every kind the same way.
+    """
+
+    def __init__(self, reason: str, rule: str = "", kind: str = "forbidden"):
         super().__init__(reason)
         self.reason = reason
         self.rule = rule
+        self.kind = kind
 
 
 class UsageError(Exception):

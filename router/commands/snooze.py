@@ -12,17 +12,21 @@ suppression ruleset (rules/suppression.yml):
 A snooze's environments are those its matchers pin (`env=production`) plus those of the firing
 alerts it matches now; the strictest limit among them applies, and permissions.yml `args: {env: ...}`
 entries are checked against each of them.
+`create` and `end` are the checks plus the work, without chat's parsing: `POST /api/snoozes` and
+`DELETE /api/snoozes/<id>` (router/snoozes_api.py) call them too.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from redis import Redis
+
 from router import brain
 from router.commands import lifecycle, matchers
 from router.commands.alerts import covering, name_of, preview
 from router.commands.context import Context
-from router.commands.durations import DurationError, humanize, local_time, resolve, seconds_of
+from router.commands.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
 from router.engine.durations import parse as parse_rule_duration
@@ -30,6 +34,7 @@ from router.signal import from_epoch
 
 DEFAULTS = {"max_duration": {"default": "7d"}, "reason_required": False, "max_matches": 20, "require_label": True}
 SNOOZE_ID = re.compile(r"^(?:#|s|S)?(\d+)$")
+GUARDRAILS = "suppression.yml guardrails"     # the rule a guardrail refusal names in the audit trail
 
 
 @dataclass(frozen=True)
@@ -82,15 +87,17 @@ def _split(args: str) -> tuple[list[str], str, list[str], str]:
     return target, keyword, when, reason
 
 
-def _target(ctx: Context, target: list[str], firing: list[dict]) -> tuple[list[dict], str]:
-    """(matchers as stored in a snooze, how to show them) for matcher words or an alert reference."""
-    if all(matchers.looks_like_matcher(w) for w in target):
-        try:
-            parsed = [m.as_dict() for m in matchers.parse(target)]
-        except matchers.MatcherError as exc:
-            raise UsageError(str(exc)) from None
-        return parsed, matchers.render(parsed)
-    ref = " ".join(target)
+def by_matchers(target: list[str]) -> tuple[list[dict], str]:
+    """(matchers as stored in a snooze, how to show them) for matcher words; UsageError if not."""
+    try:
+        parsed = [m.as_dict() for m in matchers.parse(target)]
+    except matchers.MatcherError as exc:
+        raise UsageError(str(exc)) from None
+    return parsed, matchers.render(parsed)
+
+
+def by_alert(ctx: Context, ref: str, firing: list[dict]) -> tuple[list[dict], str]:
+    """The snooze matcher (its fingerprint) of the one alert a reference names; UsageError if not one."""
     found = matchers.find(ctx.conn, ref, firing)
     if not found:
         raise UsageError(f"No alert `{ref}` is known. Use an id from `alerts`, a fingerprint, "
@@ -102,10 +109,60 @@ def _target(ctx: Context, target: list[str], firing: list[dict]) -> tuple[list[d
     return [{"name": "fingerprint", "op": "=", "value": fingerprint}], f"fingerprint={fingerprint}"
 
 
+def _target(ctx: Context, target: list[str], firing: list[dict]) -> tuple[list[dict], str]:
+    if all(matchers.looks_like_matcher(w) for w in target):
+        return by_matchers(target)
+    return by_alert(ctx, " ".join(target), firing)
+
+
 def envs_of(snooze_matchers: list[dict], hits: list[dict]) -> list[str]:
     pinned = {m["value"] for m in snooze_matchers if m["name"] == "env" and m["op"] == "="}
     seen = {(a.get("labels") or {}).get("env", "") for a in hits}
     return sorted((pinned | seen) - {""})
+
+
+def create(ctx: Context, snooze_matchers: list[dict], shown: str, until: Until, reason: str,
+           firing: list[dict], how_to_give_reason: str) -> tuple[dict, list[dict]]:
+    """Make a snooze, within permissions.yml and the suppression guardrails: the one path for
+    chat and `POST /api/snoozes`. Returns (the stored snooze, the firing alerts it matches now);
+    raises Refused (kind `forbidden` or `guardrail`), with the preview in the reason."""
+    hits = [a for a in firing if matchers.matches(snooze_matchers, a, ctx.now)]
+    envs = envs_of(snooze_matchers, hits)
+    ctx.authorize(env=envs)
+
+    rails = guardrails(ctx.data)
+    what = f"Right now it matches {preview(hits)}."
+    if rails.require_label and not any(matchers.Matcher(**m).constrains() for m in snooze_matchers):
+        raise Refused(f"`{shown}` names no label, so it could silence every alert of its kind. {what} "
+                      "Add a label such as host=web-01 or alertname=HighLatency.", GUARDRAILS, "guardrail")
+    if len(hits) > rails.max_matches:
+        raise Refused(f"`{shown}` would silence {len(hits)} firing alerts, more than the limit of "
+                      f"{rails.max_matches}. {what} Narrow the matcher.", GUARDRAILS, "guardrail")
+    limit, env = rails.limit(envs)
+    if until.seconds > limit + 1:
+        scope = "snoozes" if env == "default" else f"{env} snoozes"
+        raise Refused(f"{scope} last at most {humanize(limit)}; `{until.written}` is {humanize(until.seconds)}. "
+                      f"{what}", GUARDRAILS, "guardrail")
+    if rails.needs_reason(envs) and not reason:
+        raise Refused(f"snoozing {', '.join(e for e in envs if rails.needs_reason([e]))} alerts needs a reason: "
+                      f"{how_to_give_reason}. {what}", GUARDRAILS, "guardrail")
+
+    record = {
+        "id": brain.next_snooze_id(ctx.conn), "matchers": snooze_matchers, "ends_at": until.ends_at,
+        "created_by": ctx.who.name, "reason": reason, "created_at": from_epoch(ctx.now),
+        "starts_at": ctx.now, "text": shown, "envs": envs, "room": ctx.room, "where": ctx.where(),
+        "transport": "rooms" if ctx.channel in ("room", "cli") else "chat", "channel": ctx.channel,
+        "user": ctx.labels.get("user", ""), "signal": ctx.signal.get("id", ""), "tz": ctx.tz.key,
+    }
+    remind_at = lifecycle.reminder_time(record) if ctx.room else None
+    if remind_at:
+        record["remind_at"] = remind_at
+    brain.put_snooze(ctx.conn, record)
+    lifecycle.schedule(ctx.conn, record)
+    ctx.audit("snooze.created", what=f"snooze {record['id']}: {shown} until {from_epoch(until.ends_at)}",
+              snooze=record["id"], matchers=shown, ends_at=from_epoch(until.ends_at), reason=reason,
+              outcome="ok", rule=ctx.rule, matched=len(hits))
+    return record, hits
 
 
 @command("snooze", public=True)
@@ -135,49 +192,14 @@ def snooze(ctx: Context, args: str) -> Reply:
         until = resolve(when, ctx.now, ctx.tz, keyword)
     except DurationError as exc:
         raise UsageError(str(exc)) from None
-    hits = [a for a in firing if matchers.matches(snooze_matchers, a, ctx.now)]
-    envs = envs_of(snooze_matchers, hits)
-    ctx.authorize(env=envs)
-
-    rails = guardrails(ctx.data)
-    what = f"Right now it matches {preview(hits)}."
-    if rails.require_label and not any(matchers.Matcher(**m).constrains() for m in snooze_matchers):
-        raise Refused(f"`{shown}` names no label, so it could silence every alert of its kind. {what} "
-                      "Add a label such as host=web-01 or alertname=HighLatency.", "suppression.yml guardrails")
-    if len(hits) > rails.max_matches:
-        raise Refused(f"`{shown}` would silence {len(hits)} firing alerts, more than the limit of "
-                      f"{rails.max_matches}. {what} Narrow the matcher.", "suppression.yml guardrails")
-    limit, env = rails.limit(envs)
-    if until.seconds > limit + 1:
-        scope = "snoozes" if env == "default" else f"{env} snoozes"
-        raise Refused(f"{scope} last at most {humanize(limit)}; `{until.written}` is {humanize(until.seconds)}. "
-                      f"{what}", "suppression.yml guardrails")
-    if rails.needs_reason(envs) and not reason:
-        again = f"snooze {' '.join(target)} {keyword} {' '.join(when)} because <reason>"
-        raise Refused(f"snoozing {', '.join(e for e in envs if rails.needs_reason([e]))} alerts needs a reason: "
-                      f"say `{again}`. {what}", "suppression.yml guardrails")
-
-    record = {
-        "id": brain.next_snooze_id(ctx.conn), "matchers": snooze_matchers, "ends_at": until.ends_at,
-        "created_by": ctx.who.name, "reason": reason, "created_at": from_epoch(ctx.now),
-        "starts_at": ctx.now, "text": shown, "envs": envs, "room": ctx.room, "where": ctx.where(),
-        "transport": "rooms" if ctx.channel in ("room", "cli") else "chat", "channel": ctx.channel,
-        "user": ctx.labels.get("user", ""), "signal": ctx.signal.get("id", ""), "tz": ctx.tz.key,
-    }
-    remind_at = lifecycle.reminder_time(record) if ctx.room else None
-    if remind_at:
-        record["remind_at"] = remind_at
-    brain.put_snooze(ctx.conn, record)
-    lifecycle.schedule(ctx.conn, record)
-    ctx.audit("snooze.created", what=f"snooze {record['id']}: {shown} until {from_epoch(until.ends_at)}",
-              snooze=record["id"], matchers=shown, ends_at=from_epoch(until.ends_at), reason=reason,
-              outcome="ok", rule=ctx.rule, matched=len(hits))
+    again = f"snooze {' '.join(target)} {keyword} {' '.join(when)} because <reason>"
+    record, hits = create(ctx, snooze_matchers, shown, until, reason, firing, f"say `{again}`")
     ends = local_time(until.ends_at, ctx.tz, ctx.now)
     text = (f"Snoozed `{record['id']}`: `{shown}` until {ends} ({humanize(until.seconds)})"
-            + (f" because {reason}" if reason else "") + f", by {ctx.who.name}. {what}"
+            + (f" because {reason}" if reason else "") + f", by {ctx.who.name}. Right now it matches {preview(hits)}."
             + " Matching alerts are recorded, not posted; what still fires when it ends is posted again.")
-    if remind_at:
-        text += f" I'll remind {ctx.where()} {humanize(until.ends_at - remind_at)} before it ends."
+    if record.get("remind_at"):
+        text += f" I'll remind {ctx.where()} {humanize(until.ends_at - record['remind_at'])} before it ends."
     return Reply(text + f" End it early with `unsnooze {record['id']}`.", public=True)
 
 
@@ -212,6 +234,35 @@ def snoozes(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+def normalise_id(text: str) -> str | None:
+    """`s12`, `12`, `#12`, `S12` → `s12`; None when it is not a snooze id."""
+    match = SNOOZE_ID.match(text.strip())
+    return f"s{match.group(1)}" if match else None
+
+
+def lookup(conn: Redis, snooze_id: str, now: float) -> tuple[dict | None, str]:
+    """(the snooze, `active` | `ended`), or (None, "") when there never was one (or it is forgotten)."""
+    found = brain.load_snooze(conn, snooze_id)
+    if found is not None and brain.is_active_snooze(conn, snooze_id) and found["ends_at"] > now:
+        return found, "active"
+    ended = brain.ended_snooze(conn, snooze_id) or found
+    return (ended, "ended") if ended else (None, "")
+
+
+def end(ctx: Context, found: dict, note: str) -> list[dict]:
+    """End an active snooze now, within permissions.yml (for its environments): the one path for
+    chat and `DELETE /api/snoozes/<id>`. Returns the alerts it silenced that still fire and are
+    covered by no other snooze (posted again by the end job)."""
+    firing = matchers.firing(ctx.conn)
+    hits = [a for a in firing if matchers.matches(found["matchers"], a, ctx.now)]
+    ctx.authorize(env=sorted(set(found.get("envs") or []) | set(envs_of(found["matchers"], hits))))
+    lifecycle.end_now(ctx.conn, found, ctx.who.name, note, ctx.now)
+    ctx.audit("snooze.deleted", what=f"unsnooze {found['id']}: {found.get('text', '')}", snooze=found["id"],
+              reason=note, outcome="ok", rule=ctx.rule)
+    others = [s for s in brain.active_snoozes(ctx.conn, ctx.now) if s["id"] != found["id"]]
+    return [a for a in hits if not covering(a, others, ctx.now)]
+
+
 @command("unsnooze", public=True)
 def unsnooze(ctx: Context, args: str) -> Reply:
     """End a snooze now; the alerts it silenced that still fire are posted again.
@@ -225,26 +276,17 @@ def unsnooze(ctx: Context, args: str) -> Reply:
     tokens = words(args)
     if not tokens:
         raise UsageError("Which snooze? `snoozes` lists them with their ids.")
-    match = SNOOZE_ID.match(tokens[0])
-    if not match:
+    snooze_id = normalise_id(tokens[0])
+    if snooze_id is None:
         raise UsageError(f"`{tokens[0][:40]}` is not a snooze id (they look like s12).")
-    snooze_id = f"s{match.group(1)}"
     note = " ".join(tokens[1:])
-    found = brain.load_snooze(ctx.conn, snooze_id)
-    if found is None or not brain.is_active_snooze(ctx.conn, snooze_id) or found["ends_at"] <= ctx.now:
-        ended = brain.ended_snooze(ctx.conn, snooze_id) or found
-        if ended:
-            return Reply(f"Snooze `{snooze_id}` has already ended"
-                         + (f" ({ended.get('ended_at')})." if ended.get("ended_at") else "."))
+    found, state = lookup(ctx.conn, snooze_id, ctx.now)
+    if state == "ended":
+        return Reply(f"Snooze `{snooze_id}` has already ended"
+                     + (f" ({found.get('ended_at')})." if found.get("ended_at") else "."))
+    if found is None:
         return Reply(f"There is no snooze `{snooze_id}`. `snoozes` lists the active ones.")
-    firing = matchers.firing(ctx.conn)
-    hits = [a for a in firing if matchers.matches(found["matchers"], a, ctx.now)]
-    ctx.authorize(env=sorted(set(found.get("envs") or []) | set(envs_of(found["matchers"], hits))))
-    lifecycle.end_now(ctx.conn, found, ctx.who.name, note, ctx.now)
-    ctx.audit("snooze.deleted", what=f"unsnooze {snooze_id}: {found.get('text', '')}", snooze=snooze_id,
-              reason=note, outcome="ok", rule=ctx.rule)
-    still = [a for a in hits if not covering(a, [s for s in brain.active_snoozes(ctx.conn, ctx.now)
-                                                 if s["id"] != snooze_id], ctx.now)]
+    still = end(ctx, found, note)
     tail = (f" Still firing, posted again shortly: {', '.join(name_of(a) for a in still[:10])}." if still
             else " Nothing it matched is firing.")
     return Reply(f"Ended snooze `{snooze_id}` (`{found.get('text', '')}`, by {found.get('created_by', '?')})"

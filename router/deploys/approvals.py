@@ -28,17 +28,22 @@ from router.dispatch import ACTIONS_QUEUE
 
 
 class Refusal(Exception):
-    """Not allowed or not possible; the message is the chat reply."""
+    """Not allowed or not possible; the message is the chat reply. `kind` is what sort of no it
+    is (router.commands.Refused's kinds: forbidden, conflict, missing, invalid, upstream)."""
+
+    def __init__(self, message: str, kind: str = "forbidden"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def _open(request: dict | None, request_id: str, doing: str) -> dict:
     if request is None:
-        raise Refusal(f"There is no deploy request `{request_id}` (`deploys` lists them).")
+        raise Refusal(f"There is no deploy request `{request_id}` (`deploys` lists them).", "missing")
     state = request["state"]
     if state == "deploying":
-        raise Refusal(f"`{request['id']}` is deploying already: nothing to {doing}.")
+        raise Refusal(f"`{request['id']}` is deploying already: nothing to {doing}.", "conflict")
     if state in reqs.CLOSED:
-        raise Refusal(f"`{request['id']}` is {state.replace('_', ' ')}: nothing to {doing}.")
+        raise Refusal(f"`{request['id']}` is {state.replace('_', ' ')}: nothing to {doing}.", "conflict")
     return request
 
 
@@ -49,14 +54,14 @@ def ask(conn: Redis, config: Config, data: dict, app_name: str, ref: str, env: s
     app = apps.find(data, app_name)
     if app is None:
         known = ", ".join(sorted(apps.apps(data))) or "none"
-        raise Refusal(f"deploy.yml has no app `{app_name}` (known: {known}).")
+        raise Refusal(f"deploy.yml has no app `{app_name}` (known: {known}).", "invalid")
     if env not in app.environments:
-        raise Refusal(f"{app.name} deploys to {', '.join(app.environments)}, not `{env}`.")
+        raise Refusal(f"{app.name} deploys to {', '.join(app.environments)}, not `{env}`.", "invalid")
     try:
         ref = ref or app.branch or github.default_branch(conn, config, app.repo)
         sha = ref.lower() if apps.is_sha(ref) else github.resolve(conn, config, app.repo, ref)
     except github.GitHubError as exc:
-        raise Refusal(f"Cannot tell which commit to deploy: {exc}.") from None
+        raise Refusal(f"Cannot tell which commit to deploy: {exc}.", "upstream") from None
     request = reqs.create(conn, app=app.name, repo=app.repo, ref=ref, sha=sha, env=env, requester=requester,
                           room=room, now=now)
     brain.audit(conn, "deploy.requested", request=request["id"], app=app.name, env=env, sha=sha, ref=ref,
@@ -75,7 +80,7 @@ def approve(conn: Redis, config: Config, data: dict, request_id: str, who: str, 
     request = _open(reqs.get(conn, request_id, now=now), request_id, "approve")
     if request["state"] == "refused":
         raise Refusal(f"`{request['id']}` was refused by rule `{request['rule']}`: {request['reason']}. "
-                      f"Approvals cannot change that; ask for it again, or `bypass` it.")
+                      f"Approvals cannot change that; ask for it again, or `bypass` it.", "conflict")
     if who == request["requester"]:
         raise Refusal(f"You asked for `{request['id']}`: your own approval does not count. "
                       + _who_approves(request))
@@ -94,7 +99,7 @@ def approve(conn: Redis, config: Config, data: dict, request_id: str, who: str, 
 
     request, answer = reqs.update(conn, request["id"], add, now=now)
     if answer == "closed":
-        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to approve.")
+        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to approve.", "conflict")
     if answer == "twice":
         return f"You approved `{request['id']}` already."
     brain.audit(conn, "deploy.approved", request=request["id"], app=request["app"], env=request["env"],
@@ -133,7 +138,7 @@ def deny(conn: Redis, config: Config, data: dict, request_id: str, who: str, rea
 
     request, closed = reqs.update(conn, request["id"], close, now=now)
     if not closed:
-        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to deny.")
+        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to deny.", "conflict")
     lifecycle.closed(conn, request)
     brain.audit(conn, "deploy.denied", request=request["id"], app=request["app"], env=request["env"],
                 sha=request["sha"], requester=request["requester"], who=who, reason=reason, room=room)
@@ -154,7 +159,8 @@ def bypass(conn: Redis, config: Config, data: dict, request_id: str, who: str, r
         whom = ", ".join(allowed) if allowed else "nobody (deploy.yml names no `bypass: {allow: [...]}`)"
         raise Refusal(f"`bypass` is for {whom}; {who} is not one of them (deploy.yml `bypass`).")
     if rules.get("reason_required", True) and not reason.strip():
-        raise Refusal("Say why: `bypass <id> because <reason>`; the reason is announced and kept in the audit trail.")
+        raise Refusal("Say why: `bypass <id> because <reason>`; the reason is announced and kept in the audit "
+                      "trail.", "invalid")
     request = _open(reqs.get(conn, request_id, now=now), request_id, "bypass")
     before = (f"refused by rule `{request['rule']}`: {request['reason']}" if request["state"] == "refused"
               else f"waiting for {'; '.join(request['waiting_for'])}" if request["state"] == "waiting"
@@ -168,7 +174,7 @@ def bypass(conn: Redis, config: Config, data: dict, request_id: str, who: str, r
 
     request, marked = reqs.update(conn, request["id"], mark, now=now)
     if not marked:
-        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to bypass.")
+        raise Refusal(f"`{request['id']}` is {request['state']} now: nothing to bypass.", "conflict")
     brain.audit(conn, "deploy.bypassed", request=request["id"], app=request["app"], env=request["env"],
                 sha=request["sha"], requester=request["requester"], who=who, reason=reason, room=room,
                 rule=request.get("rule", ""), was=before)

@@ -92,6 +92,8 @@ class Context:
     index: int = 0
     action: str = ""
     writes: list | None = field(default=None, compare=False, repr=False)
+    # The stored decision, when a batch fetched it with the signals (webhook sends it along).
+    decision: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def scope(self) -> str:

@@ -51,7 +51,8 @@ ACTIONS: dict[str, Callable[..., str]] = {
     "deploy": deploy.deploy,
 }
 
-ActionItem = tuple[str, str, str, int, str, dict]   # (signal_id, ruleset, rule, index, action, params)
+ActionItem = tuple[str, str, str, int, str, dict]
+SENDS_DECISION = frozenset({"webhook"})  # actions whose message carries the stored decision   # (signal_id, ruleset, rule, index, action, params)
 
 # Writes an outcome unless the action is already recorded done (a late failure report of a
 # duplicate run must not undo it). KEYS: outcomes. ARGV: field, record, ttl.
@@ -140,21 +141,27 @@ def run_actions(items: list[list]) -> str:
 
 
 def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job | None = None) -> str:
-    with conn.pipeline(transaction=False) as pipe:       # every signal and dedupe mark: one round trip
-        for sid, ruleset, rule, index, *_ in items:
+    # Every signal and dedupe mark (and, for the actions that send it, the decision): one round trip.
+    with conn.pipeline(transaction=False) as pipe:
+        for sid, ruleset, rule, index, action, _ in items:
             pipe.get(brain.key_signal(sid))
             pipe.hget(brain.key_action_outcomes(sid), f"{ruleset}/{rule}/{index}")
-        answers = pipe.execute()
+            if action in SENDS_DECISION:
+                pipe.get(brain.key_decision(sid))
+        answers = iter(pipe.execute())
+        fetched = [(next(answers), next(answers), next(answers) if item[4] in SENDS_DECISION else None)
+                   for item in items]
     counts = {"done": 0, "duplicate": 0, "failed": 0, "handed on": 0}
     by_action: Counter = Counter()  # (action, outcome) for /metrics
     # Done records are written together at the end: a batch cut short by a crash runs again, and
     # what it had posted is recognised by the delivery markers (chat.py), not by these records.
     writes: list = []
     for i, item in enumerate(items):
-        ctx = Context(*item[:5], writes=writes)
+        raw_signal, previous, decision = fetched[i]
+        ctx = Context(*item[:5], writes=writes, decision=decision)
         try:
             outcome = execute(conn, config, ctx, item[5], job=job, batch=True, later_writes=writes,
-                              prefetched=(answers[2 * i], answers[2 * i + 1]))
+                              prefetched=(raw_signal, previous))
         except jobs.Later as later:
             _hand_on(conn, item, later.until, jobs.RETRY, job, failed=False)
             counts["handed on"] += 1

@@ -168,7 +168,8 @@ def _commit(conn: Redis, decisions: list[tuple[dict, dict]], config: Config) -> 
         while True:
             try:
                 pipe.watch(*keys)
-                exists = [pipe.exists(k) for k in keys]
+                # One MGET, not an EXISTS per key: after WATCH each command is its own round trip.
+                exists = [raw is not None for raw in pipe.mget(keys)]
                 pipe.multi()
                 fresh = [(signal, decision) for (signal, decision), seen in zip(decisions, exists) if not seen]
                 queued = [(signal, planned) for signal, decision in fresh

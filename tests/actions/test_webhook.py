@@ -112,3 +112,14 @@ def test_webhook_goes_through_the_environments_proxy_unless_bypassed(redis, run_
     run_jobs()
     assert len(receiver.requests) == 1  # bypassed: straight to hooks.example, which does not resolve
     assert runner.outcomes(redis, other["id"])[0]["outcome"].startswith("will retry: ")
+
+
+def test_webhooks_in_one_batch_each_carry_their_own_decision(redis, run_jobs, receiver, rooms_env):
+    signals = store(redis, alert(), alert())
+    for n, signal in enumerate(signals):
+        redis.set(brain.key_decision(signal["id"]), json.dumps({"rules_version": f"v{n}", "evaluated_at": "t"}))
+    runner.enqueue_actions(redis, [(s["id"], "routing", "hook", 0, "webhook", {"url": receiver.url()})
+                                   for s in signals])          # two actions: one run_actions job
+    run_jobs()
+    sent = {r["body"]["signal"]["id"]: r["body"]["decision"]["rules_version"] for r in receiver.requests}
+    assert sent == {signals[0]["id"]: "v0", signals[1]["id"]: "v1"}

@@ -11,12 +11,13 @@ Slack with the rate off, SPEC §4). Both get the same alerts from the same clien
 Prints alerts/s for both and the ratio, loss, CPU per component, and Sparky's p50/p99 latency
 from POST to message at --rate alerts/s.
 
-usage: python bench/e2e_bench.py [--n 5000] [--workers 2] [--rate 200] [--seconds 10]
-                                 [--route chat|webhook] [--skip-alertmanager] [--profile FILE]
+usage: python bench/e2e_bench.py [--n 5000] [--rounds 1] [--workers 2] [--rate 200] [--seconds 10]
+                                 [--route chat|webhook] [--floor] [--skip-alertmanager] [--profile FILE]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -200,7 +201,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def run_alertmanager(args, tmp: Path, sink_port: int, sink: str) -> float | None:
+def run_alertmanager(args, tmp: Path, sink_port: int, sink: str, phase: str = "am") -> float | None:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if not binary:
         print("alertmanager: not installed (apt-get install prometheus-alertmanager); skipped")
@@ -218,7 +219,7 @@ receivers:
       - url: http://127.0.0.1:{sink_port}/hook
         send_resolved: false
 """)
-    proc = subprocess.Popen([binary, f"--config.file={tmp}/am.yml", f"--storage.path={tmp}/am-data",
+    proc = subprocess.Popen([binary, f"--config.file={tmp}/am.yml", f"--storage.path={tmp}/am-data-{phase}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
                              "--log.level=warn"], stderr=subprocess.DEVNULL)
     try:
@@ -227,7 +228,7 @@ receivers:
         wait_quiet(0.15, args.wait_quiet)
         procs = {"alertmanager": proc.pid, "sink": args.sink_proc.pid}
         cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
-        elapsed, got = flood(Client(port), "/api/v2/alerts", "am", args.n, sink)
+        elapsed, got = flood(Client(port), "/api/v2/alerts", phase, args.n, sink)
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
         rate = got / elapsed
         print(f"alertmanager: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
@@ -239,7 +240,9 @@ receivers:
         proc.wait(10)
 
 
-def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[float]]:
+@contextlib.contextmanager
+def sparky_running(args, tmp: Path, sink_port: int, sink: str):
+    """Sparky as `sparky up` runs it, for the length of the block: yields (port, processes)."""
     redis = EmbeddedRedis(tmp / "redis", appendonly=True, port=free_port()).start()
     rules = tmp / "rules"
     rules.mkdir()
@@ -251,7 +254,8 @@ def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[
                SLACK_BOT_TOKEN="xoxb-bench-token", SLACK_API_URL=f"{sink}/api/", SPARKY_SLACK_RATE="0")
     python = sys.executable
     web = subprocess.Popen([str(Path(python).parent / "gunicorn"), "-w", str(args.web_workers), "-b",
-                            f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+                            f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
+                           stderr=subprocess.DEVNULL)
     workers = []
     for i in range(args.workers):
         cmd = [python, "worker.py"]
@@ -259,33 +263,11 @@ def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[
             cmd = [python, str(HERE / "profile_worker.py"), args.profile]
         workers.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
-    procs = {"web (gunicorn)": [web], "workers": workers, "redis": [redis.process]}
+    procs = {"web (gunicorn)": [web], "workers": workers, "redis": [redis.process], "sink": [args.sink_proc]}
     try:
         wait_up(f"http://127.0.0.1:{port}/readyz")
         time.sleep(1.0)  # workers up
-        get(f"{sink}/_reset")
-        wait_quiet(0.15, args.wait_quiet)
-        client = Client(port)
-        procs["sink"] = [args.sink_proc]
-        cpu0 = {name: sum(cpu_seconds(p.pid) for p in ps) for name, ps in procs.items()}
-        cpu0["client"] = cpu_seconds(os.getpid(), tree=False)
-        busy0 = busy_seconds()
-        elapsed, got = flood(client, "/api/v2/alerts", "sparky", args.n, sink)
-        cpu = {name: sum(cpu_seconds(p.pid) for p in ps) - cpu0[name] for name, ps in procs.items()}
-        cpu["client"] = cpu_seconds(os.getpid(), tree=False) - cpu0["client"]
-        foreign = busy_seconds() - busy0 - sum(cpu.values())
-        rate = got / elapsed
-        print(f"sparky: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
-        print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
-                                                       for k, v in cpu.items()))
-        print(f"  other processes on this machine meanwhile: {foreign:.2f} CPU-s "
-              f"({foreign / elapsed:.2f} cores of {os.cpu_count()}; >0.15 means the run was disturbed)")
-        letters = get(f"http://127.0.0.1:{port}/api/dead-letters")["count"]
-        print(f"  dead letters: {letters}")
-        get(f"{sink}/_reset")
-        wait_quiet(0.15, args.wait_quiet)
-        latencies = paced(client, "/api/v2/alerts", "steady", args.rate, args.seconds, sink)
-        return rate, latencies
+        yield port, procs
     finally:
         for proc in [web, *workers]:
             proc.send_signal(signal.SIGTERM)
@@ -297,14 +279,79 @@ def run_sparky(args, tmp: Path, sink_port: int, sink: str) -> tuple[float, list[
         redis.stop()
 
 
+def flood_sparky(args, port: int, procs: dict, sink: str, phase: str) -> float:
+    """One flood of N alerts into the running Sparky; returns alerts/s delivered."""
+    get(f"{sink}/_reset")
+    wait_quiet(0.15, args.wait_quiet)
+    client = Client(port)
+    cpu0 = {name: sum(cpu_seconds(p.pid) for p in ps) for name, ps in procs.items()}
+    cpu0["client"] = cpu_seconds(os.getpid(), tree=False)
+    busy0 = busy_seconds()
+    elapsed, got = flood(client, "/api/v2/alerts", phase, args.n, sink)
+    cpu = {name: sum(cpu_seconds(p.pid) for p in ps) - cpu0[name] for name, ps in procs.items()}
+    cpu["client"] = cpu_seconds(os.getpid(), tree=False) - cpu0["client"]
+    foreign = busy_seconds() - busy0 - sum(cpu.values())
+    rate = got / elapsed
+    print(f"sparky: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
+    print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
+                                                   for k, v in cpu.items()))
+    print(f"  other processes on this machine meanwhile: {foreign:.2f} CPU-s "
+          f"({foreign / elapsed:.2f} cores of {os.cpu_count()}; >0.15 means the run was disturbed)")
+    letters = get(f"http://127.0.0.1:{port}/api/dead-letters")["count"]
+    print(f"  dead letters: {letters}")
+    return rate
+
+
+def run_floor(args, tmp: Path) -> float:
+    """The same client loop against a bare Flask endpoint on the same gunicorn: what any
+    Flask-on-gunicorn receiver could take from this client, before doing any work at all."""
+    (tmp / "floor_app.py").write_text(FLOOR_APP)
+    port = free_port()
+    python = sys.executable
+    proc = subprocess.Popen([str(Path(python).parent / "gunicorn"), "-w", str(args.web_workers), "-b",
+                             f"127.0.0.1:{port}", "--log-level", "warning", "floor_app:app"], cwd=tmp,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/ready")
+        wait_quiet(0.15, args.wait_quiet)
+        client = Client(port)
+        start = time.time()
+        for j in range(args.n):
+            client.post("/api/v2/alerts", [alert("floor", j)])
+        rate = args.n / (time.time() - start)
+        print(f"floor (bare Flask on gunicorn, same client): {rate:.0f} requests/s")
+        return rate
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+FLOOR_APP = """from flask import Flask, jsonify, request
+app = Flask(__name__)
+
+@app.get("/ready")
+def ready():
+    return "ok"
+
+@app.post("/api/v2/alerts")
+def alerts():
+    request.get_data()
+    return jsonify(accepted=1)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="floods of each, alternating Alertmanager and Sparky; the median ratio is the result")
     parser.add_argument("--workers", type=int, default=2, help="python worker.py processes")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=200, help="alerts/s for the latency run")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency run")
     parser.add_argument("--skip-alertmanager", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure a bare Flask endpoint on the same gunicorn with the same client")
     parser.add_argument("--wait-quiet", type=float, default=60,
                         help="seconds to wait for an idle machine before each run (0: do not wait)")
     parser.add_argument("--profile", help="run the first worker under cProfile, writing this file")
@@ -319,10 +366,23 @@ def main() -> None:
     args.sink_proc = sink_proc
     try:
         wait_up(f"{sink}/_stats")
-        am = None if args.skip_alertmanager else run_alertmanager(args, tmp, sink_port, sink)
-        sparky, latencies = run_sparky(args, tmp, sink_port, sink)
-        if am:
-            print(f"ratio sparky / alertmanager: {sparky / am:.2f}")
+        ratios = []
+        with sparky_running(args, tmp, sink_port, sink) as (port, procs):
+            for r in range(1, args.rounds + 1):
+                print(f"-- round {r}")
+                am = None if args.skip_alertmanager else run_alertmanager(args, tmp, sink_port, sink, f"am{r}")
+                sparky = flood_sparky(args, port, procs, sink, f"sparky{r}")
+                if am:
+                    ratios.append(sparky / am)
+                    print(f"ratio sparky / alertmanager: {sparky / am:.2f}")
+            if args.floor:
+                run_floor(args, tmp)
+            get(f"{sink}/_reset")
+            wait_quiet(0.15, args.wait_quiet)
+            latencies = paced(Client(port), "/api/v2/alerts", "steady", args.rate, args.seconds, sink)
+        if len(ratios) > 1:
+            print(f"median ratio over {len(ratios)} rounds: {statistics.median(ratios):.2f} "
+                  f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
         print(f"sparky latency POST → message at {args.rate:.0f} alerts/s for {args.seconds:.0f}s: "
               f"p50 {1000 * pct(latencies, 0.5):.0f} ms, p99 {1000 * pct(latencies, 0.99):.0f} ms, "
               f"max {1000 * (latencies[-1] if latencies else float('nan')):.0f} ms "

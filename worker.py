@@ -52,9 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
-    if not args.burst:
-        scan_cron.start(config)  # stale.yml's scans on their schedules (router/stale/cron.py)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+    cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        if cron is not None:
+            cron.stop()  # hand the scan lead over now, not when its lock runs out
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from actions import runner
+from router import brain
 from tests.actions.conftest import alert, nagios_signal, store
 from tests.actions.fake_slack import TOKEN
 
@@ -55,8 +56,10 @@ def test_worker_process_posts_the_alert_and_threads_its_recovery(redis, redis_ur
         wait_for(lambda: len(fake_slack.posts()) == 1)
         runner.enqueue_actions(redis, [(recovery["id"], "routing", "ops", 0, "notify", {"room": "#ops"})])
         wait_for(lambda: len(fake_slack.posts()) == 2)
+        wait_for(lambda: redis.exists(brain.key_scan_cron_leader()))  # it leads the stale scans
     finally:
         stop(worker)
+    assert not redis.exists(brain.key_scan_cron_leader())  # and handed the lead back on SIGTERM
     firing, resolved = fake_slack.post_calls()
     assert firing["body"]["channel"] == "#ops"
     assert firing["body"]["text"] == \

@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
+
+from tests.fakehttp import JsonServer
 
 JENKINS_USER = "sparky"
 JENKINS_TOKEN = "11jenkins-api-token-never-shown"
@@ -21,58 +21,12 @@ CRUMB = "c0ffee0123456789"
 SESSION = "node0abc123"
 
 
-class Fake:
-    """A threaded HTTP server: `handle(method, path, query, body, headers)` → (status, headers, body)."""
+class Fake(JsonServer):
+    """A fake that serves from the moment it exists."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urlsplit(self.path)
-                with fake.lock:
-                    fake.requests.append({"method": self.command, "path": unquote(parts.path), "body": body,
-                                          "headers": dict(self.headers)})
-                    status, headers, payload = fake.handle(self.command, parts.path, parse_qs(parts.query), body,
-                                                           self.headers)
-                raw = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def handle(self, method, path, query, body, headers):
-        raise NotImplementedError
-
-    def made(self, method: str, pattern: str) -> list[dict]:
-        with self.lock:
-            return [r for r in self.requests if r["method"] == method and re.fullmatch(pattern, r["path"])]
+        super().__init__()
+        self.start()
 
 
 class FakeJenkins(Fake):

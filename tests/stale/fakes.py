@@ -1,4 +1,5 @@
-"""Local fake GitHub (and the base server of fakes_infra.py's Chef and Artifactory): real HTTP on 127.0.0.1.
+"""Local fake GitHub (and the routed server under fakes_infra.py's Chef and Artifactory), on
+tests/fakehttp.py's server: real HTTP on 127.0.0.1.
 
 The real clients (requests, through router/stale/*) are pointed at them by GITHUB_API_URL,
 CHEF_SERVER_URL and ARTIFACTORY_URL; nothing in a client is patched. Each fake keeps its state
@@ -12,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from tests.fakehttp import JsonServer
 
 GITHUB_TOKEN = "ghp_test_token_never_shown_0000"
 ARTIFACTORY_TOKEN = "art-test-token-never-shown-0000"
@@ -30,57 +31,12 @@ def user(login: str) -> dict:
     return {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
 
 
-class FakeServer:
-    """A threaded HTTP/1.1 server whose routes are (method, regex) → handler(match, query, body, headers)."""
+class FakeServer(JsonServer):
+    """Routes: (method, regex) → handler(match, query, body, headers)."""
 
     def __init__(self):
-        self.lock = threading.RLock()
-        self.requests: list[tuple[str, str]] = []
+        super().__init__()
         self.routes: list[tuple[str, re.Pattern, object]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # one small answer must not wait 40 ms for an ACK
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urlsplit(self.path)
-                with fake.lock:
-                    fake.requests.append((self.command, parts.path))
-                status, headers, payload = fake.dispatch(
-                    self.command, parts.path, parse_qs(parts.query), body, self.headers
-                )
-                raw = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def route(self, method: str, pattern: str, handler) -> None:
         self.routes.append((method, re.compile(pattern + "$"), handler))
@@ -88,19 +44,14 @@ class FakeServer:
     def authorized(self, method: str, path: str, body: bytes, headers) -> bool:
         return True
 
-    def dispatch(self, method, path, query, body, headers):
+    def handle(self, method, path, query, body, headers):
         if not self.authorized(method, path, body, headers):
             return 401, {}, {"message": "Bad credentials"}
         for want, pattern, handler in self.routes:
             match = pattern.match(path)
             if want == method and match:
-                with self.lock:
-                    return handler(match, query, body, headers)
+                return handler(match, query, body, headers)
         return 404, {}, {"message": "Not Found"}
-
-    def count(self, method: str, pattern: str) -> int:
-        with self.lock:
-            return sum(1 for m, p in self.requests if m == method and re.fullmatch(pattern, p))
 
 
 # -- GitHub ---------------------------------------------------------------------------------------
@@ -227,8 +178,8 @@ class FakeGitHub(FakeServer):
         params = {**(extra or {}), "per_page": per_page}
         links = []
         if page < last:
-            links.append(f'<{self.base}{path}?{urlencode({**params, "page": page + 1})}>; rel="next"')
-            links.append(f'<{self.base}{path}?{urlencode({**params, "page": last})}>; rel="last"')
+            links.append(f'<{self.url}{path}?{urlencode({**params, "page": page + 1})}>; rel="next"')
+            links.append(f'<{self.url}{path}?{urlencode({**params, "page": last})}>; rel="last"')
         if links:
             headers["Link"] = ", ".join(links)
         return 200, headers, chunk

@@ -31,7 +31,7 @@ class FakeChef(FakeServer):
 
     @property
     def url(self) -> str:
-        return f"{self.base}/organizations/{self.org}"
+        return f"{self.root}/organizations/{self.org}"
 
     def authorized(self, method, path, body, headers) -> bool:
         from cryptography.exceptions import InvalidSignature
@@ -116,7 +116,7 @@ class FakeArtifactory(FakeServer):
 
     @property
     def url(self) -> str:
-        return f"{self.base}/artifactory"
+        return f"{self.root}/artifactory"
 
     def authorized(self, method, path, body, headers) -> bool:
         return headers.get("Authorization") == f"Bearer {ARTIFACTORY_TOKEN}"

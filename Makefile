@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install check-python clean
+.PHONY: run test install check-python clean browser
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -28,7 +28,18 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/sparky up
 
-test: install
+# The dashboard's browser tests drive the system's Chromium (Playwright's own download may be
+# unreachable). Installed here when missing and we may (root with apt); otherwise they skip, saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the dashboard's browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+	      apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	      echo "could not install chromium: the browser tests will be skipped"; \
+	  else echo "no chromium on PATH: the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -11,6 +11,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
+from redis import Redis
 
 from router import acting, brain
 from router.commands.alerts import covering, is_firing, select
@@ -82,6 +83,14 @@ def _view(alert: dict, snoozes: list[dict], now: float) -> dict:
     }
 
 
+def firing_alerts(conn: Redis, filters: list[str], now: float) -> list[dict]:
+    """The firing alerts `filters` pick out, most severe first, as AlertSchema shows them (the
+    dashboard's reader too); UsageError names a filter that is not a usable matcher."""
+    found, _, _ = select(conn, filters, now)
+    snoozes = brain.active_snoozes(conn, now)
+    return [_view(a, snoozes, now) for a in found if is_firing(a)]
+
+
 @bp.get("/api/alerts")
 @documents(query=AlertsQuery, response=AlertsAnswer, tags=("alerts",))
 def list_alerts():
@@ -90,9 +99,7 @@ def list_alerts():
     query = AlertsQuery().load(args)
     conn, now = current_app.extensions["sparky"].conn, time.time()
     # One matcher per `filter`, taken as written: a value may hold spaces (service=Disk Space).
-    found, _, _ = select(conn, [f.strip() for f in query["filter"] if f.strip()], now)
-    snoozes = brain.active_snoozes(conn, now)
-    shown = [_view(a, snoozes, now) for a in found if is_firing(a)]
+    shown = firing_alerts(conn, [f.strip() for f in query["filter"] if f.strip()], now)
     for name in ("acked", "snoozed"):
         if name in query:
             shown = [a for a in shown if a[name] == query[name]]

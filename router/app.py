@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router import alerts_api, api, chat_api, deploys_api, embedded, hooks, openapi, rooms_api, rules_api, snoozes_api
+from router import dashboard
 from router.config import Config
 from router.stale import api as stale_api
 
@@ -64,6 +65,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(alerts_api.bp)
     app.register_blueprint(snoozes_api.bp)
     app.register_blueprint(deploys_api.bp)
+    dashboard.init_app(app)                   # the pages at / (router/dashboard/), HTML with its own errors
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from redis import Redis
 
 from router.errors import invalid, json_error as _error
 from router import brain
 from router.commands.channels import chat_signal, record_said
+from router.config import Config
 from router.openapi import documents
 from router.reception import Backpressure, accept
 
@@ -56,6 +58,18 @@ def _sparky():
 
 
 
+def say_in_room(conn: Redis, config: Config, room: str, user: str, text: str) -> dict:
+    """Keep `user`'s line in `room` and take it in as a chat command signal, as a hook takes a
+    signal in; a worker answers in the room. The dashboard's chat box calls this too.
+
+    Returns {"accepted", "signals", "message": <id of the line in the room>}; raises Backpressure
+    when the backlog is full."""
+    signal = chat_signal("room", text, room, user)
+    message = record_said(conn, room, signal.actor, signal.text, signal.id)
+    result = accept(conn, config, "chat", [signal])
+    return {**result.answer(), "message": message}
+
+
 @bp.post("/api/rooms/<path:room>/messages")
 @documents(body=SayBody, tags=("chat",))
 def say(room: str):
@@ -70,15 +84,13 @@ def say(room: str):
         return _error(400, 'expected a JSON object: {"user": "<person>", "text": "<command>"}')
     said = SayBody().load(body)
     sparky = _sparky()
-    signal = chat_signal("room", said["text"].strip(), room, said["user"].strip())
-    message = record_said(sparky.conn, room, signal.actor, signal.text, signal.id)
     try:
-        result = accept(sparky.conn, sparky.config, "chat", [signal])
+        answer = say_in_room(sparky.conn, sparky.config, room, said["user"].strip(), said["text"].strip())
     except Backpressure as busy:
         response = _error(503, str(busy))
         response.headers["Retry-After"] = "10"
         return response
-    response = jsonify({**result.answer(), "message": message})
+    response = jsonify(answer)
     response.status_code = 202
     return response
 

@@ -157,11 +157,18 @@ def create_deploy():
     return jsonify(view(made)), 201, {"Location": f"/api/deploys/{made['id']}"}
 
 
-def _decide(request_id: str, approve: bool, given: dict):
+def decide(request_id: str, approve: bool, given: dict) -> str:
+    """Approve or deny as `given["user"]` (`approve <id>`, `deny <id> [reason]`) and return what chat
+    would have answered; Refused, UsageError or RulesUnavailable when it is not done. The
+    dashboard's approve and deny buttons call this too."""
     verb = "approve" if approve else "deny"
     what = f"{verb} {request_id}" + (f" {given['reason']}" if given.get("reason") else "")
-    message = acting.act(given, verb, what, lambda ctx: deploy_command.decide(
+    return acting.act(given, verb, what, lambda ctx: deploy_command.decide(
         ctx, request_id, approve, given.get("reason", "").strip()))
+
+
+def _decide(request_id: str, approve: bool, given: dict):
+    message = decide(request_id, approve, given)
     return jsonify(message=message, deploy=view(reqs.get(_conn(), request_id)))
 
 

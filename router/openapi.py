@@ -1,6 +1,7 @@
 """`GET /openapi.json`: the HTTP API as OpenAPI 3, generated from the app and its marshmallow schemas.
 
-Paths come from Flask's URL map, so an endpoint cannot be served and left undocumented; the
+Paths come from Flask's URL map, so an endpoint cannot be served and left undocumented (the
+dashboard's HTML pages are not the API and are left out; the README lists them); the
 summary is the view's docstring; request bodies and query parameters come from the schemas a
 view declares with `@documents(...)`. apispec's MarshmallowPlugin turns schemas into JSON Schema.
 """
@@ -18,6 +19,13 @@ bp = Blueprint("openapi", __name__)
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _SKIP = {"static"}
+# Blueprints that serve HTML pages for people rather than the API (router/dashboard/).
+HTML_BLUEPRINTS = frozenset({"dashboard"})
+
+
+def documented(endpoint: str) -> bool:
+    """Is this endpoint part of the API this spec describes (not static files, not the dashboard)?"""
+    return endpoint not in _SKIP and endpoint.split(".", 1)[0] not in HTML_BLUEPRINTS
 
 
 def documents(query=None, body=None, response=None, tags: tuple[str, ...] = ()) -> Callable:
@@ -60,7 +68,7 @@ def build(app: Flask) -> dict:
                                         "bearer token."})
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint in _SKIP:
+        if not documented(rule.endpoint):
             continue
         view = app.view_functions[rule.endpoint]
         path = _PARAM.sub(r"{\1}", rule.rule)

@@ -5,9 +5,11 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
+from redis import Redis
 
 from router.errors import invalid, json_error as _error
 from router import brain
+from router.config import Config
 from router.engine import RulesUnavailable, current, in_force, reload
 from router.engine.dryrun import DryRunError, dry_run, parse_at, signals_from
 from router.engine.store import last_refusal
@@ -41,18 +43,13 @@ def _sparky():
     return current_app.extensions["sparky"]
 
 
-def _rules():
-    sparky = _sparky()
-    return current(sparky.conn, sparky.config.rules_dir, sparky.config.rules_poll)
-
-
-@bp.get("/api/rules")
-def get_rules():
-    conn = _sparky().conn
+def rules_view(conn: Redis, config: Config) -> dict:
+    """The rules in force as `GET /api/rules` and the dashboard show them: version, files, rulesets
+    with their rules (conditions and actions as written), and why the last reload was refused."""
     try:
-        rules = _rules()
+        rules = current(conn, config.rules_dir, config.rules_poll)
     except RulesUnavailable as exc:
-        return jsonify(version=None, rulesets=[], refused=last_refusal(conn), problems=exc.problems)
+        return {"version": None, "rulesets": [], "refused": last_refusal(conn), "problems": exc.problems}
     record = json.loads(conn.get(brain.key_rules(rules.version)) or "{}")
     rulesets = [{
         "name": c.name,
@@ -62,8 +59,30 @@ def get_rules():
                   for r in c.rules],
         "tests": len(c.ruleset.tests),
     } for c in rules.rulesets]
-    return jsonify(version=rules.version, published_at=record.get("published_at"), by=record.get("by"),
-                   files=sorted(rules.files), rulesets=rulesets, refused=last_refusal(conn))
+    return {"version": rules.version, "published_at": record.get("published_at"), "by": record.get("by"),
+            "files": sorted(rules.files), "rulesets": rulesets, "refused": last_refusal(conn)}
+
+
+def try_payload(conn: Redis, config: Config, body: dict) -> dict:
+    """A dry run of a TestRequest body: `{"signals", "results"}`, no side effects (the dashboard's
+    "test this payload" form too). Raises ValidationError or DryRunError for bad input, and
+    RulesUnavailable when no rules are in force."""
+    data = TestRequest().load(body)
+    at = parse_at(data["at"]) if data.get("at") else None
+    if "signals" in data:
+        signals = [SignalSchema().make(s).to_dict() for s in data["signals"]]
+    else:
+        payload = data["payload"]
+        raw = payload.encode("utf-8") if isinstance(payload, str) else json.dumps(payload).encode()
+        headers = data["headers"] or ({} if isinstance(payload, str) else {"Content-Type": "application/json"})
+        signals = signals_from(data["source"], raw, headers)
+    return dry_run(conn, current(conn, config.rules_dir, config.rules_poll), signals, at)
+
+
+@bp.get("/api/rules")
+def get_rules():
+    sparky = _sparky()
+    return jsonify(rules_view(sparky.conn, sparky.config))
 
 
 @bp.post("/api/rules/test")
@@ -71,25 +90,15 @@ def test_rules():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "send a JSON object: {source, payload, headers?, at?} or {signals, at?}")
+    sparky = _sparky()
     try:
-        data = TestRequest().load(body)
-        at = parse_at(data["at"]) if data.get("at") else None
-        if "signals" in data:
-            signals = [SignalSchema().make(s).to_dict() for s in data["signals"]]
-        else:
-            payload = data["payload"]
-            raw = payload.encode("utf-8") if isinstance(payload, str) else json.dumps(payload).encode()
-            headers = data["headers"] or ({} if isinstance(payload, str) else {"Content-Type": "application/json"})
-            signals = signals_from(data["source"], raw, headers)
+        return jsonify(try_payload(sparky.conn, sparky.config, body))
     except ValidationError as exc:
         return _error(400, "invalid request", fields=exc.messages)
     except DryRunError as exc:
         return _error(exc.status, str(exc))
-    try:
-        rules = _rules()
     except RulesUnavailable as exc:
         return _error(503, "no rules in force", problems=exc.problems)
-    return jsonify(dry_run(_sparky().conn, rules, signals, at))
 
 
 @bp.post("/api/rules/reload")

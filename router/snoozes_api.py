@@ -15,6 +15,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from redis import Redis
 
 from router import acting, brain
 from router.commands import matchers
@@ -127,6 +128,14 @@ def view(snooze: dict, state: str, firing: list[dict] | None = None, now: float 
     return SnoozeSchema().dump(shown)
 
 
+def active_snoozes(conn: Redis, now: float) -> list[dict]:
+    """Active snoozes, soonest end first, each with the firing alerts it matches now (the
+    dashboard's reader too)."""
+    firing = matchers.firing(conn)
+    return [view(s, "active", firing, now)
+            for s in sorted(brain.active_snoozes(conn, now), key=lambda s: s["ends_at"])]
+
+
 @bp.get("/api/snoozes")
 @documents(query=SnoozesQuery, tags=TAGS)
 def list_snoozes():
@@ -135,9 +144,7 @@ def list_snoozes():
     conn, now = _conn(), time.time()
     found = []
     if query["state"] in ("active", "all"):
-        firing = matchers.firing(conn)
-        active = sorted(brain.active_snoozes(conn, now), key=lambda s: s["ends_at"])
-        found += [view(s, "active", firing, now) for s in active]
+        found += active_snoozes(conn, now)
     if query["state"] in ("ended", "all"):
         found += [view(s, "ended") for s in brain.snooze_history(conn, query["limit"])]
     return jsonify(snoozes=found[:query["limit"]], count=len(found[:query["limit"]]))

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,24 +54,40 @@ def check_files(files: dict[str, str], display_dir: str, engine: bool = True,
 
 
 def validate_in_child(files: dict[str, str], display_dir: str, timeout: float = CHECK_TIMEOUT) -> list[Problem]:
-    """Build the rulesets and run the inline tests in a child process; a hang or crash is a problem."""
+    """Build the rulesets and run the inline tests in a child process; a hang or crash is a problem.
+
+    The request and the answers go through temporary files, not pipes: in a worker, RQ forks its
+    scheduler from another thread, and a fork that lands while the pipes are open keeps a copy of
+    their ends, so the child would never see the end of its input (it hung here until the timeout,
+    found by tests/actions/test_worker_process.py). With files, only the child's exit counts.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
-    request = json.dumps({"files": files, "display_dir": display_dir})
-    try:
-        proc = subprocess.run([sys.executable, "-m", "router.engine.validate"], input=request, text=True,
-                              capture_output=True, timeout=timeout, env=env, cwd=PROJECT_ROOT)
-    except subprocess.TimeoutExpired as exc:
-        where = _last_step(exc.stdout)
-        return [Problem(where or display_dir, 0, f"the rules engine did not finish building and testing "
-                                                 f"this within {timeout:g}s (a ruleset shape it hangs on)")]
+    with tempfile.TemporaryFile("w+") as request, tempfile.TemporaryFile("w+") as out, \
+            tempfile.TemporaryFile("w+") as err:
+        request.write(json.dumps({"files": files, "display_dir": display_dir}))
+        request.seek(0)
+        proc = subprocess.Popen([sys.executable, "-m", "router.engine.validate"], stdin=request, stdout=out,
+                                stderr=err, text=True, env=env, cwd=PROJECT_ROOT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            out.seek(0)
+            where = _last_step(out.read())
+            return [Problem(where or display_dir, 0, f"the rules engine did not finish building and testing "
+                                                     f"this within {timeout:g}s (a ruleset shape it hangs on)")]
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        where = _last_step(proc.stdout)
+        where = _last_step(stdout)
         how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-        tail = (proc.stderr.strip().splitlines() or [""])[-1]
+        tail = (stderr.strip().splitlines() or [""])[-1]
         return [Problem(where or display_dir, 0, f"the rules engine crashed ({how}) on this file"
                                                  + (f": {tail}" if tail else ""))]
-    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    answer = json.loads(stdout.strip().splitlines()[-1])
     return [Problem(*p) for p in answer["problems"]]
 
 

@@ -50,6 +50,7 @@ class ScanCron:
         self.signature: tuple = ()
         self.leading = False
         self.stopping = threading.Event()
+        self.stop_lock = threading.Lock()
 
     def _lead(self) -> bool:
         held = bool(self.conn.eval(REFRESH, 1, brain.key_scan_cron_leader(), self.name, LEADER_TTL))
@@ -111,11 +112,15 @@ class ScanCron:
         self.stop()
 
     def stop(self) -> None:
+        """Stop, handing the lead back. Called by the owner and by the thread itself on its way
+        out, so it may run twice at once: the first caller does the work."""
         self.stopping.set()
-        if self.leading and self.scheduler is not None:
-            self.scheduler.register_death()
-        self.conn.eval(RELEASE, 1, brain.key_scan_cron_leader(), self.name)
-        self.leading = False
+        with self.stop_lock:
+            leading, self.leading = self.leading, False
+            if leading and self.scheduler is not None:
+                self.scheduler.register_death()
+            if leading:
+                self.conn.eval(RELEASE, 1, brain.key_scan_cron_leader(), self.name)
 
 
 def start(config: Config) -> ScanCron:

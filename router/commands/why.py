@@ -8,6 +8,7 @@ suppressed); and the snoozes and acks that applied to the signal. The full JSON 
 from __future__ import annotations
 
 import json
+import math
 
 from router import brain
 from router.commands import matchers
@@ -86,7 +87,9 @@ def _snoozes_applied(ctx: Context, signal: dict) -> list[dict]:
         return []
     found = []
     for s in brain.active_snoozes(ctx.conn, 0) + brain.snooze_history(ctx.conn, 200):
-        start = s.get("starts_at") or _epoch(s.get("created_at", "")) or 0
+        # Signal times are written to the millisecond (truncated): a snooze made earlier in the
+        # same millisecond as the signal must still count as started.
+        start = math.floor(1000 * (s.get("starts_at") or _epoch(s.get("created_at", "")) or 0)) / 1000
         stop = _epoch(s.get("ended_at", "")) or s.get("ends_at", 0)
         if start <= at <= stop and matchers.matches(s.get("matchers") or [], signal, at) \
                 and s["id"] not in {f["id"] for f in found}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from freezegun import freeze_time
 
 from router import brain
 from router.commands import execute, registry
@@ -192,6 +193,16 @@ def test_why_names_the_snooze_and_the_ack_that_applied(redis, config, env, run_j
     assert "Acked later by bob at " in text
     first_text = run(redis, config, f"why {first.id}").text
     assert "Snooze" not in first_text and "*routing*: matched `alerts-to-ops` → notify #ops" in first_text
+
+
+def test_why_counts_a_snooze_made_in_the_same_millisecond_as_the_signal(redis, config, env, run_jobs):
+    # Signal times are kept to the millisecond; the snooze's start to the microsecond.
+    with freeze_time("2026-11-25 10:00:00.123456"):
+        run(redis, config, "snooze host=web-01 for 1h because deploy")
+        again = fire(redis, "web-01/HTTP", env="production")
+        evaluate_with(redis, [again.id])
+        text = run(redis, config, f"why {again.id}", who="dave").text
+    assert "Snooze `s1` applied: `host=web-01` by alice because deploy." in text
 
 
 @pytest.mark.parametrize("text, message", [

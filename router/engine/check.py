@@ -56,10 +56,14 @@ def check_files(files: dict[str, str], display_dir: str, engine: bool = True,
 def validate_in_child(files: dict[str, str], display_dir: str, timeout: float = CHECK_TIMEOUT) -> list[Problem]:
     """Build the rulesets and run the inline tests in a child process; a hang or crash is a problem.
 
-    The request and the answers go through temporary files, not pipes: in a worker, RQ forks its
-    scheduler from another thread, and a fork that lands while the pipes are open keeps a copy of
-    their ends, so the child would never see the end of its input (it hung here until the timeout,
-    found by tests/actions/test_worker_process.py). With files, only the child's exit counts.
+    In a worker this runs in the scan cron's thread while RQ may fork its scheduler from the main
+    thread, and a fork that lands while a pipe to the child is open keeps a copy of its ends: the
+    child then never sees the end of its input, and Popen's own exec-status pipe never closes, so
+    the parent hangs for good (both seen in tests/actions/test_worker_process.py). Hence no pipes
+    at all: the request and the answers go through temporary files, and the child is started with
+    posix_spawn (what subprocess uses when close_fds is off, no cwd is given and stdio are not fds
+    0-2), which reports a failed exec without a pipe. Sparky opens no inheritable descriptors
+    (PEP 446), so close_fds=False passes the child nothing else.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
@@ -68,7 +72,7 @@ def validate_in_child(files: dict[str, str], display_dir: str, timeout: float = 
         request.write(json.dumps({"files": files, "display_dir": display_dir}))
         request.seek(0)
         proc = subprocess.Popen([sys.executable, "-m", "router.engine.validate"], stdin=request, stdout=out,
-                                stderr=err, text=True, env=env, cwd=PROJECT_ROOT)
+                                stderr=err, text=True, env=env, close_fds=False)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal as signals
+import socket
 import subprocess
 import sys
 import time
@@ -56,10 +57,12 @@ def test_worker_process_posts_the_alert_and_threads_its_recovery(redis, redis_ur
         wait_for(lambda: len(fake_slack.posts()) == 1)
         runner.enqueue_actions(redis, [(recovery["id"], "routing", "ops", 0, "notify", {"room": "#ops"})])
         wait_for(lambda: len(fake_slack.posts()) == 2)
-        wait_for(lambda: redis.exists(brain.key_scan_cron_leader()))  # it leads the stale scans
+        # it leads the stale scans (rq's CronScheduler logs its birth when it takes the lead)
+        wait_for(lambda: "registering birth" in (tmp_path / "worker.log").read_text())
     finally:
         stop(worker)
-    assert not redis.exists(brain.key_scan_cron_leader())  # and handed the lead back on SIGTERM
+    # ... and on SIGTERM hands the lead back rather than leaving it to expire
+    assert redis.get(brain.key_scan_cron_leader()) != f"sparky-scans:{socket.gethostname()}:{worker.pid}".encode()
     firing, resolved = fake_slack.post_calls()
     assert firing["body"]["channel"] == "#ops"
     assert firing["body"]["text"] == \

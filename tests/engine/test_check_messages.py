@@ -261,3 +261,21 @@ def test_an_engine_that_hangs_is_reported_not_waited_for():
     problems = [str(p) for p in check_files(files, "rules", timeout=0.01).problems]
     assert problems == ["rules: the rules engine did not finish building and testing this within 0.01s "
                         "(a ruleset shape it hangs on)"]
+
+
+def test_validation_child_is_started_without_pipes(monkeypatch):
+    """posix_spawn and files, no pipes: a fork in another thread (RQ's scheduler, in a worker)
+    must not be able to hold a pipe end and hang the validation (router/engine/check.py)."""
+    import subprocess
+
+    spawned = []
+    real = subprocess.Popen._posix_spawn
+
+    def spy(self, *args, **kwargs):
+        spawned.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "_posix_spawn", spy)
+    routing = "ruleset: routing\nversion: 1\nrules:\n  - name: all\n    when: {}\n    then:\n      - drop: {}\n"
+    assert check_files({"routing.yml": routing}, "rules").problems == []
+    assert len(spawned) == 1

@@ -97,3 +97,15 @@ def test_our_bug_is_a_page_not_a_traceback(client, env, monkeypatch, caplog):
     assert "secret detail" not in html and "Traceback" not in html
     assert "secret detail" in caplog.text                     # the log has it
     assert client.get("/api/nowhere").mimetype == "application/json"   # the API's errors stay JSON
+
+
+def test_machine_endpoints_neither_read_nor_refresh_the_session(client, env):
+    """A browser that holds the dashboard's cookie and also calls the API gets no cookie back
+    from it: hooks, /api and probes never open a session (it costs every request ~20 µs)."""
+    named(client)
+    post(client, "/you", you="bob")          # the "You are" form: a permanent session
+    dashboard = client.get("/")
+    assert "sparky_session" in dashboard.headers.get("Set-Cookie", "")   # permanent: refreshed
+    for response in (client.post("/api/v2/alerts", json=[{"labels": {"alertname": "DiskFull"}}]),
+                     client.get("/api/signals"), client.get("/healthz"), client.get("/metrics")):
+        assert response.status_code < 300 and "Set-Cookie" not in response.headers

@@ -9,7 +9,8 @@ import json
 import re
 from typing import Any
 
-PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+from router.engine.template import PLACEHOLDER, fields_in
+
 MISSING = object()
 
 
@@ -51,6 +52,17 @@ def render(template: str, signal: dict) -> str:
     return PLACEHOLDER.sub(fill, template or "")
 
 
+def render_all(value: object, signal: dict) -> object:
+    """`render` applied to every string inside a parameter (a webhook's `body`, say)."""
+    if isinstance(value, str):
+        return render(value, signal)
+    if isinstance(value, dict):
+        return {k: render_all(v, signal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_all(v, signal) for v in value]
+    return value
+
+
 def placeholders(template: str) -> list[str]:
     """The field paths a template refers to (for checks and docs)."""
-    return [m.group(1).strip() for m in PLACEHOLDER.finditer(template or "") if m.group(1) is not None]
+    return fields_in(template or "")

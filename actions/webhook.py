@@ -26,7 +26,7 @@ from redis import Redis
 
 from actions import jobs
 from actions.jobs import Context, Later, Permanent, Retryable
-from actions.templates import render
+from actions.templates import render_all
 from router import brain
 from router.config import Config
 
@@ -93,21 +93,10 @@ def decision_of(conn: Redis, ctx: Context) -> dict:
     return decision
 
 
-def filled(value: object, signal: dict) -> object:
-    """A rule's `body` with every string rendered as a template."""
-    if isinstance(value, str):
-        return render(value, signal)
-    if isinstance(value, dict):
-        return {k: filled(v, signal) for k, v in value.items()}
-    if isinstance(value, list):
-        return [filled(v, signal) for v in value]
-    return value
-
-
 def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str = "POST",
             headers: dict | None = None, body: object = None, ctx: Context | None = None) -> str:
     ctx = ctx or Context(signal["id"], action="webhook")
-    payload = filled(body, signal) if body is not None else \
+    payload = render_all(body, signal) if body is not None else \
         {"signal": signal, "decision": decision_of(conn, ctx)}
     sent_headers = {"User-Agent": USER_AGENT, "Idempotency-Key": jobs.digest(ctx.key, 40), **(headers or {})}
     method = method.upper()

@@ -20,8 +20,7 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from router.config import Config
-from router.signal import parse_time
-from router.stale.http import Client
+from router.stale.http import Client, when
 from router.stale.inventory import Item
 
 PAGE = 1000
@@ -36,15 +35,6 @@ def client(config: Config, timeout: float = 60.0) -> Client:
     headers = {"Authorization": f"Bearer {config.artifactory_token}"} if config.artifactory_token else {}
     return Client("artifactory", config.artifactory_url, headers, timeout=timeout,
                   secrets=(config.artifactory_token,))
-
-
-def when(value: object) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_time(value).timestamp()
-    except ValueError:
-        return None
 
 
 def criteria(repos: Iterable[str], older_than_days: int) -> str:

@@ -29,8 +29,8 @@ from redis import Redis
 from actions.jobs import Permanent
 from router import brain
 from router.config import Config
-from router.signal import iso, parse_time
-from router.stale.http import Client
+from router.signal import iso
+from router.stale.http import Client, when
 from router.stale.inventory import Item
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -44,15 +44,6 @@ def client(config: Config, timeout: float = 30.0) -> Client:
     if config.github_token:
         headers["Authorization"] = f"Bearer {config.github_token}"
     return Client("github", config.github_api_url, headers, timeout=timeout, secrets=(config.github_token,))
-
-
-def when(value: object) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_time(value).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass

@@ -16,9 +16,19 @@ Choices where SPEC is silent:
 - actor: the notification/acknowledgement author (set for ACKNOWLEDGEMENT, DOWNTIME*, CUSTOM).
 - Labels beyond SPEC's: address, hostgroup, notification_type; empty values are left out.
 - When a macro arrives twice (prefixed and not), the first non-empty value wins.
+
+Delivery key (duplicates): Nagios numbers notifications per instance, starts again at 1 when it
+restarts without its retention file, and two Nagios/Icinga servers hand out the same numbers, so
+the notification id alone would make new notifications "duplicates" and lose them. The key is
+the notification id together with what the notification is about and when it was sent: host,
+service, notification type, state, `TIMET` (else `LONGDATETIME`/`SHORTDATETIME`) and, when the
+sender passes it, `PROCESSSTARTTIME` (which changes when Nagios restarts). The same notification
+posted again (a script's retry, or one post per contact) has the same key and is a duplicate;
+without a notification id there is no key and nothing is treated as a duplicate.
 """
 from __future__ import annotations
 
+import json
 from typing import Mapping
 
 from router.signal import Signal
@@ -182,5 +192,16 @@ def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:
         text=view["long_output"].replace("\\n", "\n"),
         actor=actor,
         occurred_at=epoch_iso(m.get("TIMET")),
-        dedup=view["notification_id"],
+        dedup=delivery_key(m, view["notification_id"], host, service, ntype, state),
     )]
+
+
+def delivery_key(m: Mapping[str, str], notification_id: str, host: str, service: str, ntype: str,
+                 state: str) -> str:
+    """What identifies one notification of one object (see the module docstring); "" without an id."""
+    if not notification_id:
+        return ""
+    sent = m.get("TIMET") or m.get("LONGDATETIME") or m.get("SHORTDATETIME") or ""
+    # JSON keeps the parts apart whatever characters a service name holds.
+    return json.dumps([notification_id, host, service, ntype, state, sent, m.get("PROCESSSTARTTIME", "")],
+                      ensure_ascii=False, separators=(",", ":"))

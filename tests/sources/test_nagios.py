@@ -1,6 +1,8 @@
 """Nagios / Icinga notifications → alert signals."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sources import nagios
@@ -46,7 +48,9 @@ def test_service_problem_fields():
     assert signal.source == "nagios"
     assert signal.summary == "CRITICAL web-01/HTTP: CRITICAL - Socket timeout after 10 seconds"
     assert signal.occurred_at == "2026-03-03T14:05:09.000Z"  # TIMET 1772546709, not LONGDATETIME
-    assert signal.dedup == "48811"  # SERVICENOTIFICATIONID
+    # SERVICENOTIFICATIONID with the object, type, state, TIMET and the Nagios process start time
+    assert json.loads(signal.dedup) == ["48811", "web-01", "HTTP", "PROBLEM", "CRITICAL", "1772546709",
+                                        "1772451203"]
     assert signal.labels["address"] == "10.20.30.41"
 
 
@@ -54,7 +58,7 @@ def test_host_check_down_has_no_service_label():
     (signal,) = run("nagios/slack_nagios_pl.host_down.form")
     assert "service" not in signal.labels
     assert signal.severity == "critical"
-    assert signal.dedup == "48817"  # HOSTNOTIFICATIONID
+    assert json.loads(signal.dedup)[:6] == ["48817", "web-02", "", "PROBLEM", "DOWN", "1772546992"]  # HOSTNOTIFICATIONID
     assert signal.summary == "DOWN web-02: CRITICAL - Host Unreachable (10.20.30.42)"
 
 
@@ -68,7 +72,7 @@ def test_keep_template_aliases_and_long_output():
 def test_nagios_prefix_literal_newlines_become_newlines():
     (signal,) = run("nagios/env_dump.nagios_prefix.service_warning.form")
     assert signal.text == "/ 1822 MB (8%)\n/var 5120 MB (21%)"
-    assert signal.dedup == "48900"
+    assert json.loads(signal.dedup) == ["48900", "db-02", "Disk /", "PROBLEM", "WARNING", "1772547400", ""]
 
 
 def test_recovery_is_info_whatever_state_is_carried():
@@ -171,3 +175,37 @@ def test_json_list_is_400():
 def test_no_content_type_sniffs_json_or_form():
     assert nagios.load(b'{"HOSTNAME": "h"}', {}) == {"HOSTNAME": "h"}
     assert nagios.load(b"HOSTNAME=h", {}) == {"HOSTNAME": "h"}
+
+
+# Delivery key: one notification of one object, never the notification id alone.
+
+def key(**macros) -> str:
+    base = {"NOTIFICATIONTYPE": "PROBLEM", "HOSTNAME": "web-01", "SERVICEDESC": "HTTP",
+            "SERVICESTATE": "CRITICAL", "SERVICENOTIFICATIONID": "7", "TIMET": "1772546709"}
+    return nagios.parse({k: v for k, v in {**base, **macros}.items() if v is not None}, FORM)[0].dedup
+
+
+@pytest.mark.parametrize("change", [
+    {"HOSTNAME": "db-01"},                                   # another server's notification 7
+    {"SERVICEDESC": "Disk /"},
+    {"NOTIFICATIONTYPE": "RECOVERY", "SERVICESTATE": "OK"},  # counter restarted: 7 again
+    {"SERVICESTATE": "WARNING"},
+    {"TIMET": "1772550309"},                                 # the same problem an hour later
+    {"PROCESSSTARTTIME": "1772550000"},
+])
+def test_same_notification_id_for_another_notification_is_another_key(change):
+    assert key(**change) != key()
+
+
+def test_same_notification_posted_again_has_the_same_key():
+    assert key() == key() != ""
+    assert key(CONTACTNAME="alice") == key(CONTACTNAME="bob")  # one post per contact: one notification
+
+
+def test_without_timet_the_long_date_time_tells_notifications_apart():
+    first = key(TIMET=None, LONGDATETIME="Tue Mar 3 14:05:09 UTC 2026")
+    assert first != key(TIMET=None, LONGDATETIME="Tue Mar 3 15:05:09 UTC 2026")
+
+
+def test_no_notification_id_no_delivery_key():
+    assert key(SERVICENOTIFICATIONID=None) == ""

@@ -13,7 +13,8 @@ Choices where SPEC is silent:
 - Check conclusions pass through as GitHub writes them, except `timed_out` → `failure` and
   `startup_failure` → `error` (so severity and rules treat them as the failures they are);
   unfinished checks (queued, in_progress, ...) → `pending`. Unknown status states pass through.
-- check_suite's context is its app's name. CI `branch` is set when exactly one is named.
+- check_suite's context is its app's name; workflow_run's is the run's name, else (GitHub sends
+  it empty) the workflow's. CI `branch` is set when exactly one is named.
 - deployment_status severity stays `info` (SPEC: only CI failure/error warn).
 - actor: the sender's login (for push, the pusher's name when there is no sender).
 - repository.full_name is required for every event but ping and unknown events.
@@ -184,7 +185,12 @@ def _workflow_run(payload: dict, event: str) -> dict:
     run = obj(payload, "workflow_run")
     if not run:
         raise Refused(400, "workflow_run: missing")
-    return _ci(_repo(payload), _check_status(run), require(string(run, "name"), "workflow_run.name"),
+    # GitHub may send an empty run name (as in @octokit/webhooks' published examples): the
+    # workflow's own name is the same context then.
+    name = string(run, "name") or string(payload, "workflow", "name")
+    if not name:
+        raise Refused(400, "workflow_run.name: missing (and no workflow.name)")
+    return _ci(_repo(payload), _check_status(run), name,
                string(run, "head_sha"), string(run, "head_branch"), string(run, "html_url"),
                string(run, "display_title"), string(run, "updated_at"))
 

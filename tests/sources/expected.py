@@ -164,6 +164,11 @@ VARIANTS: dict[str, list[dict]] = {
     "github/workflow_run.completed_success.json": [
         signal("ci", "success", "info", f"{GH_REPO} CI", f"{GH_REPO}:ci:CI", repo=GH_REPO,
                sha="c4295bd74fb0f4fda03689c3df3f2803b658fd85", context="CI", branch="master")],
+    # @octokit/webhooks' published example: workflow_run.name is "", the workflow is named "test"
+    "github/workflow_run.completed_empty_name.json": [
+        signal("ci", "success", "info", "octo-org/octo-repo test", "octo-org/octo-repo:ci:test",
+               repo="octo-org/octo-repo", sha="3484a3fb816e0859fd6e1cea078d76385ff50625", context="test",
+               branch="master")],
     "github/deployment_status.failure.json": [
         signal("deployment", "failure", "info", f"{GH_REPO} to production", f"{GH_REPO}:deploy:production",
                repo=GH_REPO, env="production", sha="f95f852bd8fca8fcc58a9a2d6c842781e32a215e", ref="master")],

@@ -164,6 +164,19 @@ def test_workflow_run_fields():
     assert signal.url == "https://github.com/Codertocat/Hello-World/actions/runs/30433642"
 
 
+@pytest.mark.parametrize("run_name, workflow, context", [
+    ("", "test", "test"),         # @octokit/webhooks' examples: the run's name is empty
+    ("CI #5", "CI", "CI #5"),     # the run's own name, when it has one, wins
+    (None, "deploy", "deploy"),   # no name at all
+])
+def test_workflow_run_context_falls_back_to_the_workflow_name(run_name, workflow, context):
+    run_ = {"status": "completed", "conclusion": "failure", "head_sha": "a", "head_branch": "main"}
+    if run_name is not None:
+        run_["name"] = run_name
+    (signal,) = event("workflow_run", {"repository": REPO, "workflow_run": run_, "workflow": {"name": workflow}})
+    assert (signal.labels["context"], signal.fingerprint, signal.status) == (context, f"o/r:ci:{context}", "failure")
+
+
 def test_deployment_status_url():
     (signal,) = run("github/deployment_status.failure.json")
     assert signal.url == "https://ci.acme.example/deploys/42"
@@ -194,6 +207,8 @@ REPO = {"full_name": "o/r"}
     ("push", {"repository": REPO}, "ref: missing"),
     ("status", {"repository": REPO, "context": "ci"}, "state: missing"),
     ("check_run", {"repository": REPO, "check_run": {"status": "queued"}}, "check_run.name: missing"),
+    ("workflow_run", {"repository": REPO, "workflow_run": {"name": ""}, "workflow": {"name": ""}},
+     "workflow_run.name: missing (and no workflow.name)"),
     ("deployment", {"repository": REPO, "deployment": {"sha": "a"}}, "deployment.environment: missing"),
 ])
 def test_invalid_events_are_400_naming_the_field(name, payload, reason):

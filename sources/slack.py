@@ -15,6 +15,10 @@ Choices where SPEC is silent:
   `message_ts` so the message can be updated.
 - Unknown payload types give no signal; a body with neither `type` nor `command` is a 400.
 - A timestamp too far in the future is refused like a stale one (slack_sdk checks |now - ts|).
+- `ssl_check=1` (Slack checking a slash command URL's certificate; it expects 200) is answered
+  200 with no signal and without a signature check, as Bolt for Python does: Slack's documents
+  do not say it is signed, and a form with `ssl_check=1` never yields a signal whatever else it
+  carries, so skipping the check lets nothing in. Any other unsigned request is still a 401.
 """
 from __future__ import annotations
 
@@ -54,8 +58,20 @@ class FixedClock(Clock):
         return self._now
 
 
+def is_ssl_check(raw: bytes, headers: Mapping[str, str]) -> bool:
+    """True for Slack's certificate check of a slash command URL: a form with `ssl_check=1`."""
+    if not is_form(headers):
+        return False
+    try:
+        return decode_form(raw).get("ssl_check") == "1"
+    except Refused:
+        return False
+
+
 def verify(raw: bytes, headers: Mapping[str, str], secret: str, now: float) -> None:
-    """Refuse (401) unless the request carries a fresh, valid Slack v0 signature."""
+    """Refuse (401) unless the request carries a fresh, valid Slack v0 signature (or is an ssl_check)."""
+    if is_ssl_check(raw, headers):
+        return  # parses to no signal (see parse); Slack only needs its 200
     timestamp = header(headers, "X-Slack-Request-Timestamp").strip()
     signature = header(headers, "X-Slack-Signature").strip()
     missing = [name for name, value in (("X-Slack-Signature", signature),
@@ -81,7 +97,7 @@ def load(raw: bytes, headers: Mapping[str, str]) -> dict:
         form = decode_form(raw)
         if "payload" in form:
             data = decode_json(form["payload"].encode("utf-8"))
-        elif "command" in form:
+        elif "command" in form or form.get("ssl_check") == "1":
             return form
         else:
             raise Refused(400, "form body has neither payload nor command")
@@ -106,6 +122,8 @@ def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:
     """A command signal for text addressed to Sparky; [] for everything else Slack sends."""
     if not isinstance(payload, dict):
         raise Refused(400, f"expected a JSON object, got {type(payload).__name__}")
+    if payload.get("ssl_check") == "1":
+        return []  # unverified (see verify): must never become a signal
     kind = payload.get("type")
     if kind is None and "command" in payload:
         return _slash(payload)

@@ -189,6 +189,8 @@ VARIANTS: dict[str, list[dict]] = {
         {**SLASH, "subject": "dev-user-2 in directmessage: help", "fingerprint": "D07DM000001/U05DEV00002",
          "labels": {"room": "D07DM000001", "room_name": "directmessage", "user": "U05DEV00002",
                     "user_name": "dev-user-2", "channel": "slash"}}],
+    # Slack's check of the slash command URL's certificate (documented form: ssl_check=1&token=...)
+    "slack/slash_command.ssl_check.form": [],
     "slack/events.message.channel.json": [],
     "slack/events.message.bot.json": [],
     "slack/events.message.bot_id_only.json": [],

@@ -10,6 +10,12 @@ Choices where SPEC is silent:
   `web-api/master` while `name` says only `master`); else of `build.full_url`; else `name`. Each
   segment is URL-decoded once, which gives Jenkins' own full name: a branch `feature/x` is the job
   `web-api/feature%2Fx` (its `branch` label says `feature/x`).
+- branch: `build.scm.branch` without `origin/` or `refs/heads/`; when the plugin sends none (as
+  multibranch pipelines' notifications often do), the last part of a job path of two or more
+  parts, URL-decoded once more: `web-api/master` → `master`,
+  `web-api/feature%2Fx` → `feature/x`. The payload cannot tell a multibranch project from a plain
+  folder, so a job in a folder (`team/deploy`) gets its own name as `branch` too; a top-level
+  freestyle job gets none.
 - duration_s: whole seconds (rounded) of `build.duration` ms, only for outcome phases (the plugin
   sends 0 while the build runs).
 - actor: the SCM culprits, comma-separated; text: the build log tail the plugin sends.
@@ -57,6 +63,13 @@ def job_path(url: str) -> str:
     return "/".join(names)
 
 
+def branch_of(job: str) -> str:
+    """A multibranch branch job's branch: `web-api/feature%2Fx` → `feature/x`; "" for a top-level job."""
+    if "/" not in job:
+        return ""
+    return unquote(job.rsplit("/", 1)[1])
+
+
 def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:
     """One signal for one notification."""
     if not isinstance(payload, dict):
@@ -84,6 +97,7 @@ def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:
         if branch.startswith(prefix):
             branch = branch[len(prefix):]
             break
+    branch = branch or branch_of(job)
     labels = {
         "job": job,
         "build": number,

@@ -143,9 +143,13 @@ VARIANTS: dict[str, list[dict]] = {
         signal("build", "unstable", "info", "web-api/feature%2Flogin #17", "web-api/feature%2Flogin",
                job="web-api/feature%2Flogin", build="17", branch="feature/login",
                sha="1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", duration_s="95")],
+    # multibranch notifications without scm.branch: the branch is the job path's last part (SPEC §3)
     "jenkins/notification.multibranch.master_started.json": [
         signal("build", "started", "info", "web-api/master #88", "web-api/master",
-               job="web-api/master", build="88")],
+               job="web-api/master", build="88", branch="master")],
+    "jenkins/notification.multibranch.release_completed_failure.json": [
+        signal("build", "failed", "warning", "web-api/release%2F2.x #9", "web-api/release%2F2.x",
+               job="web-api/release%2F2.x", build="9", branch="release/2.x", duration_s="61")],
     "github/pull_request.form_encoded.form": [
         signal("pull_request", "opened", "info", f"{GH_REPO}#2", f"{GH_REPO}#2", **PR_LABELS)],
     "github/push.tag.json": [

@@ -63,6 +63,17 @@ def test_multibranch_job_path_comes_from_url_not_name():
     assert signal.dedup == "https://jenkins.acme.example/job/web-api/job/master/88/:STARTED"
 
 
+@pytest.mark.parametrize("url, scm, branch", [
+    ("job/web-api/job/master/", {}, "master"),                          # multibranch, no scm.branch
+    ("job/web-api/job/feature%252Fx/", {}, "feature/x"),
+    ("job/web-api/job/master/", {"branch": "origin/hotfix"}, "hotfix"),  # the plugin's own wins
+    ("job/web-api-build/", {}, None),                                    # top-level freestyle: none
+])
+def test_branch_from_the_job_path_when_the_plugin_sends_none(url, scm, branch):
+    body = {"url": url, "build": {"phase": "COMPLETED", "status": "SUCCESS", "number": 4, "scm": scm}}
+    assert jenkins.parse(body, JSON)[0].labels.get("branch") == branch
+
+
 @pytest.mark.parametrize("url, path", [
     ("job/web-api-build/", "web-api-build"),
     ("job/web-api/job/master/", "web-api/master"),

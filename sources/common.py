@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from typing import Mapping
 from urllib.parse import parse_qs
 
@@ -47,7 +48,7 @@ def is_json(headers: Mapping[str, str]) -> bool:
 
 def decode_json(raw: bytes) -> object:
     try:
-        return json.loads(raw.decode("utf-8"))
+        return loads_finite(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Refused(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -56,6 +57,54 @@ def decode_json(raw: bytes) -> object:
         raise Refused(400, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer longer than Python's int-to-str limit
         raise Refused(400, f"invalid JSON: {exc}") from None
+
+
+class _NonFinite:
+    """Stands in for a number JSON cannot hold, so the walk in `loads_finite` can name its field."""
+
+    def __init__(self, literal: str):
+        self.literal = literal
+
+
+def loads_finite(text: str) -> object:
+    """json.loads, refusing (400, naming the field) NaN, ±Infinity and numbers beyond a double.
+
+    JSON has none of them, but Python's json reads the first three and turns `1e400` into inf,
+    which then became a label "inf". Only float literals pass through the hook, so the common case
+    costs nothing, and the document is walked only when one was found.
+    """
+    found: list[_NonFinite] = []
+
+    def refuse(literal: str) -> object:
+        found.append(_NonFinite(literal))
+        return found[-1]
+
+    def number(literal: str) -> object:
+        value = float(literal)
+        return value if math.isfinite(value) else refuse(literal)
+
+    data = json.loads(text, parse_constant=refuse, parse_float=number)
+    if found:
+        shown = found[0].literal if len(found[0].literal) <= 40 else found[0].literal[:40] + "…"
+        raise Refused(400, f"{_path_of(data, found[0]) or 'body'}: {shown} is not a finite number")
+    return data
+
+
+def _path_of(data: object, target: object) -> str:
+    """Where `target` sits in decoded JSON, as `a.b[2].c` ("" for the document itself)."""
+    stack: list[tuple[object, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if isinstance(node, dict):
+            items = [(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()]
+        elif isinstance(node, list):
+            items = [(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        else:
+            continue
+        stack.extend(reversed(items))
+    return ""
 
 
 def decode_form(raw: bytes) -> dict[str, str]:

@@ -17,6 +17,7 @@ Choices where SPEC is silent:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Mapping
 
 from router.signal import Signal, parse_time, utcnow
@@ -53,14 +54,41 @@ def load(raw: bytes, headers: Mapping[str, str]) -> dict:
     return json_object(raw, headers)
 
 
+V2_TIMES = ("startsAt", "endsAt")
+
+
 def load_v2(raw: bytes, headers: Mapping[str, str]) -> list:
-    """Decode a `/api/v2/alerts` body (a JSON list of postable alerts)."""
-    if media_type(headers) and not is_json(headers):
-        raise Refused(415, f"unsupported content type {media_type(headers)!r}; send application/json")
+    """Decode a `/api/v2/alerts` body (a JSON list of postable alerts); its times must be times.
+
+    A JSON body is taken whatever the Content-Type says, as Alertmanager does: `curl -d @alerts.json`
+    (which its own example script uses) labels it a form. Another type is a 415 only when the body
+    does not look like JSON either (it starts with neither `[` nor `{`).
+    """
+    if media_type(headers) and not is_json(headers) and not raw.lstrip().startswith((b"[", b"{")):
+        raise Refused(415, f"unsupported content type {media_type(headers)!r} and the body is not JSON; "
+                           "send a JSON list of alerts")
     data = decode_json(raw)
     if not isinstance(data, list):
         raise Refused(400, f"expected a JSON list of alerts, got {type(data).__name__}")
+    for index, alert in enumerate(data):
+        for name in V2_TIMES if isinstance(alert, dict) else ():
+            value = alert.get(name)
+            if value not in (None, "") and not _is_time(value):
+                shown = json.dumps(value, ensure_ascii=False)
+                shown = shown if len(shown) <= 60 else shown[:59] + "…"
+                raise Refused(400, f"[{index}].{name}: {shown} is not an RFC 3339 time")
     return data
+
+
+def _is_time(value: object) -> bool:
+    """True for a time string that can be placed in UTC (Go's zero time included: it means unset)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_time(value).astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def parse(payload: object, headers: Mapping[str, str]) -> list[Signal]:

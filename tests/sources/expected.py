@@ -209,6 +209,12 @@ API_V2: dict[str, list[dict]] = {
         signal("alert", "resolved", "warning", "InstanceDown db1.example", "82dbf3be9e5f2a0e",
                alertname="InstanceDown", job="node", instance="db1.example"),
         signal("alert", "firing", "warning", "Watchdog", "003b0a0f7d3fa569", alertname="Watchdog")],
+    # Alertmanager's examples/ha/send_alerts.sh way: `curl -d @alerts.json`, a JSON body sent as a form
+    "alertmanager/api_v2.alerts.curl_form.json": [
+        signal("alert", "firing", "warning", "DiskRunningFull example1", "8320f0af89d48747",
+               alertname="DiskRunningFull", dev="sda1", instance="example1"),
+        signal("alert", "firing", "warning", "DiskRunningFull example1", "e1d3beb1bb24a40c",
+               alertname="DiskRunningFull", dev="sda2", instance="example1")],
 }
 
 # Bodies every endpoint must refuse: (status, words the reason contains).

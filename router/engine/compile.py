@@ -3,7 +3,8 @@
 Each rule becomes one or more engine rules, one per alternative of its conditions (a short list
 `source: [nagios, alertmanager]` or an `any:` becomes alternatives), each a single pattern over
 one fact. Tests the engine does safely are expressed in it: equality and `not` (`$neq`), numeric
-comparisons (on a numeric copy of the field), `exists: true` (`$ex`). Everything else — Python
+comparisons (on a numeric copy of the field; a time comparison on an epoch-seconds copy),
+`exists: true` (`$ex`). Everything else — Python
 regexes (the engine's own are a Lua dialect), ages, `exists: false` (`$nex` hangs the engine),
 long lists, big `any:` blocks and `count` windows — is computed in Python before evaluation and
 handed to the engine as a plain `c<n>: 1` field (absent when false). The engine never sees a
@@ -19,8 +20,8 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from router.engine import limits
-from router.engine.conditions import (BRAIN_FIELDS, NUMERIC_OPS, All, Any, Atom, Count, Node, Predicate, field_kind,
-                                      paths_of, predicate, to_number)
+from router.engine.conditions import (BRAIN_FIELDS, NUMERIC_OPS, All, Any, Atom, Count, Instant, Node, Predicate,
+                                      field_kind, paths_of, predicate, to_epoch, to_number)
 from router.engine.ruleset import Rule, Ruleset
 
 MAX_LIST = 8           # longer lists are computed in Python rather than expanded
@@ -37,6 +38,7 @@ class Test:
     op: str
     value: object
     path: str = field(compare=False)  # for messages: the field as the rule file names it
+    shown: str = field(default="", compare=False)  # for messages: a time operand as written
 
     def json(self) -> dict:
         if self.op == "eq":
@@ -46,7 +48,7 @@ class Test:
         return {f"${self.op}": {self.alias: self.value}}
 
     def describe(self) -> str:
-        shown = json.dumps(self.value, ensure_ascii=False)
+        shown = json.dumps(self.shown or self.value, ensure_ascii=False)
         if self.alias.startswith("c"):
             return f"{self.path} (computed)"
         if self.op == "eq":
@@ -80,7 +82,7 @@ class Compiled:
     definition: dict                       # the durable-rules JSON ruleset
     engine_rules: dict[str, int]           # engine rule name -> rule index
     rules: list[CompiledRule]
-    field_aliases: list[tuple[str, str, str]]    # (alias, path, kind) kind: text, bool, int, number, exists
+    field_aliases: list[tuple[str, str, str]]    # (alias, path, kind) kind: text, bool, int, number, time, exists
     computed: list[tuple[str, Predicate]]
     brain_fields: set[str]
     counts: list[tuple[int, Count]]
@@ -106,6 +108,10 @@ class Compiled:
                 number = to_number(value)
                 if number is not None:
                     out[alias] = number
+            elif kind == "time":  # epoch seconds, compared with a time operand compiled the same way
+                moment = to_epoch(value)
+                if moment is not None:
+                    out[alias] = moment
             elif value not in (None, ""):  # exists
                 out[alias] = 1
         for alias, check in self.computed:
@@ -114,7 +120,7 @@ class Compiled:
         return out
 
 
-ALIAS_PREFIX = {"text": "s", "bool": "s", "int": "s", "number": "n", "exists": "e"}
+ALIAS_PREFIX = {"text": "s", "bool": "s", "int": "s", "number": "n", "time": "t", "exists": "e"}
 
 
 class _Aliases:
@@ -192,6 +198,8 @@ def _lower_atom(atom: Atom, aliases: _Aliases) -> list[tuple[Test, ...]]:
     if op == "not_in" and len(operand) <= MAX_LIST:
         alias = aliases.field(path, _value_kind(path))
         return [tuple(Test(alias, "neq", _engine_value(path, v), path) for v in operand)]
+    if op in NUMERIC_OPS and isinstance(operand, Instant):
+        return [(Test(aliases.field(path, "time"), op, operand.epoch, path, shown=operand.text),)]
     if op in NUMERIC_OPS:
         kind = "int" if field_kind(path) is int else "number"
         alias = aliases.field(path, kind)

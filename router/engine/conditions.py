@@ -8,6 +8,10 @@ Semantics (where SPEC is silent, as Alertmanager does it):
 - A missing label reads as "" for `=`, lists, `not`, `not_in` and `matches`; `exists` means
   present and non-empty. Signal fields and labels are text: `labels.build: 143` compares "143".
 - `gt`/`gte`/`lt`/`lte` take a number; the field's text must read as a finite number, else false.
+  On `occurred_at`/`received_at` they take an ISO 8601 time instead (a label takes either): the
+  time is turned into epoch seconds when the rules load, the field's value is read as a time, and
+  the two instants are compared, whatever offsets either is written with. A time without an
+  offset is UTC, a date alone its midnight UTC; an unreadable field value is false.
 - `matches` is a Python regex that must match the whole value (`re.fullmatch`).
 - `older_than`/`newer_than` read the field as an ISO 8601 time; its age must be more / less than
   the duration. An unreadable time is false for both.
@@ -34,6 +38,9 @@ OPERATORS = ("in", "not", "not_in", "gt", "gte", "lt", "lte", "matches", "exists
 NUMERIC_OPS = ("gt", "gte", "lt", "lte")
 LABELS = "labels."
 MAX_NUMBER = 2 ** 53
+TIME_EXAMPLE = "2026-03-03T14:07:00Z"
+# An operand is taken for a time only in the extended form (dashes): "20260303" stays a bad number.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,14 @@ class Count:
     at_least: int
     within: float
     same: tuple
+
+
+@dataclass(frozen=True)
+class Instant:
+    """A time operand of gt/gte/lt/lte, as epoch seconds (the engine compares numbers)."""
+
+    epoch: float
+    text: str  # as the rule file wrote it, for messages
 
 
 Node = Union[Atom, All, Any, Count]
@@ -138,9 +153,39 @@ def _scalar(path: str, value: object, line: int, what: str = "value"):
     return str(value)
 
 
-def _number(path: str, op: str, value: object, line: int) -> float:
+def to_instant(value: object) -> Instant | None:
+    """A rule file's time (ISO 8601 text, or what YAML made of an unquoted one), or None."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return Instant(moment.timestamp(), value if isinstance(value, str) else moment.isoformat())
+
+
+def _number(path: str, op: str, value: object, line: int) -> float | Instant:
+    """A comparison operand: a number, or on a field that holds times, a time (see the docstring)."""
+    holds_time = path in TIME_FIELDS
+    if (holds_time or path.startswith(LABELS)) and not isinstance(value, (bool, int, float)):
+        instant = to_instant(value)
+        if instant is not None:
+            return instant
+    if holds_time:
+        raise Invalid(f'{path}: operator "{op}" needs an ISO 8601 time such as "{TIME_EXAMPLE}", '
+                      f'got {_show(value)}', line)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Invalid(f'{path}: operator "{op}" needs a number, got {_show(value)}', line)
+        if path.startswith(LABELS):
+            raise Invalid(f'{path}: operator "{op}" needs a number or an ISO 8601 time, got {_show(value)}', line)
+        hint = " (times compare only on occurred_at, received_at and labels)" if to_instant(value) else ""
+        raise Invalid(f'{path}: operator "{op}" needs a number, got {_show(value)}{hint}', line)
     if abs(value) >= MAX_NUMBER:
         raise Invalid(f'{path}: {_show(value)} is too large (limit ±2^53)', line)
     if field_kind(path) is bool:
@@ -326,6 +371,13 @@ def _atom_predicate(atom: Atom) -> Predicate:  # noqa: C901 (one branch per oper
         return lambda ctx: value(ctx) not in members
     if op in NUMERIC_OPS:
         compare = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__}[op]
+        if isinstance(operand, Instant):
+            limit = operand.epoch
+
+            def timed(ctx):
+                moment = to_epoch(ctx.get(path))
+                return moment is not None and compare(moment, limit)
+            return timed
 
         def numeric(ctx):
             number = to_number(ctx.get(path))

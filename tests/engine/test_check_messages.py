@@ -131,7 +131,8 @@ CASES = [
         ruleset: t
         rules:
           - {name: a, when: {labels.build: {gt: ten}}, then: [drop]}
-     """, "t.yml", ['rules/t.yml:3: rule "a": labels.build: operator "gt" needs a number, got "ten"']),
+     """, "t.yml", ['rules/t.yml:3: rule "a": labels.build: operator "gt" needs a number or an ISO 8601 time, '
+      'got "ten"']),
     ("brain field type", """
         ruleset: t
         rules:

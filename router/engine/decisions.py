@@ -22,6 +22,7 @@ from rq import Queue, Retry
 
 from router import brain, metrics
 from router.config import Config
+from router.dispatch import Busy
 from router.engine import store
 from router.engine.results import evaluate
 from router.signal import utcnow
@@ -62,7 +63,7 @@ def decide(conn: Redis, signal_ids: list[str], config: Config | None = None) -> 
         ids = busy
         if ids:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"signals {ids} stay claimed by another evaluation; retry later")
+                raise Busy(f"signals {ids} stay claimed by another evaluation; retry later")
             time.sleep(CLAIM_WAIT)
     return decided
 
@@ -78,17 +79,24 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
     answers = pipe.execute()
     version, rest = _text(answers[0]), answers[1:]
     signals, busy, release = [], [], []
-    for i, sid in enumerate(ids):
-        raw, has_decision, claimed = rest[3 * i: 3 * i + 3]
-        if has_decision or raw is None:
-            if claimed:
-                release.append(sid)
-            if raw is None and not has_decision:
-                log.warning("signal %s is gone (expired?) before its evaluation", sid)
-        elif claimed:
-            signals.append(json.loads(raw))
-        else:
-            busy.append(sid)
+    try:
+        for i, sid in enumerate(ids):
+            raw, has_decision, claimed = rest[3 * i: 3 * i + 3]
+            if has_decision or raw is None:
+                if claimed:
+                    release.append(sid)
+                if raw is None and not has_decision:
+                    log.warning("signal %s is gone (expired?) before its evaluation", sid)
+            elif claimed:
+                signals.append(json.loads(raw))
+            else:
+                busy.append(sid)
+    except BaseException:
+        # A stored signal that does not load (router/quarantine.py isolates it): give back every
+        # claim taken here, or its next attempt would wait for our claim to run out.
+        conn.delete(*(brain.key_eval_claim(sid) for sid, (_, _, claimed) in
+                      zip(ids, zip(rest[0::3], rest[1::3], rest[2::3])) if claimed))
+        raise
     if release:
         conn.delete(*(brain.key_eval_claim(sid) for sid in release))
     return version, signals, busy

@@ -53,6 +53,7 @@ def is_json(headers: Mapping[str, str]) -> bool:
 # "\ud800" not paired with a low surrogate, or a form value whose %-escapes are not UTF-8 (%ED%A0%80).
 # Only a JSON text containing a \uD800-\uDFFF escape can hold one, so the walk runs only then.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+HIGH_ESCAPE = re.compile(r"%[89a-fA-F][0-9a-fA-F]")
 
 
 def not_unicode(value: str) -> str:
@@ -114,6 +115,8 @@ def decode_form(raw: bytes) -> dict[str, str]:
         raise Refused(400, "form body is not UTF-8") from None
     pairs = parse_qs(text, keep_blank_values=True, errors="surrogateescape")
     form = {key: values[-1] for key, values in pairs.items()}
+    if not HIGH_ESCAPE.search(text):  # only a %-escaped byte over 0x7F can be one that is not UTF-8
+        return form
     for key, values in pairs.items():
         if not_unicode(key):
             raise Refused(400, f"form field name {key.encode('utf-8', 'surrogateescape')!r}: not valid UTF-8")

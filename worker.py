@@ -27,7 +27,7 @@ def with_drain_kick(cls):
             super().run_maintenance_tasks()
             if intake.kick(self.connection):
                 self.log.warning("signals were pending with no drain job; queued one")
-            expiry.kick(self.connection)
+            expiry.ensure(self.connection)  # a sweep chain lost with a dead worker is restarted
 
     Kicking.__name__ = cls.__name__
     return Kicking

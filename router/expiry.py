@@ -9,10 +9,10 @@ Sparky does the same:
 - `sweep` takes the alerts whose expiry passed and sends a `resolved` signal for each through
   reception, like any other: the rules run and the firing message's thread gets its resolved
   answer. Its delivery key is the alert and expiry, so a sweep run twice sends it once.
-The sweep runs as a job on the actions queue. Every worker's maintenance (worker.py, every
-MAINTENANCE = AHEAD seconds) queues one when an expiry has passed, or schedules one (RQ's
-scheduler) at the second of the next expiry when it is due before the next maintenance; each
-sweep schedules the next the same way. So an alert resolves within a second or two of its expiry.
+The sweep runs as a job on the actions queue, scheduled through RQ's scheduler for the second the
+earliest expiry passes. A flag in the brain holds that time: reception schedules a sweep only for a
+new expiry earlier than it (in its Lua script, router/brain/accept.py), each sweep schedules the
+next, and a worker's maintenance (worker.py) schedules one should the chain have been lost.
 """
 from __future__ import annotations
 
@@ -33,8 +33,6 @@ log = logging.getLogger("sparky.expiry")
 
 BATCH = 500          # expired alerts resolved per sweep round
 ROUNDS = 20          # rounds per sweep; what is left is due, so the next sweep is scheduled at once
-FLAG_TTL = 120       # a queued sweep holds the flag this long at most (maintenance queues no second one)
-AHEAD = 60           # a sweep schedules the next one when an expiry is due within this many seconds
 
 # Remove the fingerprint only if its expiry is still the one the sweep saw: a resend that came
 # in meanwhile moved it, and the alert lives on. KEYS: expiry set. ARGV: fingerprint, score seen.
@@ -91,37 +89,39 @@ def sweep_with(conn: Redis, config: Config, now: float | None = None) -> list[st
 
 
 def sweep() -> str:
-    """RQ job: resolve what expired, then schedule the next sweep if an expiry is due soon."""
+    """RQ job: resolve what expired, then schedule the sweep for the next expiry."""
     conn = get_current_job().connection
     conn.delete(brain.key_expiry_sweep())
     sent = sweep_with(conn, Config.from_env())
-    schedule_next(conn)
+    ensure(conn)
     return f"{len(sent)} alerts resolved by expiry"
 
 
-def schedule_next(conn: Redis, now: float | None = None) -> str | None:
-    """Schedule a sweep at the next expiry if it is due within AHEAD seconds (else maintenance's)."""
-    now = time.time() if now is None else now
-    nxt = conn.zrange(brain.key_alert_expiry(), 0, 0, withscores=True)
-    if not nxt or nxt[0][1] > now + AHEAD:
-        return None
-    at = max(math.ceil(nxt[0][1]), math.ceil(now) + 1)
-    job_id = f"sparky-expiry-{at}"  # one job per second, however many sweeps ask for it
+def schedule(conn: Redis, at: float) -> str:
+    """Run a sweep at epoch `at` (RQ's scheduler; at once if past). One job per second, whoever asks."""
+    second = math.ceil(at)
+    job_id = f"sparky-expiry-{second}"
     Queue(ACTIONS_QUEUE, connection=conn).enqueue_at(
-        datetime.fromtimestamp(at, timezone.utc), sweep, job_id=job_id, result_ttl=60, failure_ttl=86400,
+        datetime.fromtimestamp(second, timezone.utc), sweep, job_id=job_id, result_ttl=60, failure_ttl=86400,
         description="resolve alerts not re-sent in time")
     return job_id
 
 
-def kick(conn: Redis, now: float | None = None) -> bool:
-    """Worker maintenance: queue a sweep if an expiry has passed and none is queued; else schedule
-    one at the next expiry if it is due before the next maintenance. True when a sweep was queued."""
+# Take the sweep flag for the earliest expiry unless a sweep is already scheduled at or before it.
+# KEYS: expiry set, sweep flag. ARGV: now, margin. → the time to schedule, or false.
+ENSURE = """
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 then return false end
+local at = tonumber(first[2])
+local held = redis.call('GET', KEYS[2])
+if held and tonumber(held) <= at then return false end
+redis.call('SET', KEYS[2], string.format('%.3f', at), 'EX', math.max(1, math.ceil(at - tonumber(ARGV[1]))) + tonumber(ARGV[2]))
+return string.format('%.3f', at)
+"""
+
+
+def ensure(conn: Redis, now: float | None = None) -> str | None:
+    """Schedule a sweep for the earliest expiry unless one is scheduled by then; returns its job id."""
     now = time.time() if now is None else now
-    if not conn.zcount(brain.key_alert_expiry(), "-inf", now):
-        schedule_next(conn, now)
-        return False
-    if not conn.set(brain.key_expiry_sweep(), "1", nx=True, ex=FLAG_TTL):
-        return False
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_call(sweep, result_ttl=60, failure_ttl=86400,
-                                                       description="resolve alerts not re-sent in time")
-    return True
+    at = conn.eval(ENSURE, 2, brain.key_alert_expiry(), brain.key_expiry_sweep(), repr(now), reception.SWEEP_MARGIN)
+    return schedule(conn, float(at)) if at else None

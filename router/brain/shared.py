@@ -24,7 +24,8 @@ def key_alert_expiry() -> str:
 
 
 def key_expiry_sweep() -> str:
-    """Held (with a TTL) while an expiry sweep job is queued, so maintenance queues one at a time."""
+    """The epoch second of the next scheduled expiry sweep (with a TTL a little past it), so a
+    sweep is scheduled only for an expiry earlier than the one already waiting."""
     return f"{PREFIX}alerts:expiry:sweeping"
 
 

@@ -2,8 +2,9 @@
 
 Prometheus re-sends every firing alert each evaluation interval with `endsAt` a few intervals
 ahead, and stops when the alert goes (or Prometheus dies). Through real HTTP, the shipped rules, a
-real RQ worker (with its maintenance, which queues the expiry sweep) and the built-in rooms; the
-clock is pinned with freezegun and moved by hand, so minutes pass in milliseconds.
+real RQ worker and RQ's scheduler (which runs the expiry sweep reception scheduled) and the
+built-in rooms; the clock is pinned with freezegun and moved by hand, so minutes pass in
+milliseconds.
 """
 from __future__ import annotations
 
@@ -52,15 +53,16 @@ def push(client, *alerts: dict) -> dict:
     return response.get_json()
 
 
-def work(redis, run_jobs, seconds: float) -> None:
-    """At T0 + seconds: a worker's maintenance run (which queues the expiry sweep when due), RQ's
-    scheduler moving what is due, and every queued job run."""
+def work(redis, run_jobs, seconds: float, maintenance: bool = False) -> None:
+    """At T0 + seconds: RQ's scheduler moving what is due (as it does every second in a worker),
+    and every queued job run; with `maintenance`, a worker's maintenance run first."""
     import worker
     from rq import Queue
     from rq.scheduler import RQScheduler
 
     with at(seconds):
-        worker.WORKER_CLASSES["simple"](list(QUEUES), connection=redis).run_maintenance_tasks()
+        if maintenance:
+            worker.WORKER_CLASSES["simple"](list(QUEUES), connection=redis).run_maintenance_tasks()
         scheduler = RQScheduler([Queue(q, connection=redis) for q in QUEUES], connection=redis)
         scheduler.acquire_locks()
         try:
@@ -258,3 +260,32 @@ def test_a_bad_resolve_timeout_is_refused_naming_the_variable(value):
     with pytest.raises(ConfigError) as refused:
         Config.from_env({"SPARKY_RESOLVE_TIMEOUT": value})
     assert str(refused.value) == f"SPARKY_RESOLVE_TIMEOUT must be a duration such as 300, 90s or 5m, got {value!r}"
+
+
+def test_a_lost_sweep_is_scheduled_again_by_a_workers_maintenance(client, redis, run_jobs):
+    with at(0):
+        push(client, prometheus(ALWAYS, ends=240))
+    work(redis, run_jobs, 0)
+    from tests.actions.conftest import scheduled
+    assert list(scheduled(redis).values()) == [(T0 + timedelta(seconds=240)).timestamp()]
+    redis.delete(*[f"rq:scheduled:{q}" for q in QUEUES])          # the scheduled sweep is lost ...
+    work(redis, run_jobs, 300)
+    assert len(ops(redis)) == 1
+    redis.delete(brain.key_expiry_sweep())                        # ... and its flag ran out
+    work(redis, run_jobs, 400, maintenance=True)
+    assert ops(redis)[-1] == ":white_check_mark: AlwaysFiring on web-01"
+
+
+def test_an_earlier_expiry_gets_its_own_sweep(client, redis, run_jobs):
+    with at(0):
+        push(client, prometheus(ALWAYS, ends=600))
+        push(client, prometheus(DISK, ends=120))                  # due before the sweep at 600
+    work(redis, run_jobs, 0)
+    work(redis, run_jobs, 119)
+    assert [t.split("\n")[0] for t in ops(redis)] == ["@oncall :red_circle: AlwaysFiring on web-01",
+                                                      "[FIRING:1] host=db-01"]
+    work(redis, run_jobs, 121)
+    assert ops(redis)[-1] == ":white_check_mark: DiskFilling on db-01"
+    assert alert_state.is_firing(state(redis, ALWAYS))
+    work(redis, run_jobs, 601)
+    assert ops(redis)[-1] == ":white_check_mark: AlwaysFiring on web-01"

@@ -10,9 +10,10 @@ drain removes it from the pending set with the rest of its batch. `/metrics` cou
 `sparky_signals_dead_lettered_total{stage="evaluation"}`; chat command jobs use the same letter
 (stage "command", router/commands/jobs.py).
 
-Not the signal's fault, so never counted against it: the brain unreachable (the job fails and RQ
-retries it, the batch stays pending), an RQ job timeout (evaluating on after the alarm would run
-without one), and signals claimed by another process (router.dispatch.Busy).
+Not the signal's fault, so never counted against it (`signals_fault` is False): the brain
+unreachable, out of memory, read-only or refusing writes (MISCONF), an RQ job timeout (evaluating
+on after the alarm would run without one), and signals claimed by another process
+(router.dispatch.Busy). The job fails and RQ retries it; the batch stays pending.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Callable
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.timeouts import BaseTimeoutException
 
@@ -35,7 +37,10 @@ from router.signal import utcnow
 log = logging.getLogger("sparky.quarantine")
 
 MAX_ATTEMPTS = 3        # failed evaluations of one signal, alone, before it is dead-lettered
-NOT_THE_SIGNAL = (RedisConnectionError, RedisTimeoutError, BaseTimeoutException, Busy)
+NOT_THE_SIGNAL = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError, NoPermissionError,
+                  BaseTimeoutException, Busy)
+# Error replies of a Redis that cannot take writes now, whatever the data (no class in redis-py).
+SYSTEMIC_REPLIES = ("MISCONF", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
 METRIC = "sparky_signals_dead_lettered"
 
 
@@ -48,9 +53,9 @@ def settle(conn: Redis, ids: list[str], evaluate: Callable[[Redis, list[str]], o
     try:
         evaluate(conn, ids)
         return []
-    except NOT_THE_SIGNAL:
-        raise
     except Exception as exc:  # noqa: BLE001  any failure of a signal's own
+        if not signals_fault(exc):
+            raise
         if len(ids) > 1:
             middle = len(ids) // 2
             log.warning("evaluation of a batch of %d failed (%s); evaluating it in halves", len(ids), last_line(exc))
@@ -66,13 +71,21 @@ def settle(conn: Redis, ids: list[str], evaluate: Callable[[Redis, list[str]], o
             return [sid]
         try:
             evaluate(conn, [sid])
-        except NOT_THE_SIGNAL:
-            raise
         except Exception as exc:  # noqa: BLE001
+            if not signals_fault(exc):
+                raise
             failure = exc
             continue
         conn.delete(brain.key_eval_failures(sid))
         return []
+
+
+def signals_fault(exc: BaseException) -> bool:
+    """Could the signal being handled be why this was raised? False for the brain's or the job's
+    own trouble, which retrying later cures."""
+    if isinstance(exc, NOT_THE_SIGNAL):
+        return False
+    return not (isinstance(exc, ResponseError) and str(exc).startswith(SYSTEMIC_REPLIES))
 
 
 def last_line(exc: BaseException) -> str:

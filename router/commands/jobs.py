@@ -68,10 +68,9 @@ def run_command(signal_id: str) -> object:
         if (job.number_of_retries or 0) >= MAX_WAITS:
             raise
         return Retry(max=MAX_WAITS, interval=later.interval())
-    except quarantine.NOT_THE_SIGNAL:
-        raise  # the brain or the job's time: RQ retries, nothing is blamed on the command
     except Exception as exc:  # noqa: BLE001  the command's own failure: bounded, then dead-lettered
-        if not last_attempt(job):
+        # The brain's or the job's own trouble is not blamed on the command: RQ retries it.
+        if not quarantine.signals_fault(exc) or not last_attempt(job):
             raise
         return give_up(job.connection, config, signal_id, exc, attempts_of(job))
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from redis.exceptions import ConnectionError, OutOfMemoryError, ResponseError
 
 from actions import rooms
 from router import brain, intake, quarantine, reception
+from router.dispatch import Busy
 from router.signal import Signal
 from tests.router.test_reception import post_json
 
@@ -114,16 +116,19 @@ def test_a_failure_that_clears_on_retry_is_not_dead_lettered(redis, client):
     assert brain.dead_letters(redis) == []
 
 
-def test_the_brain_going_away_is_not_the_signals_fault(redis, client):
-    """A lost connection fails the job (RQ retries it); no signal is counted or dead-lettered."""
-    from redis.exceptions import ConnectionError
-
+@pytest.mark.parametrize("trouble", [
+    ConnectionError("Connection refused"), OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'."),
+    ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist"),
+    Busy("signals stay claimed by another evaluation; retry later"),
+])
+def test_the_brains_trouble_is_not_the_signals_fault(redis, client, trouble):
+    """The job fails (RQ retries it); no signal is counted or dead-lettered."""
     ids = burst(client, 0, 3)
 
     def down(conn, batch):
-        raise ConnectionError("Connection refused")
+        raise trouble
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(type(trouble)):
         quarantine.settle(redis, ids, down)
     assert brain.dead_letters(redis) == [] and not any(redis.exists(brain.key_eval_failures(s)) for s in ids)
     assert intake.pending(redis) == 3

@@ -11,7 +11,7 @@ from redis import Redis
 from rq import SimpleWorker, Worker
 
 from actions.recovery import recover, with_recovery
-from router import intake
+from router import expiry, intake
 from router.app import resolve_redis
 from router.config import Config
 from router.dispatch import QUEUES
@@ -19,13 +19,15 @@ from router.stale import cron as scan_cron
 
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that
-    died (router/intake.py) at start and at every RQ maintenance run."""
+    died (router/intake.py) at start and at every RQ maintenance run, and the sweep that resolves
+    alerts Prometheus stopped re-sending (router/expiry.py)."""
 
     class Kicking(cls):
         def run_maintenance_tasks(self):
             super().run_maintenance_tasks()
             if intake.kick(self.connection):
                 self.log.warning("signals were pending with no drain job; queued one")
+            expiry.ensure(self.connection)  # a sweep chain lost with a dead worker is restarted
 
     Kicking.__name__ = cls.__name__
     return Kicking

@@ -8,6 +8,11 @@ max(now + wait, last flush + interval). The flush takes the window's counts into
 crash mid-post loses nothing and a retry posts the same message once), posts one message, and
 deletes the snapshot. A flood of any size becomes one message per window, and the counts of the
 messages add up to the number of alerts.
+
+Order per alert: a window remembers which fingerprints it counted as firing, and the flush drops
+those whose alert state says resolved by then, so a `[FIRING]` message never follows the resolved
+message of the same alert (Alertmanager, too, sends a group's alerts as they are at flush time).
+Their number is said in the message's context; a window left with nothing firing posts nothing.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from rq import get_current_job
 
 from actions import chat, jobs
 from actions.jobs import Context
-from actions.notify import default_text
+from actions.notify import default_text, firing
 from actions.templates import lookup, render, text_of
 from router import brain
 from router.config import Config
@@ -27,9 +32,9 @@ from router.signal import from_epoch
 GRACE = 60            # a window whose flush is this late is taken for lost and flushed again
 SAMPLE_LINES = brain.GROUP_SAMPLE_CAP
 
-# KEYS: counts, sample, state, outcomes of the signal, groups index
+# KEYS: counts, sample, state, outcomes of the signal, groups index, firing members
 # ARGV: status, line, now, wait, interval, ttl, outcome field, outcome record, grace, sample cap,
-#       group id, room, mention, label
+#       group id, room, mention, label, firing member ("" unless a firing alert: status NUL fingerprint)
 # → {counted now (1/0), flush time, new window (1/0)}
 ADD = """
 local added = 1
@@ -42,6 +47,10 @@ else
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[10]) - 1)
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+  if ARGV[15] ~= '' then
+    redis.call('HINCRBY', KEYS[6], ARGV[15], 1)
+    redis.call('EXPIRE', KEYS[6], tonumber(ARGV[6]))
+  end
   redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
 end
 local now = tonumber(ARGV[3])
@@ -60,9 +69,10 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
 return {added, at or '', new}
 """
 
-# KEYS: counts, sample, state, snapshot counts, snapshot sample, groups index
+# KEYS: counts, sample, state, snapshot counts, snapshot sample, groups index, firing members,
+#       snapshot firing members
 # ARGV: now, group id, the flush time this job was scheduled for
-# → {seq, counts (flat), sample} or nil when there is nothing to post
+# → {seq, counts (flat), sample, firing members (flat)} or nil when there is nothing to post
 TAKE = """
 local seq = redis.call('HGET', KEYS[3], 'snap_seq')
 if not seq then
@@ -83,8 +93,13 @@ if not seq then
   else
     redis.call('DEL', KEYS[5])
   end
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    redis.call('RENAME', KEYS[7], KEYS[8])
+  else
+    redis.call('DEL', KEYS[8])
+  end
 end
-return {seq, redis.call('HGETALL', KEYS[4]), redis.call('LRANGE', KEYS[5], 0, -1)}
+return {seq, redis.call('HGETALL', KEYS[4]), redis.call('LRANGE', KEYS[5], 0, -1), redis.call('HGETALL', KEYS[8])}
 """
 
 
@@ -93,7 +108,7 @@ def group_id(ctx: Context, room: str, values: list[str]) -> str:
 
 
 def _keys(gid: str) -> dict[str, str]:
-    parts = ("counts", "sample", "state", "snap-counts", "snap-sample")
+    parts = ("counts", "sample", "state", "snap-counts", "snap-sample", "firing", "snap-firing")
     return {part: brain.key_group(gid, part) for part in parts}
 
 
@@ -113,11 +128,13 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
     line = render(template, signal) if template else default_text(signal)
     ttl = int(max(wait, interval)) + 86400
     outcome = jobs.outcome_record("group", "done", f"grouped into [{label}] for {room}", None)
+    status = signal.get("status") or "firing"
+    member = f"{status}{MEMBER_SEP}{signal['fingerprint']}" if firing(signal) else ""
     added, at, new = jobs.script(
         conn, ADD, [keys["counts"], keys["sample"], keys["state"], brain.key_action_outcomes(ctx.signal_id),
-                    brain.key_groups()],
-        [signal.get("status") or "firing", line[:300], time.time(), wait, interval, ttl, ctx.scope, outcome,
-         GRACE, SAMPLE_LINES, gid, room, render(mention, signal).strip(), label])
+                    brain.key_groups(), keys["firing"]],
+        [status, _sample_line(signal, line), time.time(), wait, interval, ttl, ctx.scope, outcome,
+         GRACE, SAMPLE_LINES, gid, room, render(mention, signal).strip(), label, member])
     at = at.decode() if isinstance(at, bytes) else at
     if at and (new or not added):
         # A re-run (not added) schedules again too: the first run may have died before it could.
@@ -125,6 +142,33 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
     when = from_epoch(float(at)) if at else "now"
     prefix = "grouped" if added else "already grouped"
     return f"{prefix} into [{label}]: one message to {room} at {when}"
+
+
+MEMBER_SEP = "\x00"   # status NUL fingerprint, in a window's firing members
+SAMPLE_SEP = "\x1f"   # fingerprint US line, in a window's sample
+
+
+def _sample_line(signal: dict, line: str) -> str:
+    return f"{signal.get('fingerprint') or ''}{SAMPLE_SEP}{line[:300]}"
+
+
+def _split_sample(raw: bytes) -> tuple[str, str]:
+    """(fingerprint, line) of a sample entry; a window written before fingerprints were kept has none."""
+    text = raw.decode()
+    fp, sep, line = text.partition(SAMPLE_SEP)
+    return (fp, line) if sep else ("", text)
+
+
+def _resolved_since(conn: Redis, members: dict[str, int]) -> dict[tuple[str, str], int]:
+    """The window's firing members whose alert is resolved now: (status, fingerprint) → count."""
+    if not members:
+        return {}
+    keyed = [(tuple(member.split(MEMBER_SEP, 1)), n) for member, n in members.items() if MEMBER_SEP in member]
+    with conn.pipeline(transaction=False) as pipe:
+        for (_, fp), _ in keyed:
+            pipe.hget(brain.key_alert(fp), "status")
+        now = pipe.execute()
+    return {member: n for (member, n), status in zip(keyed, now) if status == b"resolved"}
 
 
 def schedule_flush(conn: Redis, gid: str, at: str) -> None:
@@ -141,29 +185,45 @@ def flush(gid: str, at: str) -> object:
 def flush_with(conn: Redis, config: Config, gid: str, at: str, job=None):
     keys = _keys(gid)
 
+    def done() -> None:
+        with conn.pipeline(transaction=False) as pipe:
+            pipe.delete(keys["snap-counts"], keys["snap-sample"], keys["snap-firing"])
+            pipe.hdel(keys["state"], "snap_seq")
+            pipe.execute()
+
     def work() -> str:
         taken = jobs.script(conn, TAKE, [keys["counts"], keys["sample"], keys["state"], keys["snap-counts"],
-                                         keys["snap-sample"], brain.key_groups()], [time.time(), gid, at])
+                                         keys["snap-sample"], brain.key_groups(), keys["firing"],
+                                         keys["snap-firing"]], [time.time(), gid, at])
         if not taken:
             return "nothing to post"
-        seq, flat, sample = taken
+        seq, flat, sample, members = taken
         counts = {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+        gone = _resolved_since(conn, {members[i].decode(): int(members[i + 1]) for i in range(0, len(members), 2)})
+        dropped = 0
+        for (status, _), n in gone.items():
+            counts[status] = counts.get(status, 0) - n
+            dropped += n
+        counts = {status: n for status, n in counts.items() if n > 0}
+        gone_fingerprints = {fp for _, fp in gone}
         state = {k.decode(): v.decode() for k, v in conn.hgetall(keys["state"]).items()}
         total = sum(counts.values())
+        if not total:
+            done()
+            return f"nothing to post: the {dropped} alerts of this window resolved before it was due"
         head = ", ".join(f"{status.upper()}:{n}" for status, n in sorted(counts.items()))
-        lines = [f"• {line.decode()}" for line in sample]
+        shown = [line for fp, line in map(_split_sample, sample) if fp not in gone_fingerprints]
+        lines = [f"• {line}" for line in shown]
         if total > len(lines):
             lines.append(f"… and {total - len(lines)} more")
         text = "\n".join([f"[{head}] {state.get('label', '')}", *lines])
+        context = f"{total} alerts grouped" + (f"; {dropped} resolved since, not shown" if dropped else "")
         message = chat.Message(
             room=state.get("room", ""), key=f"group:{gid}:{seq.decode() if isinstance(seq, bytes) else seq}",
             text=text, mention=state.get("mention", ""), emoji=":package:",
-            context=f"{total} alerts grouped", meta={"count": total, "counts": counts})
+            context=context, meta={"count": total, "counts": counts, "resolved_since": dropped})
         sent = chat.send(conn, config, message)
-        with conn.pipeline(transaction=False) as pipe:
-            pipe.delete(keys["snap-counts"], keys["snap-sample"])
-            pipe.hdel(keys["state"], "snap_seq")
-            pipe.execute()
+        done()
         return f"{total} alerts in one message: {sent.describe()}"
 
     def finish(pipe, state: str, text: str) -> None:

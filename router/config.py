@@ -26,6 +26,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_MAX_BACKLOG": "20000",
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
     "SPARKY_DEDUP_TTL": str(24 * 3600),
+    "SPARKY_RESOLVE_TIMEOUT": "5m",
     "SPARKY_SLACK_RATE": "1",
     "SPARKY_SLACK_TIMEOUT": "10",
     "SPARKY_WEBHOOK_TIMEOUT": "10",
@@ -75,6 +76,22 @@ def _float(env: Mapping[str, str], name: str) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float:
+    """A duration as seconds (`300`) or with a unit, as Alertmanager writes it (`5m`, `90s`, `1h`)."""
+    raw = (env.get(name) or DEFAULTS[name]).strip()
+    number, unit = raw[:-1] if raw[-1:] in _SECONDS else raw, raw[-1:] if raw[-1:] in _SECONDS else ""
+    try:
+        value = float(number) * _SECONDS[unit]
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a duration such as 300, 90s or 5m, got {raw!r}")
+    return value
+
+
 def _str(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
 
@@ -90,6 +107,7 @@ class Config:
     max_backlog: int = 20000
     signal_ttl: int = 7 * 24 * 3600
     dedup_ttl: int = 24 * 3600
+    resolve_timeout: float = 300.0  # an /api/v2/alerts alert without endsAt resolves this long after its last resend
     slack_rate: float = 1.0
     slack_timeout: float = 10.0
     webhook_timeout: float = 10.0
@@ -126,6 +144,7 @@ class Config:
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
+            resolve_timeout=_seconds(env, "SPARKY_RESOLVE_TIMEOUT"),
             slack_rate=_float(env, "SPARKY_SLACK_RATE"),
             slack_timeout=_float(env, "SPARKY_SLACK_TIMEOUT"),
             webhook_timeout=_float(env, "SPARKY_WEBHOOK_TIMEOUT"),

@@ -13,6 +13,11 @@ ACTIONS_QUEUE = "sparky-actions"
 QUEUES = (EVAL_QUEUE, ACTIONS_QUEUE)
 
 
+class Busy(RuntimeError):
+    """Evaluation cannot go on now for a reason that is not the signals' own (another process holds
+    their claims): the job is retried, and no signal is counted as failing (router/quarantine.py)."""
+
+
 def evaluate_with(conn: Redis, signal_ids: list[str]) -> int:
     """Evaluate the rules in force (router.engine.decide): decisions stored, action jobs queued."""
     from router.commands.jobs import enqueue_commands  # late, like decide

@@ -9,7 +9,8 @@ and removes ids from the set only after they are evaluated, so a worker killed m
 nothing: the ids stay pending, the flag expires after FLAG_TTL, and the next request, the worker's
 start-up `kick`, or the RQ retry of the abandoned job drains them. Evaluation is idempotent
 (router/dispatch.evaluate_with skips signals that already have a decision), so a batch evaluated
-twice after a crash decides each signal once.
+twice after a crash decides each signal once. A signal whose evaluation raises is isolated from its
+batch and, after a bounded number of attempts, moved to the dead letters (router/quarantine.py).
 
 Invariant, so "queued on RQ" holds for every accepted signal: whenever the pending set is not
 empty, a drain job is queued or running, or the flag has expired and the next caller of
@@ -22,7 +23,7 @@ import time
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from router import brain, dispatch
+from router import brain, dispatch, quarantine
 
 BATCH = 500          # signals evaluated per engine call
 FLAG_TTL = 15        # seconds a drain job may go without progress before another may start
@@ -92,7 +93,8 @@ def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> i
             if conn.zcard(brain.key_pending()) and conn.set(flag, "1", nx=True, ex=FLAG_TTL):
                 continue
             return done
-        dispatch.evaluate_with(conn, ids)
+        # Decided or dead-lettered, every id of the batch: one poison signal stops nothing.
+        quarantine.settle(conn, ids, dispatch.evaluate_with)
         pipe = conn.pipeline(transaction=True)
         pipe.zrem(brain.key_pending(), *ids)
         pipe.expire(flag, FLAG_TTL)

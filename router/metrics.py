@@ -18,6 +18,8 @@ from router import brain
 COUNTERS = {
     "sparky_signals_received": ("Signals and refusals per source and outcome", ("source", "outcome")),
     "sparky_actions": ("Action jobs per action and outcome (run, failed, retried, duplicate)", ("action", "outcome")),
+    "sparky_signals_dead_lettered": ("Signals moved to the dead letters after their evaluation or chat command "
+                                     "kept failing, per source and stage", ("source", "stage")),
 }
 SUMMARIES = {
     "sparky_rule_evaluation_seconds": ("Time to evaluate one batch of signals against every ruleset", ()),

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from router import brain, intake, metrics
 from router.config import Config
-from router.signal import Signal
+from router.signal import Signal, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,15 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
         raise Backpressure(waiting, config.max_backlog)
 
-    taken, holders = brain.accept_signals(
+    now = time.time()
+    taken, holders, sweep_at = brain.accept_signals(
         conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
-        now=time.time(), signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
-        flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source))
+        now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
+        flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
+        expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=SWEEP_MARGIN)
+    if sweep_at is not None:
+        # An alert that resolves unless re-sent expires before any sweep scheduled so far.
+        schedule_sweep(conn, sweep_at)
     result = Accepted()
     for signal, holder in zip(signals, holders):
         if holder == signal.id:
@@ -83,6 +88,31 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
             log.error("stored %d signals but could not queue their drain job; the flag expires "
                       "in %ss and the next request queues it", len(result.ids), intake.FLAG_TTL)
     return result
+
+
+# Should a scheduled sweep be lost, its flag runs out this long after its time, and the next
+# alert (or a worker's maintenance) schedules one again.
+SWEEP_MARGIN = 60
+
+
+def schedule_sweep(conn: Redis, at: float) -> None:
+    """Have RQ's scheduler run the expiry sweep at epoch `at` (router/expiry.py)."""
+    from router.expiry import schedule  # late: expiry sends its resolutions through this module
+
+    try:
+        schedule(conn, at)
+    except RedisError:
+        log.error("could not schedule the expiry sweep for %s; a worker's maintenance will", at)
+
+
+def expires_at(signal: Signal, now: float, resolve_timeout: float) -> float | None:
+    """When an alert that lives only while re-sent resolves unless re-sent: at its endsAt, or
+    `resolve_timeout` from now without one (Alertmanager's resolve_timeout). None for the others."""
+    if signal.ends_at is None:
+        return None
+    if signal.ends_at:
+        return parse_time(signal.ends_at).timestamp()
+    return now + resolve_timeout
 
 
 @functools.lru_cache(maxsize=64)

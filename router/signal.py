@@ -62,6 +62,11 @@ class Signal:
     # The source's delivery key (SPEC §3 "Duplicates"): not part of the public fact, used by
     # reception to answer a re-delivery with `"duplicate": true` instead of evaluating it again.
     dedup: str = field(default="", repr=False, compare=False)
+    # Alertmanager's endsAt ("" when unset) for an alert that lives only while it is re-sent
+    # (Prometheus pushing to /api/v2/alerts): reception keeps it alive on resends and it resolves
+    # at endsAt, or SPARKY_RESOLVE_TIMEOUT after it was last seen (router/expiry.py). None: the
+    # source says itself when an alert resolves. Not part of the public fact either.
+    ends_at: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         now = utcnow()
@@ -109,12 +114,12 @@ class SignalSchema(Schema):
         return Signal(**loaded)
 
 
-PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Signal) if f.name != "dedup")
+PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Signal) if f.name not in ("dedup", "ends_at"))
 
 
 def signal_from_dict(data: dict) -> Signal:
     """Rebuild a stored signal exactly (no defaults applied, no validation cost)."""
-    known = {k: v for k, v in data.items() if k in Signal.__dataclass_fields__ and k != "dedup"}
+    known = {k: v for k, v in data.items() if k in PUBLIC_FIELDS}
     return Signal(**known)
 
 

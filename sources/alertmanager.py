@@ -8,9 +8,13 @@ an alert pushed by Prometheus to `/api/v2/alerts` and the same alert relayed by 
 Choices where SPEC is silent:
 - subject: alertname, then the `instance` label, or `job` when there is no instance.
 - summary: annotation `summary`, else `description`, else the alertname; text: `description`.
-- occurred_at: `endsAt` for a resolved alert (when it stopped), `startsAt` otherwise.
+- occurred_at: `endsAt` for a resolved alert (when it stopped), `startsAt` otherwise; a zero
+  (`0001-01-01`, what `amtool alert add` sends) or missing `startsAt` means "now", as in Alertmanager.
 - A webhook alert without `status` takes the group's status; an unknown status is refused.
 - A v2 alert is resolved when `endsAt` is set (not Go's zero time) and not after the receipt time.
+  A firing v2 alert lives only while it is re-sent: its signal carries `endsAt` to reception
+  (`Signal.ends_at`), which resolves it at `endsAt`, or SPARKY_RESOLVE_TIMEOUT after its last
+  resend when it has none (router/expiry.py). Webhook alerts resolve when Alertmanager says so.
 - Label values must be strings (Alertmanager guarantees it); anything else is refused, since the
   fingerprint would otherwise depend on how a number happened to be written.
 """
@@ -20,7 +24,7 @@ import datetime as dt
 import json
 from typing import Mapping
 
-from router.signal import Signal, parse_time, utcnow
+from router.signal import Signal, iso, parse_time, utcnow
 from sources.common import (Refused, decode_json, first_line, is_json, json_object, media_type, obj, string,
                             time_iso)
 
@@ -124,7 +128,9 @@ def parse_v2(payload: object, headers: Mapping[str, str]) -> list[Signal]:
         received = utcnow()
         ends = _set_time(string(alert, "endsAt"))
         status = "resolved" if ends and ends <= parse_time(received) else "firing"
-        signals.append(_signal(alert, where, status, received))
+        signal = _signal(alert, where, status, received)
+        signal.ends_at = iso(ends) if ends else ""
+        signals.append(signal)
     return signals
 
 
@@ -155,6 +161,7 @@ def _signal(alert: dict, where: str, status: str, received: str) -> Signal:
     annotations = obj(alert, "annotations")
     description = string(annotations, "description")
     starts = string(alert, "startsAt")
+    began = starts if _set_time(starts) else received  # zero or missing: now
     ends = string(alert, "endsAt") if _set_time(string(alert, "endsAt")) else ""
     identity = string(alert, "fingerprint") or fingerprint(labels)
     return Signal(
@@ -168,7 +175,7 @@ def _signal(alert: dict, where: str, status: str, received: str) -> Signal:
         summary=first_line(string(annotations, "summary") or description or subject),
         text=description,
         url=string(alert, "generatorURL"),
-        occurred_at=time_iso(ends if status == "resolved" and ends else starts),
+        occurred_at=time_iso(ends if status == "resolved" and ends else began),
         received_at=received,
         dedup=f"{identity}:{status}:{starts}",
     )

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from typing import Mapping
 from urllib.parse import parse_qs
 
@@ -46,9 +47,50 @@ def is_json(headers: Mapping[str, str]) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def decode_json(raw: bytes) -> object:
+# Unicode policy at reception: text that is not valid Unicode is refused with a 400 naming the
+# field (and dead-lettered by router/hooks.py), never stored. Raw bytes that are not UTF-8 are
+# refused by the decoders below; what remains are escapes that decode to lone surrogates, which
+# Python accepts but Redis, Slack and every UTF-8 writer refuse later, far from the request: a JSON
+# "\ud800" not paired with a low surrogate, or a form value whose %-escapes are not UTF-8 (%ED%A0%80).
+# Only a JSON text containing a \uD800-\uDFFF escape can hold one, so the walk runs only then.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+HIGH_ESCAPE = re.compile(r"%[89a-fA-F][0-9a-fA-F]")
+
+
+def not_unicode(value: str) -> str:
+    """Empty when `value` is valid Unicode, else its first offending character as an escape (\\ud800)."""
     try:
-        return loads_finite(raw.decode("utf-8"))
+        value.encode("utf-8")
+        return ""
+    except UnicodeEncodeError as exc:
+        return ascii(value[exc.start])[1:-1]
+
+
+def _refuse_bad_text(data: object, where: str) -> None:
+    """Refuse (400, naming the field) the first key or string in `data` that is not valid Unicode."""
+    stack = [(data, where)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if bad := not_unicode(value):
+                raise Refused(400, f"{path or 'body'}: not valid Unicode (lone surrogate {bad}); send UTF-8 text")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if bad := not_unicode(key):
+                    raise Refused(400, f"{path or 'body'}: a name is not valid Unicode (lone surrogate {bad}): "
+                                       f"{ascii(key)}")
+                stack.append((item, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+
+
+def decode_json(raw: bytes, where: str = "") -> object:
+    """Decode a UTF-8 JSON body; Refused(400) when it is not UTF-8, not JSON, or not valid Unicode.
+
+    `where` prefixes the path named in a refusal (JSON carried in a form field: "payload").
+    """
+    try:
+        data = loads_finite(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Refused(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -57,6 +99,9 @@ def decode_json(raw: bytes) -> object:
         raise Refused(400, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer longer than Python's int-to-str limit
         raise Refused(400, f"invalid JSON: {exc}") from None
+    if SURROGATE_ESCAPE.search(raw):
+        _refuse_bad_text(data, where)
+    return data
 
 
 class _NonFinite:
@@ -108,13 +153,25 @@ def _path_of(data: object, target: object) -> str:
 
 
 def decode_form(raw: bytes) -> dict[str, str]:
-    """A form body as a flat dict (the last value wins for repeated keys)."""
+    """A form body as a flat dict (the last value wins for repeated keys).
+
+    %-escapes that are not UTF-8 are refused naming the field, as raw bytes that are not UTF-8 are
+    (surrogateescape keeps them apart from a real U+FFFD so they can be found).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "form body is not UTF-8") from None
-    pairs = parse_qs(text, keep_blank_values=True)
-    return {key: values[-1] for key, values in pairs.items()}
+    pairs = parse_qs(text, keep_blank_values=True, errors="surrogateescape")
+    form = {key: values[-1] for key, values in pairs.items()}
+    if not HIGH_ESCAPE.search(text):  # only a %-escaped byte over 0x7F can be one that is not UTF-8
+        return form
+    for key, values in pairs.items():
+        if not_unicode(key):
+            raise Refused(400, f"form field name {key.encode('utf-8', 'surrogateescape')!r}: not valid UTF-8")
+        if any(not_unicode(value) for value in values):
+            raise Refused(400, f"form field {key}: not valid UTF-8")
+    return form
 
 
 def json_object(raw: bytes, headers: Mapping[str, str], allow_form_payload: bool = False) -> dict:
@@ -123,7 +180,7 @@ def json_object(raw: bytes, headers: Mapping[str, str], allow_form_payload: bool
         form = decode_form(raw)
         if "payload" not in form:
             raise Refused(400, "form body has no payload field")
-        data = decode_json(form["payload"].encode("utf-8"))
+        data = decode_json(form["payload"].encode("utf-8"), "payload")
     elif is_json(headers) or not media_type(headers):
         data = decode_json(raw)
     else:

@@ -15,6 +15,7 @@ from router.brain.shared import key_lock, key_snooze, key_snoozes
 
 RULES_HISTORY_CAP = 20           # published rule versions kept (older ones are deleted)
 EVAL_CLAIM_TTL = 60              # seconds a process may take to evaluate a claimed signal
+EVAL_FAILURE_TTL = 7 * 24 * 3600  # failed evaluations of a signal are counted this long (router/quarantine.py)
 REPEAT_WINDOW = 3600             # `repeat` counts firings of a fingerprint in the last hour
 
 
@@ -30,6 +31,19 @@ def key_rules_publish_lock() -> str:
 def key_eval_claim(signal_id: str) -> str:
     """Held while one process evaluates a signal, so a re-run job does not evaluate it twice."""
     return f"{PREFIX}evaluating:{signal_id}"
+
+
+def key_eval_failures(signal_id: str) -> str:
+    """How many times evaluating this signal alone has failed (router/quarantine.py)."""
+    return f"{PREFIX}evaluating:{signal_id}:failures"
+
+
+def count_eval_failure(conn: Redis, signal_id: str) -> int:
+    """Count one more failed evaluation of the signal; returns the count so far."""
+    pipe = conn.pipeline(transaction=True)
+    pipe.incr(key_eval_failures(signal_id))
+    pipe.expire(key_eval_failures(signal_id), EVAL_FAILURE_TTL)
+    return int(pipe.execute()[0])
 
 
 def key_snooze_prefix() -> str:

@@ -17,6 +17,18 @@ def key_alert(fingerprint: str) -> str:
     return f"{PREFIX}alert:{digest(fingerprint)}"
 
 
+def key_alert_expiry() -> str:
+    """Sorted set of the fingerprints of alerts that live only while re-sent (Prometheus pushing to
+    /api/v2/alerts), scored by the epoch second they resolve unless re-sent (router/expiry.py)."""
+    return f"{PREFIX}alerts:expiry"
+
+
+def key_expiry_sweep() -> str:
+    """The epoch second of the next scheduled expiry sweep (with a TTL a little past it), so a
+    sweep is scheduled only for an expiry earlier than the one already waiting."""
+    return f"{PREFIX}alerts:expiry:sweeping"
+
+
 def key_firing() -> str:
     """Set of fingerprints now firing."""
     return f"{PREFIX}alerts:firing"

@@ -5,6 +5,11 @@ every batch; it queues one `run_command` job per chat command signal (source "ch
 "command"). The job runs the command once and delivers its reply once, whatever retries or
 re-runs happen: a record per signal (`brain.key_command`) goes running → answered → delivered.
 Slack has had its 200 long before: the hooks acknowledge at once.
+
+A command whose job keeps failing (its reply cannot be delivered, its stored signal does not
+load) is retried RETRY's bounded number of times; the last failure moves it to the dead letters
+(router/quarantine.py, stage "command"), marks its record "failed" so nothing runs it again, and
+tells the person, in the room, that it could not be answered: never a traceback.
 """
 from __future__ import annotations
 
@@ -15,8 +20,8 @@ import time
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from actions.jobs import Later
-from router import brain
+from actions.jobs import Later, attempts_of, last_attempt
+from router import brain, quarantine
 from router.commands.channels import deliver
 from router.commands.execute import execute
 from router.commands.registry import Reply
@@ -56,12 +61,35 @@ def enqueue_commands(conn: Redis, signal_ids: list[str]) -> list[str]:
 def run_command(signal_id: str) -> object:
     """RQ job: run one chat command and send its reply where the command came from."""
     job = get_current_job()
+    config = Config.from_env()
     try:
-        return run_with(job.connection, Config.from_env(), signal_id)
+        return run_with(job.connection, config, signal_id)
     except Later as later:  # Slack pacing: come back when the channel's slot is due
         if (job.number_of_retries or 0) >= MAX_WAITS:
             raise
         return Retry(max=MAX_WAITS, interval=later.interval())
+    except Exception as exc:  # noqa: BLE001  the command's own failure: bounded, then dead-lettered
+        # The brain's or the job's own trouble is not blamed on the command: RQ retries it.
+        if not quarantine.signals_fault(exc) or not last_attempt(job):
+            raise
+        return give_up(job.connection, config, signal_id, exc, attempts_of(job))
+
+
+def give_up(conn: Redis, config: Config, signal_id: str, exc: BaseException, attempts: int) -> str:
+    """The last attempt failed: dead letter, a "failed" record, and an apology where one can go."""
+    letter = quarantine.dead_letter(conn, "command", signal_id, exc, attempts)
+    _save(conn, signal_id, {"state": "failed", "dead_letter": letter["id"], "reason": letter["reason"]})
+    apology = Reply(f"Sorry, your command could not be answered (dead letter {letter['id']}, logged).",
+                    outcome="error", error_id=letter["id"])
+    try:
+        signal = brain.load_signal(conn, signal_id)
+        if signal is not None:
+            # In the room, not at response_url: that may be what keeps failing.
+            labels = {k: v for k, v in (signal.get("labels") or {}).items() if k != "response_url"}
+            deliver(conn, config, {**signal, "labels": labels}, apology)
+    except Exception:  # noqa: BLE001  the apology is a courtesy; the dead letter is the record
+        log.exception("could not tell the sender that command %s failed", signal_id)
+    return f"failed after {attempts} attempts: {letter['reason']}"
 
 
 def _record(conn: Redis, signal_id: str) -> dict | None:
@@ -76,7 +104,11 @@ def _save(conn: Redis, signal_id: str, record: dict) -> None:
 def run_with(conn: Redis, config: Config, signal_id: str) -> str:
     key = brain.key_command(signal_id)
     if conn.set(key, json.dumps({"state": "running", "at": time.time()}), nx=True, ex=brain.COMMAND_CLAIM_TTL):
-        signal = brain.load_signal(conn, signal_id)
+        try:
+            signal = brain.load_signal(conn, signal_id)
+        except Exception:
+            conn.delete(key)  # a retry must find it unclaimed, not "being run by another worker"
+            raise
         if signal is None:
             conn.delete(key)
             return f"signal {signal_id} is gone"
@@ -89,6 +121,8 @@ def run_with(conn: Redis, config: Config, signal_id: str) -> str:
             raise RuntimeError(f"command {signal_id} is being run by another worker; retrying later")
         if record["state"] == "delivered":
             return f"already answered: {record.get('where', '')}"
+        if record["state"] == "failed":
+            return f"already given up: dead letter {record.get('dead_letter', '')}"
         signal = brain.load_signal(conn, signal_id)
         if signal is None:
             return f"signal {signal_id} is gone"

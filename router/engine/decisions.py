@@ -22,6 +22,7 @@ from rq import Queue, Retry
 
 from router import brain, metrics
 from router.config import Config
+from router.dispatch import Busy
 from router.engine import store
 from router.engine.results import evaluate
 from router.signal import utcnow
@@ -62,7 +63,7 @@ def decide(conn: Redis, signal_ids: list[str], config: Config | None = None) -> 
         ids = busy
         if ids:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"signals {ids} stay claimed by another evaluation; retry later")
+                raise Busy(f"signals {ids} stay claimed by another evaluation; retry later")
             time.sleep(CLAIM_WAIT)
     return decided
 
@@ -78,40 +79,72 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
     answers = pipe.execute()
     version, rest = _text(answers[0]), answers[1:]
     signals, busy, release = [], [], []
-    for i, sid in enumerate(ids):
-        raw, has_decision, claimed = rest[3 * i: 3 * i + 3]
-        if has_decision or raw is None:
-            if claimed:
-                release.append(sid)
-            if raw is None and not has_decision:
-                log.warning("signal %s is gone (expired?) before its evaluation", sid)
-        elif claimed:
-            signals.append(json.loads(raw))
-        else:
-            busy.append(sid)
+    try:
+        for i, sid in enumerate(ids):
+            raw, has_decision, claimed = rest[3 * i: 3 * i + 3]
+            if has_decision or raw is None:
+                if claimed:
+                    release.append(sid)
+                if raw is None and not has_decision:
+                    log.warning("signal %s is gone (expired?) before its evaluation", sid)
+            elif claimed:
+                signals.append(json.loads(raw))
+            else:
+                busy.append(sid)
+    except BaseException:
+        # A stored signal that does not load (router/quarantine.py isolates it): give back every
+        # claim taken here, or its next attempt would wait for our claim to run out.
+        conn.delete(*(brain.key_eval_claim(sid) for sid, (_, _, claimed) in
+                      zip(ids, zip(rest[0::3], rest[1::3], rest[2::3])) if claimed))
+        raise
     if release:
         conn.delete(*(brain.key_eval_claim(sid) for sid in release))
     return version, signals, busy
 
 
 def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config) -> int:
-    _record_alert_state(conn, signals)
-    _record_deploy_facts(conn, rules, signals)
-    results = evaluate(conn, rules, signals, write=True)
-    decisions = [(signal, _decision(signal, result, rules.version)) for signal, result in zip(signals, results)]
+    resends = _record_alert_state(conn, signals)
+    news = [signal for signal in signals if signal["id"] not in resends]
+    _record_deploy_facts(conn, rules, news)
+    results = evaluate(conn, rules, news, write=True) if news else []
+    decided = dict(zip((s["id"] for s in news), results))
+    decisions = [(signal, _decision(signal, decided[signal["id"]], rules.version) if signal["id"] in decided
+                  else _resend(signal, resends[signal["id"]], rules.version)) for signal in signals]
     return _commit(conn, decisions, config)
 
 
-def _record_alert_state(conn: Redis, signals: list[dict]) -> None:
+def _record_alert_state(conn: Redis, signals: list[dict]) -> dict[str, dict]:
     """Fold alert signals into their fingerprint's state (actions/alerts.py) before the rules run,
-    so `acked` and `firing_count` see this signal too. Idempotent and order-safe on its side."""
+    so `acked` and `firing_count` see this signal too. Idempotent and order-safe on its side.
+
+    Returns the resends (id → the alert's state): an alert re-sent while it keeps the status it
+    has (Prometheus every evaluation interval, or after a restart with a new startsAt) is not news.
+    """
     try:
-        from actions.alerts import record_many
+        from actions.alerts import RESEND, record_many
     except ImportError:  # an actions package without alert state: the fields read what is there
-        return
+        return {}
     alerts = [signal for signal in signals if signal.get("kind") == "alert"]
-    if alerts:
-        record_many(conn, alerts)  # one round trip for the batch, in order
+    if not alerts:
+        return {}
+    answers = record_many(conn, alerts)  # one round trip for the batch, in order
+    resent = [signal for signal, answer in zip(alerts, answers) if answer == RESEND]
+    if not resent:
+        return {}
+    with conn.pipeline(transaction=False) as pipe:
+        for signal in resent:
+            pipe.hmget(brain.key_alert(signal["fingerprint"]), "firing_since", "resolved_at")
+        since = pipe.execute()
+    return {signal["id"]: {"firing_since": _text(firing), "resolved_at": _text(resolved)}
+            for signal, (firing, resolved) in zip(resent, since)}
+
+
+def _resend(signal: dict, alert: dict, version: str) -> dict:
+    """The decision for a resend: recorded, no rule run, nothing to do."""
+    since = alert.get("resolved_at") if signal.get("status") == "resolved" else alert.get("firing_since")
+    return {"signal": signal["id"], "evaluated_at": utcnow(), "rules_version": version, "rulesets": {},
+            "actions": [], "resend": f"{signal.get('fingerprint')} is already {signal.get('status')} "
+                                     f"(since {since or '?'}): last_seen refreshed, the rules not run again"}
 
 
 def _record_deploy_facts(conn: Redis, rules, signals: list[dict]) -> None:

@@ -80,8 +80,9 @@ def test_a_flush_that_dies_after_taking_the_window_posts_it_on_retry(redis, run_
     at = redis.hget(brain.key_group(gid, "state"), "flush_at").decode()
     keys = group._keys(gid)
     # the window is taken into its snapshot, then the process dies before posting
-    assert redis.eval(group.TAKE, 6, keys["counts"], keys["sample"], keys["state"], keys["snap-counts"],
-                      keys["snap-sample"], brain.key_groups(), time.time(), gid, at)
+    assert redis.eval(group.TAKE, 8, keys["counts"], keys["sample"], keys["state"], keys["snap-counts"],
+                      keys["snap-sample"], brain.key_groups(), keys["firing"], keys["snap-firing"],
+                      time.time(), gid, at)
     clock.run_at(due)                                             # the scheduled flush finds the snapshot
     message, = rooms.messages(redis, "#ops")
     assert message["count"] == 1

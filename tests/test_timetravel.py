@@ -2,7 +2,6 @@
 night and inside the year-end freeze: it moves the clock of the whole session, workers included."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from tests.timetravel import destination
 ROOT = Path(__file__).resolve().parent.parent
 
 INNER = """
-import datetime as dt
 import time
 
 BERLIN_WINTER = dt.timezone(dt.timedelta(hours=1))
@@ -48,7 +46,8 @@ def test_travel_moves_the_sessions_clock_and_it_ticks(tmp_path):
     moved = inner_pytest(tmp_path, "-v", "--travel", "2026-12-06T23:30:00+01:00")
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert "2 passed" in moved.stdout
-    assert "time travel: the session starts at 2026-12-06T23:30:00+01:00 (TZ='Pacific/Chatham'" in moved.stdout
+    assert ("time travel: the session starts at 2026-12-06T23:30:00+01:00 (TZ='Pacific/Chatham'"
+            in moved.stdout)
 
 
 def test_elsewhere_in_time_the_inner_test_fails(tmp_path):

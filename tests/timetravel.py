@@ -24,7 +24,8 @@ _travel = None
 
 def pytest_addoption(parser):
     parser.addoption("--travel", metavar="WHEN", default=None,
-                     help="run the session with the clock moved to WHEN (ISO 8601 with a UTC offset), ticking")
+                     help="run the session with the clock moved to WHEN (ISO 8601 with a UTC offset), "
+                          "ticking from there")
 
 
 def destination(text: str) -> dt.datetime:

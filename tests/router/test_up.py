@@ -19,8 +19,8 @@ def test_a_taken_port_is_named_and_up_exits_non_zero(tmp_path):
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
         env.update(SPARKY_DATA_DIR=str(tmp_path / "var"), SPARKY_PORT=str(port))
-        up = subprocess.run([sys.executable, "-m", "router.cli", "up"], env=env, capture_output=True, text=True,
-                            timeout=60)
+        up = subprocess.run([sys.executable, "-m", "router.cli", "up"], env=env, capture_output=True,
+                            text=True, timeout=60)
     assert up.returncode == 1, up.stdout + up.stderr
     assert f"port {port} is taken" in up.stderr
     assert f"SPARKY_PORT={port + 1} make run" in up.stderr

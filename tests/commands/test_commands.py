@@ -98,10 +98,13 @@ def test_snooze_usage(redis, config, alerts, text, message):
 
 
 def test_unsnooze_of_unknown_and_ended_snoozes(redis, config, alerts):
-    assert run(redis, config, "unsnooze s9").text == "There is no snooze `s9`. `snoozes` lists the active ones."
+    unknown = run(redis, config, "unsnooze s9")
+    assert (unknown.outcome, unknown.text) == (
+        "refused", "Refused: There is no snooze `s9`. `snoozes` lists the active ones.")
     run(redis, config, "snooze host=db-01 for 1h")
     assert run(redis, config, "unsnooze 1").outcome == "ok"
-    assert run(redis, config, "unsnooze s1").text.startswith("Snooze `s1` has already ended")
+    ended = run(redis, config, "unsnooze s1")
+    assert ended.outcome == "refused" and ended.text.startswith("Refused: Snooze `s1` has already ended")
     assert run(redis, config, "unsnooze banana").outcome == "usage"
 
 

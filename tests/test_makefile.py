@@ -6,6 +6,7 @@ again with the session's clock on a Sunday night and inside the shipped year-end
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="no make on PAT
 
 def planned(target: str) -> list[str]:
     """The commands `make TARGET` would run on a fresh clone (-B: as if nothing were built)."""
-    done = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    done = subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 

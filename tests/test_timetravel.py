@@ -15,6 +15,7 @@ from tests.timetravel import destination
 ROOT = Path(__file__).resolve().parent.parent
 
 INNER = """
+import datetime as dt
 import time
 
 BERLIN_WINTER = dt.timezone(dt.timedelta(hours=1))

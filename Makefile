@@ -50,19 +50,21 @@ browser:
 	      echo "could not install chromium: the browser tests will be skipped"; \
 	  else echo "no chromium on PATH: the browser tests will be skipped (apt-get install chromium)"; fi; }
 
-# The suite three times (README, "Tests"): as it is, on every core; then with the whole session's
-# clock moved (tests/timetravel.py) to a Sunday 23:30 in Berlin (inside the shipped weekend freeze) and
-# to a Monday inside the shipped year-end freeze, each under a time zone far from Berlin's and UTC.
-# time-machine moves the pytest processes' clock only, so the travelled runs leave out the `slow`
-# tests, which start processes of their own (sparky up, real workers).
-PYTEST := $(BIN)/python -m pytest -n auto
+# The suite as it is, then twice more with the whole session's clock moved (tests/timetravel.py): to
+# a Sunday 23:30 in Berlin (inside the shipped weekend freeze) and to a Monday inside the shipped
+# year-end freeze, each under a time zone far from Berlin's and UTC (README, "Tests").
+# The non-slow tests run on every core (pytest-xdist); the `slow` ones (sparky up, real worker
+# processes) run alone, one at a time, as they always have: they time their subprocesses. The
+# travelled sessions leave them out: time-machine moves the clock of the pytest processes only.
+PYTEST := $(BIN)/python -m pytest
 SUNDAY_NIGHT := 2026-12-06T23:30:00+01:00
 YEAR_END := 2026-12-28T10:00:00+01:00
 
 test: install browser
-	$(PYTEST)
-	TZ=America/St_Johns $(PYTEST) -m "not slow" --travel $(SUNDAY_NIGHT)
-	TZ=Pacific/Chatham $(PYTEST) -m "not slow" --travel $(YEAR_END)
+	$(PYTEST) -n auto -m "not slow"
+	$(PYTEST) -m slow
+	TZ=America/St_Johns $(PYTEST) -n auto -m "not slow" --travel $(SUNDAY_NIGHT)
+	TZ=Pacific/Chatham $(PYTEST) -n auto -m "not slow" --travel $(YEAR_END)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info

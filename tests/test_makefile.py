@@ -1,7 +1,8 @@
 """The two front-door commands as the Makefile spells them (`make -n`: what would run, nothing runs).
 
-`make run` installs the runtime dependencies only, quietly; `make test` runs the suite as it is and
-again with the session's clock on a Sunday night and inside the shipped year-end freeze (issue 11).
+`make run` installs the runtime dependencies only, quietly; `make test` runs the whole suite (the
+slow tests on their own), then again with the session's clock on a Sunday night and inside the
+shipped year-end freeze (issue 11).
 """
 from __future__ import annotations
 
@@ -44,10 +45,11 @@ def test_make_test_installs_the_test_extras():
 
 def test_make_test_also_runs_the_suite_on_a_sunday_night_and_in_the_year_end_freeze():
     runs = [line for line in planned("test") if "-m pytest" in line]
-    assert len(runs) == 3, runs
-    assert "--travel" not in runs[0] and "-m" not in runs[0].split("pytest", 1)[1]   # the whole suite first
+    assert len(runs) == 4, runs
+    assert [run.split("pytest", 1)[1].strip() for run in runs[:2]] == ['-n auto -m "not slow"', "-m slow"]
     frozen = {}
-    for run in runs[1:]:
+    for run in runs[2:]:
+        assert '-m "not slow"' in run
         zone = re.match(r"TZ=(\S+) ", run).group(1)
         assert zone not in ("UTC", "Europe/Berlin", "CET")      # local time is neither Berlin's nor UTC
         when = dt.datetime.fromisoformat(re.search(r"--travel (\S+)", run).group(1))

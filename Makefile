@@ -15,18 +15,29 @@ check-python:
 	@command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || { \
 	  echo "Sparky needs a C compiler (gcc): durable-rules is built from source."; exit 1; }
 
-$(BIN)/python: | check-python
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+# -qq: pip and setuptools say nothing unless something fails (a newcomer's first screen is Sparky's).
+PIP := $(BIN)/pip install -qq --disable-pip-version-check
 
+$(BIN)/python: | check-python
+	@echo "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip setuptools wheel
+
+# `make run` needs the runtime dependencies only; `make test` (and `make install`) add the test extras.
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "installing Sparky and its dependencies into $(VENV)"
+	@$(PIP) -e .
 	@touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed
+	@echo "installing the test extras into $(VENV)"
+	@$(PIP) -e '.[test]'
+	@touch $@
 
-run: install
-	$(BIN)/sparky up
+install: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	@$(BIN)/sparky up
 
 # The dashboard's browser tests drive the system's Chromium (Playwright's own download may be
 # unreachable). Installed here when missing and we may (root with apt); otherwise they skip, saying so.
@@ -39,8 +50,21 @@ browser:
 	      echo "could not install chromium: the browser tests will be skipped"; \
 	  else echo "no chromium on PATH: the browser tests will be skipped (apt-get install chromium)"; fi; }
 
+# The suite as it is, then twice more with the whole session's clock moved (tests/timetravel.py): to
+# a Sunday 23:30 in Berlin (inside the shipped weekend freeze) and to a Monday inside the shipped
+# year-end freeze, each under a time zone far from Berlin's and UTC (README, "Tests").
+# The non-slow tests run on every core (pytest-xdist); the `slow` ones (sparky up, real worker
+# processes) run alone, one at a time, as they always have: they time their subprocesses. The
+# travelled sessions leave them out: time-machine moves the clock of the pytest processes only.
+PYTEST := $(BIN)/python -m pytest
+SUNDAY_NIGHT := 2026-12-06T23:30:00+01:00
+YEAR_END := 2026-12-28T10:00:00+01:00
+
 test: install browser
-	$(BIN)/python -m pytest
+	$(PYTEST) -n auto -m "not slow"
+	$(PYTEST) -m slow
+	TZ=America/St_Johns $(PYTEST) -n auto -m "not slow" --travel $(SUNDAY_NIGHT)
+	TZ=Pacific/Chatham $(PYTEST) -n auto -m "not slow" --travel $(YEAR_END)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, str] = {
     "CHEF_CLIENT_KEY": "",
     "ARTIFACTORY_URL": "",
     "ARTIFACTORY_TOKEN": "",
+    "SPARKY_STARTUP_WARNINGS": "on",
 }
 
 # Secrets never appear in logs, errors or `sparky config` output.
@@ -96,6 +97,13 @@ def _str(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
 
 
+def _on_off(env: Mapping[str, str], name: str) -> bool:
+    raw = _str(env, name).strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw == "on"
+
+
 @dataclass(frozen=True)
 class Config:
     redis_url: str = ""
@@ -127,6 +135,8 @@ class Config:
     chef_client_key: str = ""       # path to its private key (.pem), or the PEM text itself
     artifactory_url: str = ""       # https://artifactory.example/artifactory
     artifactory_token: str = ""
+    # off: a web process does not log the UNVERIFIED lines (`sparky up` printed them once for all)
+    startup_warnings: bool = True
     # Not from the environment: the clock used for signature freshness, injectable in tests.
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
@@ -164,6 +174,7 @@ class Config:
             chef_client_key=_str(env, "CHEF_CLIENT_KEY"),
             artifactory_url=_str(env, "ARTIFACTORY_URL"),
             artifactory_token=_str(env, "ARTIFACTORY_TOKEN"),
+            startup_warnings=_on_off(env, "SPARKY_STARTUP_WARNINGS"),
         )
 
     def with_(self, **changes) -> "Config":

@@ -16,6 +16,8 @@ from redis import Redis
 from router.config import Config
 from router.embedded import EmbeddedRedis
 
+pytest_plugins = ("tests.timetravel",)   # --travel WHEN: the whole session at another time
+
 HERE = Path(__file__).resolve().parent
 PAYLOADS = HERE / "payloads"
 

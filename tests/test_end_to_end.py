@@ -94,3 +94,16 @@ def _redis_alive(data_dir) -> bool:
     from router.embedded import EmbeddedRedis
 
     return EmbeddedRedis(data_dir).ping()
+
+
+def test_sparky_up_prints_each_start_up_warning_once(tmp_path):
+    """Not once per process (the CLI, then each gunicorn worker): the first screen must stay readable."""
+    proc, _base = start(tmp_path / "var", free_port())
+    out = stop(proc)
+    assert proc.returncode == 0, out
+    unverified = [line for line in out.splitlines() if "UNVERIFIED" in line]
+    assert unverified == ["warning: UNVERIFIED github (GITHUB_WEBHOOK_SECRET unset)",
+                          "warning: UNVERIFIED slack (SLACK_SIGNING_SECRET unset)",
+                          "warning: UNVERIFIED nagios, alertmanager, jenkins, runscope, generic "
+                          "(SPARKY_HOOK_TOKENS unset)"], out
+    assert out.count("Sparky is up") == 1

@@ -281,11 +281,12 @@ def unsnooze(ctx: Context, args: str) -> Reply:
         raise UsageError(f"`{tokens[0][:40]}` is not a snooze id (they look like s12).")
     note = " ".join(tokens[1:])
     found, state = lookup(ctx.conn, snooze_id, ctx.now)
+    # Nothing was ended: a refusal, so a terminal's `sparky say` exits 1 and the API answers 404/409.
     if state == "ended":
-        return Reply(f"Snooze `{snooze_id}` has already ended"
-                     + (f" ({found.get('ended_at')})." if found.get("ended_at") else "."))
+        raise Refused(f"Snooze `{snooze_id}` has already ended"
+                      + (f" ({found.get('ended_at')})." if found.get("ended_at") else "."), kind="conflict")
     if found is None:
-        return Reply(f"There is no snooze `{snooze_id}`. `snoozes` lists the active ones.")
+        raise Refused(f"There is no snooze `{snooze_id}`. `snoozes` lists the active ones.", kind="missing")
     still = end(ctx, found, note)
     tail = (f" Still firing, posted again shortly: {', '.join(name_of(a) for a in still[:10])}." if still
             else " Nothing it matched is firing.")

@@ -1,4 +1,7 @@
-"""`why <signal id>`: what the rules decided about a signal, in a few lines of chat.
+"""`why <alert id, fingerprint or signal id>`: what the rules decided about a signal, in a few lines.
+
+An alert (its short id from `alerts`, or its fingerprint) stands for its latest signal, so a person
+goes from `alerts` to `why` without the API.
 
 From the decision the evaluation job stored (router/engine/decisions.py, `brain.key_decision`):
 the rules version, per ruleset the rule(s) that matched with their actions and the closest rules
@@ -12,6 +15,7 @@ import math
 
 from router import brain
 from router.commands import matchers
+from router.commands.alerts import name_of
 from router.commands.context import Context
 from router.commands.durations import local_time
 from router.commands.parse import words
@@ -111,23 +115,50 @@ def _ack_line(ctx: Context, signal: dict) -> str:
     return f"Acked by {alert['acked_by']}{when}" + (f": {alert['ack_reason']}" if alert.get("ack_reason") else "") + "."
 
 
+def _named(ctx: Context, args: str) -> tuple[str, str]:
+    """(the signal id `args` names, and a line saying which alert it came from, if one did)."""
+    tokens = words(args)
+    if not tokens:
+        raise UsageError("Why what? Give an alert id or fingerprint (`alerts` lists them) or a signal id.")
+    ref = " ".join(tokens).strip("`")
+    as_signal = ref.upper()
+    is_signal_id = len(tokens) == 1 and matchers.SIGNAL_ID.match(as_signal)
+    if is_signal_id and ctx.conn.exists(brain.key_signal(as_signal), brain.key_decision(as_signal)):
+        return as_signal, ""
+    found = matchers.find(ctx.conn, ref)
+    if len(found) > 1:
+        ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
+        raise UsageError(f"`{ref[:60]}` could be several alerts: {ids}. Use one id.")
+    if found and found[0].get("signal"):
+        alert = found[0]
+        status = alert.get("status") or "?"
+        return alert["signal"], f"Alert `{alert['id']}` {name_of(alert)} ({status}), its latest signal:"
+    if is_signal_id:
+        return as_signal, ""          # answered below: unknown or expired
+    raise UsageError(f"No alert `{ref[:60]}` is known, and it is not a signal id (26 letters and digits). "
+                     "`alerts` lists the firing ones with their ids.")
+
+
 @command("why")
 def why(ctx: Context, args: str) -> Reply:
-    """Why Sparky did what it did with a signal: rules matched and not, actions, snoozes and acks.
+    """Why Sparky did what it did with an alert or a signal: rules matched and not, actions, snoozes, acks.
 
-    Usage: why <signal id>
+    Usage: why <alert id, fingerprint or signal id>
 
+    An alert id is the short id `alerts` shows; for an alert, why explains its latest signal.
     Signal ids are in every message Sparky posts, and in GET /api/signals.
 
-    Example:
+    Examples:
+      why 3f9a2c1
+      why web-01/HTTP
       why 01JNE3Q8ZK4M2V6X9T1B5C7D8E
     """
-    tokens = words(args)
-    if len(tokens) != 1:
-        raise UsageError("Give one signal id (26 letters and digits, e.g. 01JNE3Q8ZK4M2V6X9T1B5C7D8E).")
-    signal_id = tokens[0].strip("`").upper()
-    if not matchers.SIGNAL_ID.match(signal_id):
-        raise UsageError(f"`{tokens[0][:40]}` is not a signal id (26 letters and digits).")
+    signal_id, via = _named(ctx, args)
+    reply = _explain(ctx, signal_id)
+    return Reply(f"{via}\n{reply.text}", outcome=reply.outcome) if via else reply
+
+
+def _explain(ctx: Context, signal_id: str) -> Reply:
     signal = brain.load_signal(ctx.conn, signal_id)
     raw = ctx.conn.get(brain.key_decision(signal_id))
     if signal is None and raw is None:

@@ -60,7 +60,7 @@ def _regex(pattern: str) -> bool:
 class FreezeSchema(Strict):
     """A freeze window (router/deploys/calendar.py): dates (from/to), a cron start with a duration,
     or a weekly range (days/start/end); wall-clock times in the calendar's or its own time zone."""
-    from_ = When(data_key="from")
+    from_ = When(data_key="from", attribute="from")   # loaded as written: calendar.py reads window["from"]
     to = When()
     cron = Cron()
     duration = Duration()
@@ -73,7 +73,7 @@ class FreezeSchema(Strict):
 
     @validates_schema
     def _shape(self, data, **kwargs):
-        shapes = [("from_", "to"), ("cron", "duration"), ("start", "end")]
+        shapes = [("from", "to"), ("cron", "duration"), ("start", "end")]
         given = [shape for shape in shapes if any(k in data for k in shape)]
         if len(given) != 1 or not all(k in data for k in given[0]) or ("days" in data and given[0] != ("start", "end")):
             raise ValidationError("a window is {from, to} dates, {cron, duration}, or {days, start, end}")

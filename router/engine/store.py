@@ -97,6 +97,7 @@ def reload_files(conn: Redis, files: dict[str, str], display_dir: str, by: str =
                  engine: bool = True) -> ReloadResult:
     version = version_of(files) if files else None
     if version is not None and version == in_force(conn):
+        conn.delete(brain.key_rules_problems())     # the dir is the version in force again: nothing is refused
         return ReloadResult(version, False)
     result = check_files(files, display_dir, engine=engine)
     if not result.ok:
@@ -154,7 +155,12 @@ def maybe_poll(conn: Redis, rules_dir: Path | str, interval: float) -> None:
         return
     state["signature"] = signature
     files = read_dir(Path(rules_dir)) if signature else {}
-    if not files or version_of(files) == in_force(conn):
+    if not files:
+        return
+    if version_of(files) == in_force(conn):
+        # A refused edit was undone (or this process just started on the dir in force): the refusal
+        # no longer describes the dir, so /rules and /api/rules stop showing it.
+        conn.delete(brain.key_rules_problems())
         return
     lock = brain.key_rules_publish_lock()
     if not conn.set(lock, "1", nx=True, ex=120):

@@ -247,6 +247,17 @@ def test_cli_exit_status_and_no_room(firing, env):
     assert listed.exit_code == 0 and listed.output.startswith("2 firing:")
 
 
+def test_cli_unsnooze_of_an_unknown_or_ended_snooze_exits_non_zero(firing, env):
+    unknown = CliRunner().invoke(main, ["say", "--as", "alice", "unsnooze s9"])
+    assert (unknown.exit_code, unknown.output) == (
+        1, "Refused: There is no snooze `s9`. `snoozes` lists the active ones.\n")
+    made = CliRunner().invoke(main, ["say", "--as", "alice", "--room", "#ops", "snooze host=db-01 for 1h"])
+    assert made.exit_code == 0, made.output
+    assert CliRunner().invoke(main, ["say", "--as", "alice", "unsnooze s1"]).exit_code == 0
+    ended = CliRunner().invoke(main, ["say", "--as", "alice", "unsnooze s1"])
+    assert ended.exit_code == 1 and ended.output.startswith("Refused: Snooze `s1` has already ended ("), ended.output
+
+
 def test_room_messages_validate_their_body(client, env):
     assert client.post("/api/rooms/%23ops/messages", json={"user": "alice"}).json["error"] == \
         "text: Missing data for required field."

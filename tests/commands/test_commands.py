@@ -98,10 +98,13 @@ def test_snooze_usage(redis, config, alerts, text, message):
 
 
 def test_unsnooze_of_unknown_and_ended_snoozes(redis, config, alerts):
-    assert run(redis, config, "unsnooze s9").text == "There is no snooze `s9`. `snoozes` lists the active ones."
+    unknown = run(redis, config, "unsnooze s9")
+    assert (unknown.outcome, unknown.text) == (
+        "refused", "Refused: There is no snooze `s9`. `snoozes` lists the active ones.")
     run(redis, config, "snooze host=db-01 for 1h")
     assert run(redis, config, "unsnooze 1").outcome == "ok"
-    assert run(redis, config, "unsnooze s1").text.startswith("Snooze `s1` has already ended")
+    ended = run(redis, config, "unsnooze s1")
+    assert ended.outcome == "refused" and ended.text.startswith("Refused: Snooze `s1` has already ended")
     assert run(redis, config, "unsnooze banana").outcome == "usage"
 
 
@@ -205,12 +208,36 @@ def test_why_counts_a_snooze_made_in_the_same_millisecond_as_the_signal(redis, c
     assert "Snooze `s1` applied: `host=web-01` by alice because deploy." in text
 
 
+def test_why_takes_an_alert_id_or_fingerprint_for_its_latest_signal(redis, config, env, run_jobs):
+    first = fire(redis, "db-01/Disk Space", env="staging")
+    evaluate_with(redis, [first.id])
+    latest = fire(redis, "db-01/Disk Space", env="staging")
+    evaluate_with(redis, [latest.id])
+    alert_id = brain.alert_id("db-01/Disk Space")
+    assert f"`{alert_id}`" in run(redis, config, "alerts").text            # what chat shows, then asks about
+    by_id = run(redis, config, f"why {alert_id}", who="dave")
+    assert by_id.outcome == "ok"
+    assert by_id.text.startswith(f"Alert `{alert_id}` db-01/Disk Space (firing), its latest signal:\n"
+                                 f"`{latest.id}` nagios alert firing: db-01/Disk Space (rules version ")
+    assert "*routing*: matched `alerts-to-ops` → notify #ops" in by_id.text
+    assert run(redis, config, "why db-01/Disk Space").text == by_id.text      # the fingerprint, spaces and all
+    assert run(redis, config, f"why {alert_id[:5]}").text == by_id.text       # a prefix, as ack takes
+    assert run(redis, config, f"why {first.id}").text.startswith(f"`{first.id}` nagios alert firing")
+
+
 @pytest.mark.parametrize("text, message", [
-    ("why", "Give one signal id"), ("why banana", "`banana` is not a signal id"), ("why a b", "Give one signal id"),
+    ("why", "Why what? Give an alert id or fingerprint"),
+    ("why banana", "No alert `banana` is known, and it is not a signal id"),
+    ("why a b", "No alert `a b` is known"),
 ])
 def test_why_usage(redis, config, env, text, message):
     reply = run(redis, config, text)
     assert reply.outcome == "usage" and message in reply.text
+
+
+def test_why_of_an_unknown_signal_id_says_so(redis, config, env):
+    assert run(redis, config, "why 01ARZ3NDEKTSV4RRFFQ69G5FAV").text.startswith(
+        "No signal `01ARZ3NDEKTSV4RRFFQ69G5FAV`: unknown, or expired")
 
 
 def test_why_before_evaluation(redis, config, env):

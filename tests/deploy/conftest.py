@@ -4,12 +4,14 @@ reads, and `Deploys`, which talks to Sparky the way people and systems do — co
 and Jenkins notifications through their hooks — then runs the queued jobs on a real RQ worker."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
 from urllib.parse import quote, urlencode
 
 import pytest
+import time_machine
 
 from actions import rooms
 from router import brain
@@ -22,6 +24,11 @@ from tests.deploy import fakes
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"
 UI_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+# Every deploy test starts here unless it travels elsewhere: a Wednesday morning in Berlin, outside
+# the weekend freeze below and inside any business hours. The shipped rules refuse production
+# deploys at weekends and at year end; a test must not pass or fail with the day it runs.
+WORKDAY = dt.datetime(2026, 12, 9, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 PEOPLE = """\
 people:
@@ -140,7 +147,8 @@ def rules_dir(tmp_path):
 
 @pytest.fixture
 def env(monkeypatch, redis, redis_url, rules_dir, jenkins, github):
-    """What a worker reads: the brain, the rules dir, the fakes; built-in rooms (no Slack token)."""
+    """What a worker reads: the brain, the rules dir, the fakes; built-in rooms (no Slack token).
+    The clock starts at WORKDAY and ticks (the API and dashboard deploy tests take this fixture too)."""
     for name in ("SLACK_BOT_TOKEN", "SPARKY_ADMIN_TOKEN", "SPARKY_HOOK_TOKENS", "GITHUB_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
     for name, value in {"SPARKY_REDIS_URL": redis_url, "SPARKY_RULES_DIR": str(rules_dir), "SPARKY_RULES_POLL": "0",
@@ -149,7 +157,8 @@ def env(monkeypatch, redis, redis_url, rules_dir, jenkins, github):
                         "GITHUB_API_URL": github.url, "GITHUB_TOKEN": fakes.GITHUB_TOKEN}.items():
         monkeypatch.setenv(name, value)
     use_rules(redis, rules_dir)
-    return Config.from_env()
+    with time_machine.travel(WORKDAY, tick=True):
+        yield Config.from_env()
 
 
 @pytest.fixture

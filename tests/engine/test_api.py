@@ -111,6 +111,32 @@ def test_reload_publishes_or_refuses(client, rules_dir):
     assert answer["changed"] is True and answer["version"] != version
 
 
+REFUSED = "The last reload was refused"
+
+
+def test_undoing_a_refused_edit_clears_the_refusal_on_reload_and_after_a_restart(config, redis, rules_dir):
+    routing = rules_dir / "routing.yml"
+    good = routing.read_text()
+    bad = good.replace("when: {kind: ping}", "when: {kind: {match: ping}}")
+    client = create_app(config.with_(rules_dir=rules_dir, rules_poll=0)).test_client()
+    assert client.get("/api/rules").get_json()["refused"] is None          # the shipped rules, in force
+
+    routing.write_text(bad)
+    assert client.post("/api/rules/reload").status_code == 422
+    assert client.get("/api/rules").get_json()["refused"] and REFUSED in client.get("/rules").get_data(as_text=True)
+    routing.write_text(good)                               # fixed: the version in force again
+    assert client.post("/api/rules/reload").get_json()["changed"] is False
+    assert client.get("/api/rules").get_json()["refused"] is None
+    assert REFUSED not in client.get("/rules").get_data(as_text=True)
+
+    routing.write_text(bad)
+    assert client.post("/api/rules/reload").status_code == 422
+    routing.write_text(good)                               # fixed while Sparky was down; then it starts
+    restarted = create_app(config.with_(rules_dir=rules_dir, rules_poll=0.01)).test_client()
+    assert restarted.get("/api/rules").get_json()["refused"] is None
+    assert REFUSED not in restarted.get("/rules").get_data(as_text=True)
+
+
 def test_writes_need_the_admin_token_when_set(config, redis, rules_dir):
     app = create_app(config.with_(rules_dir=rules_dir, rules_poll=0, admin_token="s3cret"))
     client = app.test_client()

@@ -106,3 +106,14 @@ def test_sparky_scan_and_stale_from_a_terminal(redis, stale_env, github, run_job
     assert queued.output.startswith("github-prs: queued as job ")
     run_jobs()
     assert "github-prs" in runner.invoke(main, ["scan", "--list"]).output
+
+
+def test_a_failed_sparky_scan_says_why_and_exits_non_zero(redis, stale_env, github, monkeypatch):
+    from router.cli import main
+
+    write_rules(stale_env.rules_dir, SCAN)
+    publish(redis, stale_env)
+    monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")         # GitHub answers 401
+    failed = CliRunner().invoke(main, ["scan", "github-prs"])
+    assert failed.exit_code == 1, failed.output
+    assert failed.output.startswith("github-prs: failed: github: GET /repos/acme/web-api/pulls"), failed.output

@@ -1,6 +1,6 @@
 """Start an RQ worker on Sparky's queues (with RQ's scheduler for delayed jobs): `python worker.py`.
 
-Same config as the web app (router.config). `--burst` drains the queues and exits.
+Same config as the web app (router.core.config). `--burst` drains the queues and exits.
 """
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ import logging
 from redis import Redis
 from rq import SimpleWorker, Worker
 
-from actions.recovery import recover, with_recovery
-from router import expiry, intake
+from router.jobs.recovery import recover, with_recovery
+from router.alerts import expiry
+from router.pipeline import intake
 from router.app import resolve_redis
-from router.config import Config
-from router.dispatch import QUEUES
+from router.core.config import Config
+from router.jobs.queues import QUEUES
 from router.stale import cron as scan_cron
 
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that
-    died (router/intake.py) at start and at every RQ maintenance run, and the sweep that resolves
-    alerts Prometheus stopped re-sending (router/expiry.py)."""
+    died (router/pipeline/intake.py) at start and at every RQ maintenance run, and the sweep that resolves
+    alerts Prometheus stopped re-sending (router/alerts/expiry.py)."""
 
     class Kicking(cls):
         def run_maintenance_tasks(self):
@@ -39,7 +40,7 @@ MAINTENANCE = 60
 # SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
 # that kills the process takes the worker with it; `sparky up` restarts it, and the restarted
-# worker puts back what the dead one held (actions/recovery.py).
+# worker puts back what the dead one held (router/jobs/recovery.py).
 WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(SimpleWorker)),
                   "fork": with_drain_kick(with_recovery(Worker))}
 

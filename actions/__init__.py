@@ -12,7 +12,7 @@ from typing import Callable
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from router.engine.durations import Duration
+from router.core.durations import Duration
 
 
 class _Params(Schema):
@@ -107,8 +107,8 @@ PARAMS: dict[str, type[Schema]] = {
 # name -> function run as an RQ job, or None until the actions issue implements it.
 REGISTRY: dict[str, Callable | None] = {name: None for name in PARAMS}
 
-# The actions issue: each implemented action's job runs through actions.runner (idempotent,
+# The actions issue: each implemented action's job runs through router.jobs.runner (idempotent,
 # retried, dead-lettered). Late import: runner imports this module's PARAMS.
-from actions.runner import JOBS as _JOBS  # noqa: E402
+from router.jobs.runner import JOBS as _JOBS  # noqa: E402
 
 REGISTRY.update(_JOBS)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from redis import Redis
 
-from actions.jobs import Context
-from router.config import Config
+from router.jobs.jobs import Context
+from router.core.config import Config
 
 
 def deploy(signal: dict, conn: Redis, config: Config, *, ctx: Context | None = None, **params) -> str:

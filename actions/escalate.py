@@ -1,7 +1,7 @@
 """`escalate`: unless the alert is acked or resolved within `after`, post it again with `mention`.
 
 No thread sleeps: the action schedules a `check` job at now + `after` (RQ's scheduler runs it).
-The check reads the alert's state (actions/alerts.py) and stops when the alert was resolved,
+The check reads the alert's state (router/alerts/state.py) and stops when the alert was resolved,
 acknowledged, or fired again since (the new episode has its own escalation); otherwise it posts
 the escalation, in the firing message's thread and broadcast to the room, and schedules the next
 round while `repeat` allows. Each round has its own delivery key, so a retried check posts once.
@@ -13,13 +13,15 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from actions import alerts, chat, jobs
-from actions.jobs import Context, Permanent
+from router.alerts import state as alerts
+from router.chat import send as chat
+from router.jobs import jobs
+from router.jobs.jobs import Context, Permanent
 from actions.notify import alert_buttons, context_line, default_text, firing
-from actions.templates import render
-from router import brain
-from router.config import Config
-from router.signal import from_epoch
+from router.core.templates import render
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import from_epoch
 
 
 def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mention: str, repeat: int = 0,

@@ -21,13 +21,14 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from actions import chat, jobs
-from actions.jobs import Context
+from router.chat import send as chat
+from router.jobs import jobs
+from router.jobs.jobs import Context
 from actions.notify import default_text, firing
-from actions.templates import lookup, render, text_of
-from router import brain
-from router.config import Config
-from router.signal import from_epoch
+from router.core.templates import lookup, render, text_of
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import from_epoch
 
 GRACE = 60            # a window whose flush is this late is taken for lost and flushed again
 SAMPLE_LINES = brain.GROUP_SAMPLE_CAP

@@ -32,12 +32,13 @@ import time
 
 from redis import Redis
 
-from actions import jobs, people
-from actions.jobs import Context
-from actions.templates import render
-from router import brain
-from router.config import Config
-from router.signal import from_epoch
+from router.jobs import jobs
+from router.core import people
+from router.jobs.jobs import Context
+from router.core.templates import render
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import from_epoch
 
 ASKS = ("remind", "review", "close", "delete", "archive")
 DEFAULT_WAIT = 120

@@ -20,10 +20,11 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from actions import chat, jobs
-from router import brain
-from router.config import Config
-from router.signal import from_epoch
+from router.chat import send as chat
+from router.jobs import jobs
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import from_epoch
 
 DIGEST_LINES = 15
 DIGEST_TTL = 2 * 86400

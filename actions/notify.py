@@ -9,10 +9,10 @@ import dataclasses
 
 from redis import Redis
 
-from actions import chat
-from actions.jobs import Context
-from actions.templates import render
-from router.config import Config
+from router.chat import send as chat
+from router.jobs.jobs import Context
+from router.core.templates import render
+from router.core.config import Config
 
 FIRING = frozenset({"firing", "flapping"})
 SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:",

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 from redis import Redis
 
-from actions import jobs
-from actions.jobs import Context, Later, Permanent, Retryable
-from actions.templates import render_all
-from router import brain
-from router.config import Config
+from router.jobs import jobs
+from router.jobs.jobs import Context, Later, Permanent, Retryable
+from router.core.templates import render_all
+from router.core import brain
+from router.core.config import Config
 
 USER_AGENT = "Sparky-webhook/1"
 _local = threading.local()

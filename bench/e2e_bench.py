@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from router.embedded import EmbeddedRedis  # noqa: E402
+from router.core.embedded import EmbeddedRedis  # noqa: E402
 
 RULES = """\
 ruleset: routing

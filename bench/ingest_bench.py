@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router.embedded import EmbeddedRedis  # noqa: E402
+from router.core.embedded import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-token"
 BARE_APP = textwrap.dedent("""

@@ -9,10 +9,19 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router import alerts_api, api, chat_api, deploys_api, embedded, hooks, openapi, rooms_api, rules_api, snoozes_api
+from router.api import alerts as alerts_api
+from router.api import signals as api
+from router.api import chat as chat_api
+from router.api import deploys as deploys_api
+from router.core import embedded
+from router.pipeline import hooks
+from router.api import openapi
+from router.api import rooms as rooms_api
+from router.api import rules as rules_api
+from router.api import snoozes as snoozes_api
 from router import dashboard
-from router.config import Config
-from router.stale import api as stale_api
+from router.core.config import Config
+from router.api import stale as stale_api
 
 log = logging.getLogger("sparky")
 
@@ -61,7 +70,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(rooms_api.bp)
     app.register_blueprint(rules_api.bp)
     app.register_blueprint(chat_api.bp)
-    app.register_blueprint(stale_api.bp)      # scans and stale items (router/stale/api.py)
+    app.register_blueprint(stale_api.bp)      # scans and stale items (router/api/stale.py)
     app.register_blueprint(alerts_api.bp)
     app.register_blueprint(snoozes_api.bp)
     app.register_blueprint(deploys_api.bp)

@@ -9,7 +9,7 @@ Adapters import neither Flask nor Redis: a test feeds a file straight in.
 """
 from sources import alertmanager, generic, github, jenkins, nagios, runscope, slack
 
-# endpoint name -> adapter; router/hooks.py maps URLs onto these.
+# endpoint name -> adapter; router/pipeline/hooks.py maps URLs onto these.
 ADAPTERS = {
     "nagios": nagios,
     "alertmanager": alertmanager,

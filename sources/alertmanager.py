@@ -14,7 +14,7 @@ Choices where SPEC is silent:
 - A v2 alert is resolved when `endsAt` is set (not Go's zero time) and not after the receipt time.
   A firing v2 alert lives only while it is re-sent: its signal carries `endsAt` to reception
   (`Signal.ends_at`), which resolves it at `endsAt`, or SPARKY_RESOLVE_TIMEOUT after its last
-  resend when it has none (router/expiry.py). Webhook alerts resolve when Alertmanager says so.
+  resend when it has none (router/alerts/expiry.py). Webhook alerts resolve when Alertmanager says so.
 - Label values must be strings (Alertmanager guarantees it); anything else is refused, since the
   fingerprint would otherwise depend on how a number happened to be written.
 """
@@ -24,7 +24,7 @@ import datetime as dt
 import json
 from typing import Mapping
 
-from router.signal import Signal, iso, parse_time, utcnow
+from router.core.signal import Signal, iso, parse_time, utcnow
 from sources.common import (Refused, decode_json, first_line, is_json, json_object, media_type, obj, string,
                             time_iso)
 

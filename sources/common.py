@@ -1,6 +1,6 @@
 """What every adapter shares: the refusal type, body decoding, header lookup, token checks.
 
-Pure code: no Flask, no Redis. Reception (router/hooks.py) turns a `Refused` into a 4xx JSON
+Pure code: no Flask, no Redis. Reception (router/pipeline/hooks.py) turns a `Refused` into a 4xx JSON
 answer and a dead letter.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from typing import Mapping
 from urllib.parse import parse_qs
 
-from router.signal import from_epoch, iso, parse_time
+from router.core.signal import from_epoch, iso, parse_time
 
 
 class Refused(Exception):
@@ -48,7 +48,7 @@ def is_json(headers: Mapping[str, str]) -> bool:
 
 
 # Unicode policy at reception: text that is not valid Unicode is refused with a 400 naming the
-# field (and dead-lettered by router/hooks.py), never stored. Raw bytes that are not UTF-8 are
+# field (and dead-lettered by router/pipeline/hooks.py), never stored. Raw bytes that are not UTF-8 are
 # refused by the decoders below; what remains are escapes that decode to lone surrogates, which
 # Python accepts but Redis, Slack and every UTF-8 writer refuse later, far from the request: a JSON
 # "\ud800" not paired with a low surrogate, or a form value whose %-escapes are not UTF-8 (%ED%A0%80).

@@ -15,7 +15,7 @@ from typing import Mapping
 
 from marshmallow import ValidationError
 
-from router.signal import Signal, SignalSchema
+from router.core.signal import Signal, SignalSchema
 from sources.common import Refused, decode_json, is_json, media_type
 
 NAME = "generic"

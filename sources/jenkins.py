@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import unquote
 
-from router.signal import Signal
+from router.core.signal import Signal
 from sources.common import Refused, epoch_iso, first_line, json_object, require, seq, string
 
 NAME = "jenkins"

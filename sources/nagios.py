@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from typing import Mapping
 
-from router.signal import Signal
+from router.core.signal import Signal
 from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_line, is_form, is_json,
                             media_type, text)
 

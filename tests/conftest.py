@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from router.config import Config
-from router.embedded import EmbeddedRedis
+from router.core.config import Config
+from router.core.embedded import EmbeddedRedis
 
 pytest_plugins = ("tests.timetravel",)   # --travel WHEN: the whole session at another time
 
@@ -41,7 +41,7 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture
 def redis(redis_url):
-    from router import reception
+    from router.pipeline import reception
 
     conn = Redis.from_url(redis_url)
     conn.flushdb()
@@ -90,7 +90,7 @@ def run_jobs(redis):
     from rq import Queue, SimpleWorker
     from rq.registry import FailedJobRegistry
 
-    from router.dispatch import QUEUES
+    from router.jobs.queues import QUEUES
 
     class Counting(SimpleWorker):
         performed = 0

@@ -46,7 +46,7 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
 def start(data_dir, port):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
     env.update(SPARKY_DATA_DIR=str(data_dir), SPARKY_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "router.cli", "up"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "router.cli.main", "up"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -91,7 +91,7 @@ def test_sparky_up_ingests_evaluates_and_survives_restart(tmp_path):
 
 
 def _redis_alive(data_dir) -> bool:
-    from router.embedded import EmbeddedRedis
+    from router.core.embedded import EmbeddedRedis
 
     return EmbeddedRedis(data_dir).ping()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from router.config import DEFAULTS
+from router.core.config import DEFAULTS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

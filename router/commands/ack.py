@@ -1,18 +1,18 @@
 """`ack <alert> [reason]`: acknowledge an alert until it changes state.
 
-Writes `acked_by`, `acked_at` and `ack_reason` on the alert's state hash (actions/alerts.py),
+Writes `acked_by`, `acked_at` and `ack_reason` on the alert's state hash (router/alerts/state.py),
 which the escalation action and the suppression ruleset (`acked: true`) read; the alert state
 machine clears them when the alert resolves or starts a new episode ("until it changes state").
 """
 from __future__ import annotations
 
-from router import brain
-from router.commands import matchers
+from router.core import brain
+from router.alerts import matchers
 from router.commands.alerts import name_of
 from router.commands.context import Context
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
-from router.signal import from_epoch
+from router.core.signal import from_epoch
 
 MAX_REF_WORDS = 8   # fingerprints may contain spaces (`web-01/Disk Space`): try the longest first
 

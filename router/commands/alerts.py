@@ -6,12 +6,12 @@ import datetime as dt
 
 from redis import Redis
 
-from router import brain
-from router.commands import matchers
+from router.core import brain
+from router.alerts import matchers
 from router.commands.context import Context
 from router.commands.durations import humanize, local_time
 from router.commands.registry import Reply, UsageError, command
-from router.signal import parse_time
+from router.core.signal import parse_time
 
 LIST_LIMIT = 15       # alert lines in one chat answer
 PREVIEW_LIMIT = 5     # alert names in a snooze preview

@@ -19,12 +19,13 @@ import logging
 from redis import Redis
 from slack_sdk.webhook import WebhookClient
 
-from actions import chat, rooms
-from actions.jobs import Retryable
-from actions.slack import escape
+from router.chat import send as chat
+from router.chat import rooms
+from router.jobs.jobs import Retryable
+from router.chat.slack import escape
 from router.commands.registry import Reply
-from router.config import Config
-from router.signal import Signal
+from router.core.config import Config
+from router.core.signal import Signal
 
 log = logging.getLogger("sparky.commands")
 
@@ -90,7 +91,7 @@ def _respond(config: Config, url: str, reply: Reply) -> int:
 
 
 def post_notice(conn: Redis, config: Config, room: str, transport: str, key: str, text: str) -> str:
-    """A message from Sparky to a room (snooze reminders and endings): built-in or via actions.chat."""
+    """A message from Sparky to a room (snooze reminders and endings): built-in or via router.chat.send."""
     if not room:
         return "no room"
     if transport == "rooms":

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from router import brain
+from router.core import brain
 from router.commands import permissions
 from router.commands.permissions import Person, Policy
 from router.commands.registry import Command, Refused
-from router.config import Config
+from router.core.config import Config
 
 DEFAULT_TZ = "UTC"
 

@@ -3,7 +3,7 @@ and deploy requests (`dp-…`) for the shared `approve` / `deny` (router/command
 
 The work is router/deploys; these functions parse, check permissions.yml (per environment:
 `args: {env: production}`), and answer. A permissions.yml refusal names its entry. `ask` and
-`decide` are that check plus the work, without the parsing: the HTTP API (router/deploys_api.py)
+`decide` are that check plus the work, without the parsing: the HTTP API (router/api/deploys.py)
 calls them too, so a deploy asked for or approved over HTTP is checked as one from chat.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from router.commands.context import Context
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
 from router.deploys import apps, approvals, locks, messages, releases
-from router.deploys import requests as reqs
+from router.deploys import records as reqs
 from router.deploys.approvals import Refusal
 
 

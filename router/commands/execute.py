@@ -9,7 +9,7 @@
 A chat user never sees a traceback: an exception becomes a short apology with an error id, and
 the traceback goes to the log under that id.
 
-Steps 3–5 are `run_checked`, which the HTTP API's writes share through `run_as` (router/acting.py):
+Steps 3–5 are `run_checked`, which the HTTP API's writes share through `run_as` (router/api/acting.py):
 a snooze or an approval made over HTTP meets the same identity lookup, permissions.yml check,
 command function and audit entries as one typed in chat (channel `api`).
 """
@@ -25,11 +25,11 @@ from typing import Callable, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
-from router import brain
+from router.core import brain
 from router.commands import parse, permissions
 from router.commands.context import Context
 from router.commands.registry import REGISTRY, Command, Refused, Reply, UsageError, lookup, one_of, suggest
-from router.config import Config
+from router.core.config import Config
 
 T = TypeVar("T")
 

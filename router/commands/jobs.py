@@ -1,6 +1,6 @@
 """Command signals on the worker: the `run_command` job, and how evaluation hands commands to it.
 
-`enqueue_commands(conn, signal_ids)` is called by the evaluation job (router/dispatch.py) for
+`enqueue_commands(conn, signal_ids)` is called by the evaluation job (router/jobs/queues.py) for
 every batch; it queues one `run_command` job per chat command signal (source "chat", kind
 "command"). The job runs the command once and delivers its reply once, whatever retries or
 re-runs happen: a record per signal (`brain.key_command`) goes running → answered → delivered.
@@ -8,7 +8,7 @@ Slack has had its 200 long before: the hooks acknowledge at once.
 
 A command whose job keeps failing (its reply cannot be delivered, its stored signal does not
 load) is retried RETRY's bounded number of times; the last failure moves it to the dead letters
-(router/quarantine.py, stage "command"), marks its record "failed" so nothing runs it again, and
+(router/pipeline/quarantine.py, stage "command"), marks its record "failed" so nothing runs it again, and
 tells the person, in the room, that it could not be answered: never a traceback.
 """
 from __future__ import annotations
@@ -20,13 +20,14 @@ import time
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from actions.jobs import Later, attempts_of, last_attempt
-from router import brain, quarantine
+from router.jobs.jobs import Later, attempts_of, last_attempt
+from router.core import brain
+from router.pipeline import quarantine
 from router.commands.channels import deliver
 from router.commands.execute import execute
 from router.commands.registry import Reply
-from router.config import Config
-from router.dispatch import ACTIONS_QUEUE
+from router.core.config import Config
+from router.jobs.queues import ACTIONS_QUEUE
 
 log = logging.getLogger("sparky.commands")
 

@@ -1,6 +1,6 @@
 """`snooze`, `snoozes`, `unsnooze`: silencing alerts from chat, within the suppression guardrails.
 
-A snooze is a fact in the brain (router/brain/engine.py documents its shape); the rules engine reads
+A snooze is a fact in the brain (router/core/brain/engine.py documents its shape); the rules engine reads
 the active ones for the `snoozed` field and the suppression ruleset drops what they match, so
 matching signals are recorded and not posted. Guardrails come from `guardrails.snooze` in the
 suppression ruleset (rules/suppression.yml):
@@ -13,7 +13,7 @@ A snooze's environments are those its matchers pin (`env=production`) plus those
 alerts it matches now; the strictest limit among them applies, and permissions.yml `args: {env: ...}`
 entries are checked against each of them.
 `create` and `end` are the checks plus the work, without chat's parsing: `POST /api/snoozes` and
-`DELETE /api/snoozes/<id>` (router/snoozes_api.py) call them too.
+`DELETE /api/snoozes/<id>` (router/api/snoozes.py) call them too.
 """
 from __future__ import annotations
 
@@ -22,15 +22,16 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from router import brain
-from router.commands import lifecycle, matchers
+from router.core import brain
+from router.snoozes import lifecycle
+from router.alerts import matchers
 from router.commands.alerts import covering, name_of, preview
 from router.commands.context import Context
 from router.commands.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
-from router.engine.durations import parse as parse_rule_duration
-from router.signal import from_epoch
+from router.core.durations import parse as parse_rule_duration
+from router.core.signal import from_epoch
 
 DEFAULTS = {"max_duration": {"default": "7d"}, "reason_required": False, "max_matches": 20, "require_label": True}
 SNOOZE_ID = re.compile(r"^(?:#|s|S)?(\d+)$")

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import math
 
-from router import brain
-from router.commands import matchers
+from router.core import brain
+from router.alerts import matchers
 from router.commands.alerts import name_of
 from router.commands.context import Context
 from router.commands.durations import local_time
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
-from router.signal import parse_time
+from router.core.signal import parse_time
 
 MISSES_SHOWN = 3
 
@@ -56,7 +56,7 @@ def _ruleset_line(name: str, outcome: dict) -> list[str]:
 
 def _outcomes(ctx: Context, signal_id: str) -> dict[tuple, dict]:
     try:
-        from actions.runner import outcomes
+        from router.jobs.runner import outcomes
     except ImportError:
         return {}
     return {(o.get("ruleset"), o.get("rule"), o.get("index")): o for o in outcomes(ctx.conn, signal_id)

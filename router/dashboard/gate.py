@@ -5,7 +5,7 @@
   key is derived from the token (so changing the token logs everyone out). Unset, the dashboard
   is open, like `/api`.
 - **The person acting.** The token says who is *calling*; writes still name who *acts*, as the
-  API's `user` does (router/acting.py). The "You are" box keeps a name in the session; approve,
+  API's `user` does (router/api/acting.py). The "You are" box keeps a name in the session; approve,
   deny and the chat box act as that name, and permissions.yml decides what the name may do.
 - **CSRF.** Each session gets a random token; every form carries it in a hidden field and a POST
   without the session's token is refused (400). The cookie is SameSite=Lax as well.

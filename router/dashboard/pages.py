@@ -15,15 +15,15 @@ import time
 from flask import Blueprint, current_app, render_template, request
 from marshmallow import ValidationError
 
-from actions import rooms
-from router import brain
-from router.alerts_api import firing_alerts
-from router.chat_api import AUDIT_FILTERS, AuditQuery
-from router.deploys import requests as reqs
-from router.deploys_api import view as deploy_view
+from router.chat import rooms
+from router.core import brain
+from router.api.alerts import firing_alerts
+from router.api.chat import AUDIT_FILTERS, AuditQuery
+from router.deploys import records as reqs
+from router.api.deploys import view as deploy_view
 from router.engine.dryrun import V2_SOURCES
-from router.rules_api import rules_view
-from router.snoozes_api import active_snoozes
+from router.api.rules import rules_view
+from router.api.snoozes import active_snoozes
 from router.stale.listing import stale_items
 from sources import ADAPTERS
 

@@ -14,15 +14,15 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from marshmallow import ValidationError
 
-from router.acting import STATUS
-from router.chat_api import say_in_room
+from router.api.acting import STATUS
+from router.api.chat import say_in_room
 from router.commands import Refused, UsageError
 from router.dashboard import gate, pages
-from router.deploys_api import decide
+from router.api.deploys import decide
 from router.engine import RulesUnavailable
 from router.engine.dryrun import DryRunError
-from router.reception import Backpressure
-from router.rules_api import try_payload
+from router.pipeline.reception import Backpressure
+from router.api.rules import try_payload
 
 bp = Blueprint("writes", __name__)
 

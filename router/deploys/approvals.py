@@ -20,11 +20,11 @@ import time
 from redis import Redis
 from rq import Queue
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 from router.deploys import apps, facts, github, lifecycle, messages
-from router.deploys import requests as reqs
-from router.dispatch import ACTIONS_QUEUE
+from router.deploys import records as reqs
+from router.jobs.queues import ACTIONS_QUEUE
 
 
 class Refusal(Exception):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from router.engine import durations
+from router.core import durations
 
 DEFAULT_TIMEOUT = 30 * 60
 DEFAULT_ROOM = "#deploys"

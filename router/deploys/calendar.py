@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from router.engine import durations
+from router.core import durations
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

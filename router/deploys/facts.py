@@ -7,7 +7,7 @@ batch with no CI, build, alert, push or deployment signal:
 - GitHub `ci` (statuses, check runs/suites, workflow runs) and Jenkins `build` signals with a sha:
   the latest state per CI context of that commit (`jenkins/<job>` for Jenkins), in
   `key_deploy_ci(sha)`. Builds of the jobs that deploy apps (deploy.yml) are deploy progress.
-- Alerts: their state is the evaluation's own (actions/alerts.py, recorded just before this);
+- Alerts: their state is the evaluation's own (router/alerts/state.py, recorded just before this);
   the gates read the ones firing per `app` label from it.
 - Pushes to a branch: the branch's head, for resolving refs when GitHub is unreachable.
 Then the requests these facts concern (brain.key_deploy_watch) get a job: waiting requests are
@@ -27,7 +27,7 @@ import re
 from redis import Redis
 from rq import Queue
 
-from router import brain
+from router.core import brain
 from router.deploys import apps
 
 log = logging.getLogger("sparky.deploys")
@@ -88,7 +88,7 @@ def _ci(pipe, sha: str, context: str, signal: dict) -> None:
 
 def _enqueue(conn: Redis, todo: list[tuple[dict, str, str]]) -> None:
     from router.deploys import lifecycle, progress  # late: they import the actions package
-    from router.dispatch import ACTIONS_QUEUE
+    from router.jobs.queues import ACTIONS_QUEUE
 
     queue = Queue(ACTIONS_QUEUE, connection=conn)
     with conn.pipeline() as pipe:
@@ -139,7 +139,7 @@ def ci_summary(raw: dict, required: tuple[str, ...] = ()) -> tuple[str, list[str
 
 
 def critical(states: list[dict]) -> list[str]:
-    """Subjects of the firing critical alerts among alert states (actions/alerts.py)."""
+    """Subjects of the firing critical alerts among alert states (router/alerts/state.py)."""
     return sorted(a.get("subject", "") for a in states
                   if a.get("status") in FIRING and a.get("severity") == "critical")
 

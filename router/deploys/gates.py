@@ -26,11 +26,11 @@ import time
 
 from redis import Redis
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 from router.deploys import apps, calendar, facts, locks
-from router.deploys import requests as reqs
-from router.signal import Signal, new_id
+from router.deploys import records as reqs
+from router.core.signal import Signal, new_id
 
 SOURCE, KIND, STATUS = "sparky", "deploy", "requested"
 SIGNALS_KEPT = 20   # evaluation signal ids remembered per request

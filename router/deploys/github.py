@@ -12,8 +12,8 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 
 log = logging.getLogger("sparky.deploys")
 

@@ -21,11 +21,11 @@ import time
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 from router.deploys import apps, facts, gates, locks, messages, targets, verdict
-from router.deploys import requests as reqs
-from router.dispatch import ACTIONS_QUEUE
+from router.deploys import records as reqs
+from router.jobs.queues import ACTIONS_QUEUE
 
 log = logging.getLogger("sparky.deploys")
 

@@ -15,9 +15,9 @@ import time
 
 from redis import Redis
 
-from actions.jobs import script
-from router import brain
-from router.signal import from_epoch
+from router.jobs.jobs import script
+from router.core import brain
+from router.core.signal import from_epoch
 
 # KEYS: lock, deploying hash. ARGV: request id, ttl, env. → "" when taken (or already ours), else the holder.
 ACQUIRE = """

@@ -1,6 +1,6 @@
 """What the room is told about a deploy, and the job that tells it.
 
-Every message goes out through `post_job` (actions/chat.py's `send`: Slack or the built-in rooms,
+Every message goes out through `post_job` (router/chat/send.py's `send`: Slack or the built-in rooms,
 one post per delivery key), queued rather than sent in place: the chat commands that change a
 request cannot wait for Slack's pacing, and a retried job never posts twice. A request's news goes
 to the room it was asked from, plus any room its rules name (`deploy: {room: ...}`); a request
@@ -13,11 +13,11 @@ import dataclasses
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from actions import chat
-from actions.jobs import Later
-from router.config import Config
+from router.chat import send as chat
+from router.jobs.jobs import Later
+from router.core.config import Config
 from router.deploys.apps import DEFAULT_ROOM
-from router.dispatch import ACTIONS_QUEUE
+from router.jobs.queues import ACTIONS_QUEUE
 
 RETRY = Retry(max=3, interval=[5, 30, 60])
 MAX_WAITS = 30
@@ -58,7 +58,7 @@ def post(conn: Redis, request: dict, event: str, text: str, emoji: str = "", con
 
 
 def _safe(key: str) -> str:
-    from actions.jobs import digest
+    from router.jobs.jobs import digest
 
     return digest(key)
 

@@ -22,10 +22,10 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 from router.deploys import apps, messages
-from router.deploys import requests as reqs
+from router.deploys import records as reqs
 from router.deploys.lifecycle import finish, human, rules_in_force
 
 JENKINS_OUTCOMES = {"succeeded": "succeeded", "failed": "failed", "unstable": "failed", "aborted": "failed"}

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from redis import Redis
 
-from router.config import Config
+from router.core.config import Config
 from router.deploys import apps, calendar, github
 
 

@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import requests
 
-from actions.jobs import redact
-from actions.templates import placeholders, render
-from router.config import Config
+from router.jobs.jobs import redact
+from router.core.templates import placeholders, render
+from router.core.config import Config
 
 TIMEOUT = 15
 FIELDS = ("app", "repo", "env", "ref", "sha", "short_sha", "id", "requester")

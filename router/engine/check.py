@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from router.config import PROJECT_ROOT
+from router.core.config import PROJECT_ROOT
 from router.engine.loader import Problem, did_you_mean, display_path, read_dir
 from router.engine.rules import Rules, load
 
@@ -106,7 +106,7 @@ def run_inline_tests(rules: Rules, progress=None) -> list[Problem]:
     """Run every ruleset's `tests:` with the real engine and no brain (brain fields from `brain:`)."""
     from router.engine.results import evaluate
     from router.engine.schema import problems as schema_problems
-    from router.signal import SignalSchema, ValidationError
+    from router.core.signal import SignalSchema, ValidationError
 
     problems = []
     for compiled in rules.rulesets:

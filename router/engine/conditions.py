@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from router.engine import durations
+from router.core import durations
 from router.engine.loader import YDict, did_you_mean, line_of, text_of
 
 SIGNAL_FIELDS = ("id", "source", "kind", "status", "severity", "subject", "fingerprint", "summary", "text",

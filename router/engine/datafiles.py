@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from router.engine.durations import Duration
+from router.core.durations import Duration
 from router.engine.schema import NAME, Cron, Int, StrictBool, Strict, StrOrList, TimeZone, When
 
 

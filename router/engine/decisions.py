@@ -1,6 +1,6 @@
 """The evaluation job's body: stored signals in, decisions and action jobs out, exactly once.
 
-`decide(conn, signal_ids)` is what `router.dispatch.evaluate_with` runs. Per batch:
+`decide(conn, signal_ids)` is what `router.jobs.queues.evaluate_with` runs. Per batch:
 1. load the signals, the rules version in force, which signals already have a decision, and
    claim the others (`SET NX` with a TTL, so a crashed process's claim runs out);
    then alert signals are folded into the alert state (actions/alerts.record_many, one round trip);
@@ -20,12 +20,13 @@ import uuid
 from redis import Redis, WatchError
 from rq import Queue, Retry
 
-from router import brain, metrics
-from router.config import Config
-from router.dispatch import Busy
+from router.core import brain
+from router.core import metrics
+from router.core.config import Config
+from router.jobs.queues import Busy
 from router.engine import store
 from router.engine.results import evaluate
-from router.signal import utcnow
+from router.core.signal import utcnow
 
 log = logging.getLogger("sparky.rules")
 
@@ -92,7 +93,7 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
             else:
                 busy.append(sid)
     except BaseException:
-        # A stored signal that does not load (router/quarantine.py isolates it): give back every
+        # A stored signal that does not load (router/pipeline/quarantine.py isolates it): give back every
         # claim taken here, or its next attempt would wait for our claim to run out.
         conn.delete(*(brain.key_eval_claim(sid) for sid, (_, _, claimed) in
                       zip(ids, zip(rest[0::3], rest[1::3], rest[2::3])) if claimed))
@@ -114,14 +115,14 @@ def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config) -> in
 
 
 def _record_alert_state(conn: Redis, signals: list[dict]) -> dict[str, dict]:
-    """Fold alert signals into their fingerprint's state (actions/alerts.py) before the rules run,
+    """Fold alert signals into their fingerprint's state (router/alerts/state.py) before the rules run,
     so `acked` and `firing_count` see this signal too. Idempotent and order-safe on its side.
 
     Returns the resends (id → the alert's state): an alert re-sent while it keeps the status it
     has (Prometheus every evaluation interval, or after a restart with a new startsAt) is not news.
     """
     try:
-        from actions.alerts import RESEND, record_many
+        from router.alerts.state import RESEND, record_many
     except ImportError:  # an actions package without alert state: the fields read what is there
         return {}
     alerts = [signal for signal in signals if signal.get("kind") == "alert"]
@@ -224,7 +225,7 @@ def _enqueue(conn: Redis, pipe, queued: list[tuple[dict, dict]]) -> list[str]:
     if not queued:
         return []
     try:
-        from actions.runner import enqueue_actions
+        from router.jobs.runner import enqueue_actions
     except ImportError:
         enqueue_actions = None
     if enqueue_actions is not None:
@@ -244,6 +245,6 @@ def _enqueue(conn: Redis, pipe, queued: list[tuple[dict, dict]]) -> list[str]:
 
 
 def _actions_queue() -> str:
-    from router.dispatch import ACTIONS_QUEUE
+    from router.jobs.queues import ACTIONS_QUEUE
 
     return ACTIONS_QUEUE

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from router import brain
+from router.core import brain
 from router.engine.conditions import BRAIN_FIELDS, SIGNAL_FIELDS, to_epoch
 
 log = logging.getLogger("sparky.rules")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from redis import Redis
 
-from router import brain
+from router.core import brain
 from router.engine.check import check_files
 from router.engine.loader import Problem, dir_signature, display_path, read_dir
 from router.engine.rules import Rules, load, version_of
-from router.signal import utcnow
+from router.core.signal import utcnow
 
 log = logging.getLogger("sparky.rules")
 

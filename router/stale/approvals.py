@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from actions.jobs import Later, Permanent, Retryable
-from router import brain
-from router.config import Config
-from router.dispatch import ACTIONS_QUEUE
-from router.signal import from_epoch, utcnow
+from router.jobs.jobs import Later, Permanent, Retryable
+from router.core import brain
+from router.core.config import Config
+from router.jobs.queues import ACTIONS_QUEUE
+from router.core.signal import from_epoch, utcnow
 
 log = logging.getLogger("sparky.stale")
 
@@ -287,7 +287,7 @@ def _finish(conn: Redis, config: Config, request: dict, state: str, outcome: str
                 subject=request["subject"], who=request["decided_by"], outcome=outcome,
                 rule=request.get("rule", ""))
     if request.get("room"):
-        from actions import chat
+        from router.chat import send as chat
 
         mark = ":white_check_mark:" if state == "done" else ":x:"
         try:

@@ -19,7 +19,7 @@ import json
 from typing import Iterable, Iterator
 from urllib.parse import unquote
 
-from router.config import Config
+from router.core.config import Config
 from router.stale.http import Client, when
 from router.stale.inventory import Item
 
@@ -28,7 +28,7 @@ INCLUDE = '.include("repo","path","name","type","size","created","created_by","m
 
 
 def client(config: Config, timeout: float = 60.0) -> Client:
-    from actions.jobs import Permanent
+    from router.jobs.jobs import Permanent
 
     if not config.artifactory_url:
         raise Permanent("artifactory: ARTIFACTORY_URL is not set")

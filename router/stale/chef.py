@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from actions.jobs import Permanent
-from router.config import Config
+from router.jobs.jobs import Permanent
+from router.core.config import Config
 from router.stale.http import Client
 from router.stale.inventory import Item
 

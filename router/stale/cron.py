@@ -23,8 +23,8 @@ from croniter import croniter
 from redis import Redis
 from rq.cron import CronScheduler
 
-from router import brain
-from router.config import Config
+from router.core import brain
+from router.core.config import Config
 from router.stale import scans
 
 log = logging.getLogger("sparky.stale")

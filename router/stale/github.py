@@ -26,10 +26,10 @@ from typing import Iterable, Iterator
 
 from redis import Redis
 
-from actions.jobs import Permanent
-from router import brain
-from router.config import Config
-from router.signal import iso
+from router.jobs.jobs import Permanent
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import iso
 from router.stale.http import Client, when
 from router.stale.inventory import Item
 

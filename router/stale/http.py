@@ -1,5 +1,5 @@
 """Outbound HTTP for scans and clean-ups: one `requests.Session` per system, pagination by Link
-header, and failures classified the way action jobs classify them (actions/jobs.py):
+header, and failures classified the way action jobs classify them (router/jobs/jobs.py):
 
 - 429, or 403 with `X-RateLimit-Remaining: 0` (GitHub's primary and secondary limits) → `Later`
   with the wait the server asked for (`Retry-After`, else `X-RateLimit-Reset`);
@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from actions.jobs import Later, Permanent, Retryable
-from router.signal import parse_time
+from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.signal import parse_time
 
 USER_AGENT = "sparky-stale/1 (+https://github.com/acme/sparky)"
 MAX_PAGES = 10_000      # a Link chain longer than this is a server bug, not an inventory

@@ -33,8 +33,8 @@ from typing import Iterable
 
 from redis import Redis
 
-from router import brain
-from router.signal import Signal, from_epoch
+from router.core import brain
+from router.core.signal import Signal, from_epoch
 
 TYPES = ("pull_request", "chef_node", "artifact", "repo")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from redis import Redis
 
-from actions import people
-from router import brain
-from router.signal import from_epoch
+from router.core import people
+from router.core import brain
+from router.core.signal import from_epoch
 from router.stale import approvals, inventory
 
 

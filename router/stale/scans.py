@@ -39,13 +39,15 @@ from croniter import croniter
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from actions.jobs import Later, Permanent, Retryable
-from router import brain, reception
-from router.config import Config
-from router.dispatch import ACTIONS_QUEUE
-from router.engine import durations, store
+from router.jobs.jobs import Later, Permanent, Retryable
+from router.core import brain
+from router.pipeline import reception
+from router.core.config import Config
+from router.jobs.queues import ACTIONS_QUEUE
+from router.engine import store
+from router.core import durations
 from router.engine.datafiles import SCAN_TYPES as TYPES
-from router.signal import new_id, utcnow
+from router.core.signal import new_id, utcnow
 from router.stale import artifactory, chef, github, inventory
 from router.stale.inventory import Item
 
@@ -178,7 +180,7 @@ def run(conn: Redis, config: Config, name: str, run_id: str = "", trigger: str =
     """Do one run of scan `name`: collect, accept the signals, publish the inventory.
 
     Returns the run's summary; `{"duplicate": True, ...}` when another job has this run.
-    Raises Later / Retryable / Permanent (actions.jobs) when a system fails.
+    Raises Later / Retryable / Permanent (router.jobs.jobs) when a system fails.
     """
     scan = get(conn, config, name)
     run_id = run_id or f"{trigger}-{new_id()}"

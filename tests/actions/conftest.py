@@ -10,10 +10,10 @@ from freezegun import freeze_time
 from rq import Queue
 from rq.scheduler import RQScheduler
 
-from router import brain
-from router.config import Config
-from router.dispatch import ACTIONS_QUEUE, QUEUES
-from router.signal import Signal, signal_from_dict
+from router.core import brain
+from router.core.config import Config
+from router.jobs.queues import ACTIONS_QUEUE, QUEUES
+from router.core.signal import Signal, signal_from_dict
 from sources import nagios
 from sources.common import decode_form
 from tests.actions.fake_slack import TOKEN, FakeSlack

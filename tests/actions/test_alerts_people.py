@@ -1,10 +1,11 @@
-"""Alert state per fingerprint (actions/alerts.py) and Slack mentions from people.yml."""
+"""Alert state per fingerprint (router/alerts/state.py) and Slack mentions from people.yml."""
 from __future__ import annotations
 
 import pytest
 
-from actions import alerts, people
-from router import brain
+from router.alerts import state as alerts
+from router.core import people
+from router.core import brain
 from tests.actions.conftest import alert, store
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
-from actions import alerts, escalate, runner
-from actions.jobs import Context
-from router import brain
+from actions import escalate
+from router.alerts import state as alerts
+from router.jobs import runner
+from router.jobs.jobs import Context
+from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 
 RULE = [("notify", {"room": "#ops"}), ("escalate", {"after": "15m", "mention": "@oncall"})]
@@ -72,7 +74,7 @@ def test_repeat_escalates_again_until_acknowledged(redis, run_jobs, clock, rooms
     assert 600 <= due2 - due <= 602
     redis.hset(brain.key_alert("web-01/HTTP"), "acked_by", "alice")
     clock.run_at(due2)
-    from actions import rooms
+    from router.chat import rooms
 
     assert [m["text"] for m in rooms.messages(redis, "#ops")] == [
         "@alice still firing after 10m, not acknowledged: CRITICAL web-01/HTTP: down"]

@@ -11,9 +11,10 @@ from datetime import datetime, timezone
 
 from freezegun import freeze_time
 
-from actions import rooms, runner
-from actions.jobs import Context
-from router import brain
+from router.chat import rooms
+from router.jobs import runner
+from router.jobs.jobs import Context
+from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 
 PARAMS = {"room": "#ops", "by": ["labels.alertname"], "wait": "30s"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from actions import ratelimit, runner
+from router.chat import pacing as ratelimit
+from router.jobs import runner
 from tests.actions.conftest import alert, scheduled, store
 
 

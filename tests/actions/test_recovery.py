@@ -12,9 +12,11 @@ from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 
-from actions import recovery, rooms, runner
-from router import brain
-from router.dispatch import ACTIONS_QUEUE, QUEUES
+from router.jobs import recovery
+from router.chat import rooms
+from router.jobs import runner
+from router.core import brain
+from router.jobs.queues import ACTIONS_QUEUE, QUEUES
 from tests.actions.conftest import alert, store
 
 

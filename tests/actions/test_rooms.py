@@ -6,10 +6,11 @@ import time
 
 from click.testing import CliRunner
 
-from actions import rooms, runner
-from router import brain
-from router.cli import main
-from router.config import Config
+from router.chat import rooms
+from router.jobs import runner
+from router.core import brain
+from router.cli.main import main
+from router.core.config import Config
 from tests.actions.conftest import alert, nagios_signal, store
 
 

@@ -6,11 +6,14 @@ import json
 import pytest
 from rq import Queue
 
-from actions import REGISTRY, facts, jobs, runner
-from actions.jobs import Context
-from actions.templates import render
-from router import brain
-from router.dispatch import ACTIONS_QUEUE
+from actions import REGISTRY
+from actions import setfact as facts
+from router.jobs import jobs
+from router.jobs import runner
+from router.jobs.jobs import Context
+from router.core.templates import render
+from router.core import brain
+from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, store
 
 
@@ -28,8 +31,8 @@ def test_enqueue_actions_queues_batches_in_one_pipeline(redis, run_jobs, rooms_e
     assert jobs.waiting(redis) == runner.BATCH + 1                   # what backpressure should count
     q = Queue(ACTIONS_QUEUE, connection=redis)
     batch, single = q.fetch_job(batch_id), q.fetch_job(single_id)
-    assert batch.func_name == "actions.runner.run_actions" and len(batch.args[0]) == runner.BATCH
-    assert single.func_name == "actions.runner.run_action"
+    assert batch.func_name == "router.jobs.runner.run_actions" and len(batch.args[0]) == runner.BATCH
+    assert single.func_name == "router.jobs.runner.run_action"
     assert single.args == (signals[-1]["id"], "routing", "ops", 0, "notify", {"room": "#ops"})
     assert single.retries_left == 3 and single.retry_intervals == [10, 30, 60]
     assert run_jobs() == 2
@@ -54,7 +57,7 @@ def test_a_failing_action_leaves_its_batch_with_the_retries_it_has_left(redis, r
     assert redis.llen(brain.key_room("#ops")) == 2
     (job_id, _), = scheduled(redis).items()
     job = Queue(ACTIONS_QUEUE, connection=redis).fetch_job(job_id)
-    assert job.func_name == "actions.runner.run_action" and job.args[4] == "webhook"
+    assert job.func_name == "router.jobs.runner.run_action" and job.args[4] == "webhook"
     assert job.retries_left == 2 and job.retry_intervals == [30, 60] and job.meta["earlier_attempts"] == 1
     assert runner.outcomes(redis, signals[1]["id"])[0]["state"] == "retrying"
 

@@ -8,10 +8,10 @@ import logging
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from actions import runner
-from actions.jobs import Context
-from router import brain
-from router.dispatch import ACTIONS_QUEUE
+from router.jobs import runner
+from router.jobs.jobs import Context
+from router.core import brain
+from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, nagios_signal, scheduled, store
 from tests.actions.fake_slack import TOKEN, Scripted
 

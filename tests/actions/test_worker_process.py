@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from actions import runner
-from router import brain
+from router.jobs import runner
+from router.core import brain
 from tests.actions.conftest import alert, nagios_signal, store
 from tests.actions.fake_slack import TOKEN
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from router import brain
+from router.core import brain
 from tests.commands import conftest as chat_fixtures
 from tests.commands.conftest import fire
 

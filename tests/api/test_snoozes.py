@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
-from router import brain
+from router.core import brain
 from router.app import create_app
 from tests.api.conftest import audit
 from tests.commands.test_snooze_lifecycle import T0, Life

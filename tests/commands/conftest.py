@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from actions import alerts as alert_state
-from router import brain
-from router.config import Config
-from router.signal import Signal
+from router.alerts import state as alert_state
+from router.core import brain
+from router.core.config import Config
+from router.core.signal import Signal
 from tests.conftest import SLACK_SECRET
 
 PEOPLE = """\

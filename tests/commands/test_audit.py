@@ -7,8 +7,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from router import brain
-from router.cli import main
+from router.core import brain
+from router.cli.main import main
 from router.commands import execute
 from router.commands.channels import chat_signal
 from tests.commands.conftest import fire

@@ -10,10 +10,10 @@ from urllib.parse import quote, urlencode
 import pytest
 from click.testing import CliRunner
 
-from actions import rooms
-from router import brain
-from router.cli import main
-from router.dispatch import evaluate_with
+from router.chat import rooms
+from router.core import brain
+from router.cli.main import main
+from router.jobs.queues import evaluate_with
 from tests.commands.conftest import fire, signed, slash_form
 
 FORM = "application/x-www-form-urlencoded"
@@ -42,7 +42,7 @@ class Channels:
         answer = self.client.post("/slack/events", data=body, headers=signed(body, "application/json", self.clock.now))
         assert answer.status_code == 200
         self.run_jobs()
-        # No SLACK_BOT_TOKEN in these tests: actions.chat delivers to the built-in room of that id.
+        # No SLACK_BOT_TOKEN in these tests: router.chat.send delivers to the built-in room of that id.
         return rooms.messages(self.redis, event["channel"], limit=1)[-1]["text"]
 
     def dm(self, text: str, user: str = "U01ALICE") -> str:
@@ -230,7 +230,7 @@ def test_a_reply_is_delivered_once_when_the_job_runs_again(say, firing, redis, r
     from rq import Queue
 
     from router.commands.jobs import run_command
-    from router.dispatch import ACTIONS_QUEUE
+    from router.jobs.queues import ACTIONS_QUEUE
 
     say.slash("ack web-01/HTTP")
     (sid,) = [k.decode().rsplit(":", 1)[1] for k in redis.scan_iter(brain.key_command("*"))]
@@ -280,8 +280,8 @@ def test_a_paced_slack_reply_is_retried_when_its_slot_is_due(say, firing, redis,
     from rq.registry import ScheduledJobRegistry
     from rq.results import Result
 
-    from actions import ratelimit
-    from router.dispatch import ACTIONS_QUEUE
+    from router.chat import pacing as ratelimit
+    from router.jobs.queues import ACTIONS_QUEUE
     from tests.actions.fake_slack import TOKEN, FakeSlack
 
     fake = FakeSlack().start()

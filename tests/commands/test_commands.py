@@ -6,10 +6,10 @@ import logging
 import pytest
 from freezegun import freeze_time
 
-from router import brain
+from router.core import brain
 from router.commands import execute, registry
 from router.commands.channels import chat_signal
-from router.dispatch import evaluate_with
+from router.jobs.queues import evaluate_with
 from tests.commands.conftest import fire, use_rules, write_rules
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router import brain
+from router.core import brain
 from router.commands import execute
 from router.commands.channels import chat_signal
 from router.commands.registry import ALIASES, REGISTRY

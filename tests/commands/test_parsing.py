@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from router.commands import durations, matchers, parse
+from router.commands import durations, parse
+from router.alerts import matchers
 from router.commands.durations import DurationError
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from router import brain
-from router.cli import main
+from router.core import brain
+from router.cli.main import main
 from router.commands import execute
 from router.commands.channels import chat_signal
 from tests.commands.conftest import fire, use_rules, write_rules

@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from actions import rooms
-from router import brain, reception
+from router.chat import rooms
+from router.core import brain
+from router.pipeline import reception
 from router.commands import jobs
-from router.signal import Signal
+from router.core.signal import Signal
 from tests.actions.conftest import Clock, scheduled
 from tests.commands.conftest import signed, slash_form
 
@@ -74,6 +75,6 @@ def test_a_response_url_that_keeps_failing_ends_in_an_apology_in_the_room(client
 
     assert len(response_url.bodies) == 1 + jobs.RETRY.max         # tried, and retried a bounded number of times
     letter, = brain.dead_letters(redis)
-    assert letter["endpoint"] == "command" and letter["error"] == "actions.jobs.Retryable: response_url answered 500"
+    assert letter["endpoint"] == "command" and letter["error"] == "router.jobs.jobs.Retryable: response_url answered 500"
     apology, = rooms.messages(redis, "C04OPS")
     assert apology["text"] == f"Sorry, your command could not be answered (dead letter {letter['id']}, logged)."

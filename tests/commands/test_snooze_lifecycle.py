@@ -10,9 +10,9 @@ from freezegun import freeze_time
 from rq import Queue
 from rq.scheduler import RQScheduler
 
-from actions import rooms
-from router import brain
-from router.dispatch import QUEUES
+from router.chat import rooms
+from router.core import brain
+from router.jobs.queues import QUEUES
 
 T0 = dt.datetime(2026, 3, 4, 9, 0, tzinfo=dt.timezone.utc)
 OPS = quote("#ops", safe="")
@@ -107,8 +107,8 @@ def test_snooze_lifecycle(client, redis, env, run_jobs):
 
     # a job that runs again posts nothing twice
     life.scheduled_jobs_run(dt.datetime.fromtimestamp(snooze["ends_at"] + 60, dt.timezone.utc))
-    from router.commands.lifecycle import end_with
-    from router.config import Config
+    from router.snoozes.lifecycle import end_with
+    from router.core.config import Config
 
     end_with(redis, Config.from_env(), "s1", snooze["ends_at"] + 120)
     assert life.sparky_says()[-2:] == [again, notice]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from actions import rooms
+from router.chat import rooms
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import audit
 from tests.conftest import payload

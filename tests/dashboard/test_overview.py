@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-from router import brain
+from router.core import brain
 from router.commands import execute
-from router.signal import Signal
+from router.core.signal import Signal
 from router.stale import inventory
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import fire

@@ -13,10 +13,10 @@ from urllib.parse import quote, urlencode
 import pytest
 import time_machine
 
-from actions import rooms
-from router import brain
-from router.config import Config
-from router.deploys import requests as reqs
+from router.chat import rooms
+from router.core import brain
+from router.core.config import Config
+from router.deploys import records as reqs
 from tests.commands.conftest import ResponseURL, signed, use_rules
 from tests.conftest import SLACK_SECRET
 from tests.deploy import fakes
@@ -261,7 +261,7 @@ class Deploys:
         from rq import Queue
         from rq.scheduler import RQScheduler
 
-        from router.dispatch import QUEUES
+        from router.jobs.queues import QUEUES
 
         with freeze_time(datetime.fromtimestamp(at, timezone.utc)):
             scheduler = RQScheduler([Queue(q, connection=self.redis) for q in QUEUES], connection=self.redis)

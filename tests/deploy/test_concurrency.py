@@ -8,9 +8,9 @@ import threading
 
 from redis import Redis
 
-from actions import runner
-from actions.jobs import Context
-from router import brain
+from router.jobs import runner
+from router.jobs.jobs import Context
+from router.core import brain
 from router.commands.jobs import run_with
 from tests.commands.conftest import chat
 from tests.deploy.conftest import SHA

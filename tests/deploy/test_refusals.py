@@ -72,7 +72,7 @@ def test_a_locked_environment_refuses_until_unlocked(sparky, jenkins):
 
 def test_a_lock_taken_after_the_verdict_still_stops_the_deploy(sparky, redis, config, jenkins):
     from router.deploys import lifecycle, locks
-    from router.deploys import requests as reqs
+    from router.deploys import records as reqs
 
     request = reqs.create(redis, app="web-api", repo="acme/web-api", ref="main", sha=SHA, env="staging",
                           requester="bob", room="#deploys")
@@ -102,7 +102,7 @@ def test_a_request_no_deploy_rule_matches_is_refused(sparky, redis, rules_dir):
 
 
 def test_why_explains_the_decision(sparky, redis):
-    from actions import rooms
+    from router.chat import rooms
 
     sparky.ci(SHA, "failure")
     sparky.say("bob", "deploy web-api to staging")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
-from router import brain
+from router.core import brain
 from tests.deploy.conftest import SHA
 
 

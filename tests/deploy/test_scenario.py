@@ -6,8 +6,8 @@ import base64
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from router import brain
-from router.dispatch import ACTIONS_QUEUE
+from router.core import brain
+from router.jobs.queues import ACTIONS_QUEUE
 from tests.deploy import fakes
 from tests.deploy.conftest import SHA, UI_SHA
 

@@ -6,7 +6,7 @@ import textwrap
 from router.engine import explain, facts
 from router.engine.results import evaluate
 from router.engine.rules import Rules, load
-from router.signal import Signal
+from router.core.signal import Signal
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z: fixed "now" for older_than / newer_than
 

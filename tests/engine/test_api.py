@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from router.app import create_app
-from router.config import DEFAULT_RULES_DIR
+from router.core.config import DEFAULT_RULES_DIR
 from tests.conftest import payload
 
 

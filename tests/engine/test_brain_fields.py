@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
-from router import brain
+from router.core import brain
 from router.engine.results import evaluate
 from tests.engine.helpers import NOW, matched, rules_from, signal
 

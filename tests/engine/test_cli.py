@@ -7,9 +7,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from router import brain
-from router.cli import main
-from router.config import DEFAULT_RULES_DIR
+from router.core import brain
+from router.cli.main import main
+from router.core.config import DEFAULT_RULES_DIR
 from tests.conftest import PAYLOADS
 
 

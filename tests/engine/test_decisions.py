@@ -10,10 +10,12 @@ import pytest
 from rq import Queue
 from rq.job import Job
 
-from router import brain, dispatch, intake
-from router.config import Config
+from router.core import brain
+from router.jobs import queues as dispatch
+from router.pipeline import intake
+from router.core.config import Config
 from router.engine import RulesUnavailable, decide, reload_files
-from router.signal import Signal
+from router.core.signal import Signal
 
 ROUTING = textwrap.dedent("""\
     ruleset: routing

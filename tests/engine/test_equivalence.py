@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from router.engine import explain, facts
 from router.engine.results import evaluate
 from router.engine.rules import load
-from router.signal import Signal
+from router.core.signal import Signal
 from tests.engine.helpers import NOW
 
 TEXT = st.sampled_from(["a", "b", "web-1", "", 'q"uote', "back\\slash", "ünï", "x y", "1", "2.5"])

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from router import brain
-from router.config import PROJECT_ROOT
+from router.core import brain
+from router.core.config import PROJECT_ROOT
 from tests.conftest import free_port, payload
 
 pytestmark = pytest.mark.slow

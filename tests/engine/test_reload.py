@@ -10,10 +10,10 @@ import time
 import pytest
 from redis import Redis
 
-from router import brain
+from router.core import brain
 from router.engine import check_files, decide, in_force, publish, reload, reload_files
 from router.engine.store import last_refusal, maybe_poll
-from router.signal import Signal
+from router.core.signal import Signal
 from tests.engine.test_decisions import assert_jobs_match_decisions
 
 
@@ -72,7 +72,7 @@ def test_the_poll_notices_changed_files(redis, config, tmp_path):
 
 
 def _stream(redis_url: str, batches: list[list[str]], rules_dir: str, out) -> None:
-    from router.config import Config
+    from router.core.config import Config
 
     conn = Redis.from_url(redis_url)
     cfg = Config(redis_url=redis_url, rules_dir=rules_dir, rules_poll=0)

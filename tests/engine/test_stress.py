@@ -7,8 +7,8 @@ import pytest
 from router.engine import evaluate as engine
 from router.engine.check import check_dir
 from router.engine.results import evaluate
-from router.config import DEFAULT_RULES_DIR
-from router.signal import Signal
+from router.core.config import DEFAULT_RULES_DIR
+from router.core.signal import Signal
 
 pytestmark = pytest.mark.slow
 

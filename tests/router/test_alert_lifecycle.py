@@ -14,11 +14,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from freezegun import freeze_time
 
-from actions import alerts as alert_state
-from actions import rooms
-from router import brain, expiry
-from router.dispatch import QUEUES
-from router.signal import iso
+from router.alerts import state as alert_state
+from router.chat import rooms
+from router.core import brain
+from router.alerts import expiry
+from router.jobs.queues import QUEUES
+from router.core.signal import iso
 from sources.alertmanager import fingerprint
 
 T0 = datetime(2026, 3, 3, 14, 0, 0, tzinfo=timezone.utc)   # a Tuesday, pinned: today is not an input
@@ -237,7 +238,7 @@ def test_the_sweep_runs_twice_and_resolves_once(client, redis, run_jobs):
         push(client, prometheus(ALWAYS, ends=240))
     work(redis, run_jobs, 0)
     due_at = (T0 + timedelta(seconds=241)).timestamp()
-    from router.config import Config
+    from router.core.config import Config
     first = expiry.sweep_with(redis, Config(), now=due_at)
     assert len(first) == 1
     redis.zadd(brain.key_alert_expiry(), {fingerprint(ALWAYS): (T0 + timedelta(seconds=240)).timestamp()})
@@ -248,14 +249,14 @@ def test_the_sweep_runs_twice_and_resolves_once(client, redis, run_jobs):
 
 @pytest.mark.parametrize("value, seconds", [("", 300), ("5m", 300), ("300", 300), ("90s", 90), ("1h", 3600)])
 def test_resolve_timeout_reads_seconds_or_alertmanager_durations(value, seconds):
-    from router.config import Config
+    from router.core.config import Config
 
     assert Config.from_env({"SPARKY_RESOLVE_TIMEOUT": value}).resolve_timeout == seconds
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-5m", "5d"])
 def test_a_bad_resolve_timeout_is_refused_naming_the_variable(value):
-    from router.config import Config, ConfigError
+    from router.core.config import Config, ConfigError
 
     with pytest.raises(ConfigError) as refused:
         Config.from_env({"SPARKY_RESOLVE_TIMEOUT": value})

@@ -5,8 +5,8 @@ import json
 
 from click.testing import CliRunner
 
-from router import brain
-from router.cli import main
+from router.core import brain
+from router.cli.main import main
 
 
 def fill(redis):
@@ -35,7 +35,7 @@ def test_export_import_round_trip(redis, redis_url, tmp_path, monkeypatch):
     redis.flushdb()
     result = runner.invoke(main, ["brain", "import", str(out)])
     assert result.exit_code == 0 and "imported 7 keys" in result.output
-    again = json.loads(json.dumps(__import__("router.backup", fromlist=["x"]).export(redis)))
+    again = json.loads(json.dumps(__import__("router.core.backup", fromlist=["x"]).export(redis)))
     assert {k: again["keys"][k]["value"] for k in again["keys"]} == before
     assert 3500 < redis.ttl(brain.key_signal("s1")) <= 3600
     assert redis.get(brain.key_lock("bin")) == b"\xff\x00"

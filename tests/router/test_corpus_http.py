@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from router import brain
+from router.core import brain
 from router.app import create_app
 from tests.conftest import GITHUB_SECRET, HOOK_TOKEN, SLACK_SECRET
 from tests.sources.expected import API_V2, EXPECTED, REFUSED, VARIANTS, read, shape

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router import brain
-from router.hooks import ENDPOINTS
+from router.core import brain
+from router.pipeline.hooks import ENDPOINTS
 
 PATHS = sorted(ENDPOINTS)
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "",

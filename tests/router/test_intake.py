@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from router import brain, intake
-from router.dispatch import EVAL_QUEUE
+from router.core import brain
+from router.pipeline import intake
+from router.jobs.queues import EVAL_QUEUE
 from tests.router.test_reception import ALERT, post_json
 
 
@@ -51,7 +52,7 @@ def test_pending_left_by_a_dead_process_is_kicked(client, redis, run_jobs):
 def test_a_batch_evaluated_twice_decides_once(client, redis):
     """A worker killed after evaluating but before removing ids: the ids are drained again."""
     sid = post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0]
-    from router.dispatch import evaluate_with
+    from router.jobs.queues import evaluate_with
 
     evaluate_with(redis, [sid])
     first = json.loads(redis.get(brain.key_decision(sid)))
@@ -71,7 +72,7 @@ def test_worker_start_kicks_pending(client, redis):
 
 def test_backlog_counts_actions_one_by_one(redis):
     """A job of 50 actions is 50 deliveries waiting, not one."""
-    from actions import jobs
+    from router.jobs import jobs
 
     pipe = redis.pipeline()
     jobs.track(pipe, ["job-a", "job-b"], [50, 7])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from router import brain
+from router.core import brain
 from router.app import create_app
 from tests.conftest import HOOK_TOKEN
 

@@ -13,10 +13,13 @@ import json
 import pytest
 from redis.exceptions import ConnectionError, OutOfMemoryError, ResponseError
 
-from actions import rooms
-from router import brain, intake, quarantine, reception
-from router.dispatch import Busy
-from router.signal import Signal
+from router.chat import rooms
+from router.core import brain
+from router.pipeline import intake
+from router.pipeline import quarantine
+from router.pipeline import reception
+from router.jobs.queues import Busy
+from router.core.signal import Signal
 from tests.router.test_reception import post_json
 
 
@@ -72,7 +75,7 @@ def test_one_poison_in_a_burst_of_500_is_dead_lettered_and_the_499_are_delivered
     assert letter["attempts"] == quarantine.MAX_ATTEMPTS
     assert letter["error"].startswith("UnicodeEncodeError: 'utf-8' codec can't encode character '\\ud800'")
     assert letter["reason"] == f"evaluation failed {quarantine.MAX_ATTEMPTS} times: {letter['error']}"
-    assert letter["where"].startswith("actions/alerts.py:")
+    assert letter["where"].startswith("router/alerts/state.py:")
     assert json.loads(letter["body"])["id"] == poison        # the stored signal, to look at or replay
     assert intake.pending(redis) == 0
     decision = client.get(f"/api/signals/{poison}/decision").get_json()
@@ -108,7 +111,7 @@ def test_a_failure_that_clears_on_retry_is_not_dead_lettered(redis, client):
         calls.append(list(ids))
         if len(calls) == 1:
             raise ValueError("once")
-        from router.dispatch import evaluate_with
+        from router.jobs.queues import evaluate_with
         return evaluate_with(conn, ids)
 
     assert quarantine.settle(redis, [sid], flaky) == []

@@ -7,10 +7,11 @@ import json
 import pytest
 from redis import Redis
 
-from router import brain, reception
+from router.core import brain
+from router.pipeline import reception
 from router.app import create_app
-from router.config import Config
-from router.dispatch import EVAL_QUEUE
+from router.core.config import Config
+from router.jobs.queues import EVAL_QUEUE
 from tests.conftest import HOOK_TOKEN
 
 ALERT = {"source": "sparky", "kind": "alert", "status": "firing", "severity": "critical",
@@ -42,7 +43,7 @@ def test_evaluation_job_marks_signal_evaluated_once(client, redis, run_jobs):
     decision = client.get(f"/api/signals/{sid}/decision").get_json()
     assert decision["signal"] == sid
     # a second job for the same signal (a retry) does not evaluate it again
-    from router.dispatch import evaluate_with
+    from router.jobs.queues import evaluate_with
 
     assert evaluate_with(redis, [sid]) == 0
 
@@ -203,7 +204,7 @@ def test_signals_have_ttl(client, redis, config):
 
 def test_restart_keeps_signals(tmp_path):
     """Embedded Redis with AOF: accepted signals survive a stop and start of the server."""
-    from router.embedded import EmbeddedRedis
+    from router.core.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "data").start()
     try:
@@ -259,7 +260,7 @@ def test_metrics_count_outcomes_per_source(client, redis):
 def test_openapi_documents_every_route(app, client):
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    from router.openapi import documented as in_the_api     # not the dashboard's HTML pages
+    from router.api.openapi import documented as in_the_api  # not the dashboard's HTML pages
 
     served = {r.rule for r in app.url_map.iter_rules() if in_the_api(r.endpoint)}
     import re
@@ -287,7 +288,7 @@ def test_readyz_not_ready_with_broken_rules(config, redis, tmp_path):
 
 
 def test_to_dict_has_exactly_the_public_fields():
-    from router.signal import PUBLIC_FIELDS, Signal
+    from router.core.signal import PUBLIC_FIELDS, Signal
 
     signal = Signal(source="x", kind="y", status="z", labels={"a": 1}, dedup="secret-key")
     data = signal.to_dict()

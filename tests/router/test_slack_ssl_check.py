@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from router import brain
+from router.core import brain
 from router.app import create_app
 from tests.conftest import SLACK_SECRET
 from tests.sources.expected import read

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router import brain, intake
+from router.core import brain
+from router.pipeline import intake
 from sources import ADAPTERS, alertmanager
 from sources.common import Refused
 from tests.conftest import payload

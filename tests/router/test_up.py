@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from router.config import Config, ConfigError
+from router.core.config import Config, ConfigError
 
 
 def test_a_taken_port_is_named_and_up_exits_non_zero(tmp_path):
@@ -19,7 +19,7 @@ def test_a_taken_port_is_named_and_up_exits_non_zero(tmp_path):
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
         env.update(SPARKY_DATA_DIR=str(tmp_path / "var"), SPARKY_PORT=str(port))
-        up = subprocess.run([sys.executable, "-m", "router.cli", "up"], env=env, capture_output=True,
+        up = subprocess.run([sys.executable, "-m", "router.cli.main", "up"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert up.returncode == 1, up.stdout + up.stderr
     assert f"port {port} is taken" in up.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from router.config import DEFAULT_RULES_DIR
+from router.core.config import DEFAULT_RULES_DIR
 from router.engine.check import run_inline_tests
 from router.engine.loader import read_dir
 from router.engine.rules import Rules, load

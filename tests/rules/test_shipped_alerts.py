@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 
-from actions import rooms
-from router import brain
-from router.config import DEFAULT_RULES_DIR, Config
+from router.chat import rooms
+from router.core import brain
+from router.core.config import DEFAULT_RULES_DIR, Config
 from tests.commands.conftest import signed, use_rules
 from tests.conftest import SLACK_SECRET, payload
 

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from click.testing import CliRunner
 
-from router.config import DEFAULT_RULES_DIR
+from router.core.config import DEFAULT_RULES_DIR
 from tests.deploy import conftest as deploy
 from tests.deploy.conftest import SHA
 
@@ -85,7 +85,7 @@ def test_in_the_year_end_freeze_every_deploy_is_refused_and_nothing_crashes(spar
         refused = client.get(f"/api/deploys/{answer.json['id']}").json
         assert (refused["state"], refused["rule"]) == ("refused", "freeze")
 
-        from router.cli import main
+        from router.cli.main import main
 
         said = CliRunner().invoke(main, ["say", "--as", "carol", "deploy web-api to staging"])
         assert said.exit_code == 0 and said.output.startswith("carol asks to deploy `dp-"), said.output

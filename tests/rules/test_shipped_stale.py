@@ -9,8 +9,8 @@ import time
 import pytest
 import time_machine
 
-from router import brain
-from router.config import DEFAULT_RULES_DIR
+from router.core import brain
+from router.core.config import DEFAULT_RULES_DIR
 from router.stale import inventory
 from tests.stale import conftest as stale
 from tests.stale.conftest import deliver_due, publish, room

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.signal import SignalSchema
+from router.core.signal import SignalSchema
 from sources import ADAPTERS, alertmanager
 from tests.sources.expected import API_V2, EXPECTED, PAYLOADS, REFUSED, VARIANTS, read
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.signal import Signal, SignalSchema
+from router.core.signal import Signal, SignalSchema
 from sources import ADAPTERS, alertmanager, generic, github, jenkins, nagios, runscope, slack
 from sources.common import Refused
 from tests.sources.expected import API_V2, EXPECTED, VARIANTS, read

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from router import brain
+from router.core import brain
 from router.app import create_app
 from sources.common import Refused, decode_json
 from tests.conftest import HOOK_TOKEN

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from router.config import Config
+from router.core.config import Config
 from tests.actions.conftest import Clock
 from tests.conftest import PAYLOADS
 from tests.stale import fakes, fakes_infra
@@ -170,7 +170,7 @@ def deliver_due(redis, clock, horizon: float = 5.0) -> int:
 
 
 def room(redis, name: str) -> list[dict]:
-    from actions import rooms
+    from router.chat import rooms
 
     return rooms.messages(redis, name, limit=1000)
 

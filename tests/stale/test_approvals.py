@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from router import brain
+from router.core import brain
 from router.stale import approvals, scans
 from tests.stale.conftest import deliver_due, publish, room, write_rules
 from tests.stale.test_chef_artifacts import request_id, say

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import time
 
-from router import brain
+from router.core import brain
 from router.commands.execute import execute
 from router.stale import inventory, scans
 from tests.actions.conftest import scheduled

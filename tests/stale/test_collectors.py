@@ -78,7 +78,7 @@ def test_artifactory_aql_and_usage_rows_become_the_same_items():
 
 
 def test_a_client_never_puts_its_token_in_an_error():
-    from actions.jobs import Retryable
+    from router.jobs.jobs import Retryable
 
     secret = "ghp_0123456789abcdef"
     client = Client(

@@ -87,7 +87,7 @@ def test_post_api_scans_queues_a_run_and_get_lists_them(redis, stale_env, github
 
 
 def test_sparky_scan_and_stale_from_a_terminal(redis, stale_env, github, run_jobs):
-    from router.cli import main
+    from router.cli.main import main
 
     github.add_pull(REPO, 1, "alice", time.time() - 10 * DAY, title="Add retries")
     write_rules(stale_env.rules_dir, SCAN)
@@ -109,7 +109,7 @@ def test_sparky_scan_and_stale_from_a_terminal(redis, stale_env, github, run_job
 
 
 def test_a_failed_sparky_scan_says_why_and_exits_non_zero(redis, stale_env, github, monkeypatch):
-    from router.cli import main
+    from router.cli.main import main
 
     write_rules(stale_env.rules_dir, SCAN)
     publish(redis, stale_env)

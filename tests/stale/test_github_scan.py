@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from actions.jobs import Permanent
-from router import brain
+from router.jobs.jobs import Permanent
+from router.core import brain
 from router.stale import inventory, scans
 from tests.stale.conftest import deliver_due, publish, room, write_rules
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from router import brain
+from router.core import brain
 from router.stale import scans
 from tests.actions.fake_slack import TOKEN, FakeSlack
 from tests.stale.conftest import deliver_due, publish, room, write_rules

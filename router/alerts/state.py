@@ -1,0 +1,151 @@
+"""Alert state per fingerprint in the brain: firing since, last seen, acked by, resolved.
+
+`record(conn, signal)` is called by the evaluation job for every alert signal, before the rules
+run, so the brain-derived facts (`acked`, `firing_count`, `repeat`) and escalation see the latest
+state. It is idempotent and order-safe: signal ids are ULIDs, sortable by time of receipt, and a
+signal older than the one already recorded changes nothing.
+
+Transitions: firing/flapping after anything else starts a new episode (`firing_since`) and clears
+`acked_by` (an ack holds "until it changes state", SPEC §6); resolved ends it and clears `acked_by`
+too; acknowledged (Nagios ACKNOWLEDGEMENT) sets `acked_by`; downtime / downtime_end set or clear
+`downtime`. The issue-5 `ack` command writes `acked_by` on the same hash.
+
+`last_seen` is when Sparky last heard of the alert (the signal's receipt, or a re-delivery's:
+router/core/brain/accept.py); `firing_since` when the episode began (the source's start time).
+
+Resends (RESENT_WHILE_FIRING): Prometheus re-sends every firing alert each evaluation interval,
+with a new `startsAt` after a restart, and a resolved one for a while after it resolved. For these
+sources a signal whose status is the one already recorded (firing while firing, resolved while
+resolved) is a resend: it refreshes `last_seen` and returns RESEND, and the evaluation records it
+without running the rules (router/engine/decisions.py): the alert is not paged again, and a
+resolution Sparky found by expiry (router/alerts/expiry.py) is not announced twice.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from redis import Redis
+
+from router.jobs.jobs import script
+from router.core import brain
+
+FIRING = ("firing", "flapping")
+REPEAT_WINDOW = 3600
+# Sources that re-send an alert while it lasts (see the module docstring): for them, a signal
+# repeating the recorded status is a resend, not news.
+RESENT_WHILE_FIRING = frozenset({"alertmanager"})
+# What `record_many` answers per signal.
+IGNORED, RECORDED, RESEND = 0, 1, 2
+
+# KEYS: alert hash, firing set, firing-by-host set, firing-by-app set, repeat zset, expiry zset
+# ARGV: signal id, status, now, fingerprint, subject, severity, source, summary, labels json,
+#       actor, occurred_at, ttl, repeat window, has host, has app, received_at, resent source (1/0)
+# → 0 ignored (older than what is recorded), 1 recorded, 2 a resend (last_seen refreshed only)
+RECORD = """
+local last = redis.call('HGET', KEYS[1], 'signal')
+if last and ARGV[1] <= last then return 0 end
+local prev = redis.call('HGET', KEYS[1], 'status') or ''
+local status = ARGV[2]
+local firing = status == 'firing' or status == 'flapping'
+local was_firing = prev == 'firing' or prev == 'flapping'
+redis.call('HSET', KEYS[1], 'signal', ARGV[1], 'fingerprint', ARGV[4], 'subject', ARGV[5],
+           'severity', ARGV[6], 'source', ARGV[7], 'summary', ARGV[8], 'labels', ARGV[9],
+           'last_seen', ARGV[16])
+local expires = redis.call('ZSCORE', KEYS[6], ARGV[4])
+if firing and expires then redis.call('HSET', KEYS[1], 'expires', expires) end
+if ARGV[17] == '1' and ((firing and was_firing) or (status == 'resolved' and prev == 'resolved')) then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+  return 2
+end
+local function leave_firing_sets()
+  redis.call('SREM', KEYS[2], ARGV[4])
+  if ARGV[14] == '1' then redis.call('SREM', KEYS[3], ARGV[4]) end
+  if ARGV[15] == '1' then redis.call('SREM', KEYS[4], ARGV[4]) end
+end
+if firing then
+  redis.call('HSET', KEYS[1], 'status', status)
+  if not was_firing then
+    redis.call('HSET', KEYS[1], 'firing_since', ARGV[11])
+    redis.call('HDEL', KEYS[1], 'acked_by', 'acked_at', 'resolved_at')
+  end
+  redis.call('SADD', KEYS[2], ARGV[4])
+  if ARGV[14] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) end
+  if ARGV[15] == '1' then redis.call('SADD', KEYS[4], ARGV[4]) end
+  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[13]))
+  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[13]))
+elseif status == 'resolved' then
+  redis.call('HSET', KEYS[1], 'status', status, 'resolved_at', ARGV[11])
+  redis.call('HDEL', KEYS[1], 'acked_by', 'acked_at', 'expires')
+  leave_firing_sets()
+elseif status == 'acknowledged' then
+  redis.call('HSET', KEYS[1], 'acked_by', ARGV[10], 'acked_at', ARGV[11])
+  if prev == '' then redis.call('HSET', KEYS[1], 'status', 'firing') end
+elseif status == 'downtime' then
+  redis.call('HSET', KEYS[1], 'downtime', '1')
+elseif status == 'downtime_end' then
+  redis.call('HDEL', KEYS[1], 'downtime')
+else
+  redis.call('HSET', KEYS[1], 'status', status)
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+return 1
+"""
+
+
+def record(conn: Redis, signal: dict) -> bool:
+    """Fold an alert signal into its fingerprint's state. False when it is not an alert, or is
+    older than what is recorded (already seen, or arrived out of order)."""
+    return record_many(conn, [signal])[0] != IGNORED
+
+
+def record_many(conn: Redis, signals: list[dict]) -> list[int]:
+    """`record` for a batch of signals, in order, in one round trip: IGNORED, RECORDED or RESEND each."""
+    found = [_script_args(signal) for signal in signals]
+    todo = [args for args in found if args is not None]
+    if not todo:
+        return [IGNORED] * len(signals)
+    with conn.pipeline(transaction=False) as pipe:
+        for keys, args in todo:
+            script(conn, RECORD, keys, args, client=pipe)
+        answers = iter(pipe.execute())
+    return [int(next(answers)) if args is not None else IGNORED for args in found]
+
+
+def _script_args(signal: dict) -> tuple[list, list] | None:
+    fingerprint = signal.get("fingerprint") or ""
+    if signal.get("kind") != "alert" or not fingerprint:
+        return None
+    labels = signal.get("labels") or {}
+    host, app = labels.get("host", ""), labels.get("app", "")
+    keys = [brain.key_alert(fingerprint), brain.key_firing(), brain.key_firing_by("host", host),
+            brain.key_firing_by("app", app), brain.key_repeat(fingerprint), brain.key_alert_expiry()]
+    received = signal.get("received_at", "")
+    args = [signal["id"], signal.get("status", ""), time.time(), fingerprint, signal.get("subject", ""),
+            signal.get("severity", ""), signal.get("source", ""), signal.get("summary", ""),
+            json.dumps(labels, sort_keys=True), signal.get("actor") or signal.get("source", ""),
+            signal.get("occurred_at") or received, brain.ALERT_STATE_TTL, REPEAT_WINDOW,
+            "1" if host else "0", "1" if app else "0", received or signal.get("occurred_at", ""),
+            "1" if signal.get("source") in RESENT_WHILE_FIRING else "0"]
+    return keys, args
+
+
+def state(conn: Redis, fingerprint: str) -> dict:
+    """The alert's state hash ({} if never seen); `labels` decoded."""
+    raw = {k.decode(): v.decode() for k, v in conn.hgetall(brain.key_alert(fingerprint)).items()}
+    if "labels" in raw:
+        try:
+            raw["labels"] = json.loads(raw["labels"])
+        except ValueError:
+            raw["labels"] = {}
+    return raw
+
+
+def acked_by(conn: Redis, fingerprint: str) -> str:
+    value = conn.hget(brain.key_alert(fingerprint), "acked_by")
+    return value.decode() if value else ""
+
+
+def is_firing(alert: dict) -> bool:
+    return alert.get("status") in FIRING

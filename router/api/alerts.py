@@ -1,0 +1,107 @@
+"""`GET /api/alerts` (SPEC §9): what is firing now, and who acked or snoozed it.
+
+The same reader as the `alerts` chat command (router/commands/alerts.py `select`: the firing
+set, most severe first; `filter` takes the command's matchers or an alert id) and the same
+snooze test as the engine (`covering`), so the API, chat and the suppression ruleset agree.
+A read: SPARKY_ADMIN_TOKEN is the whole check, as for the other reads of `/api`.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
+from redis import Redis
+
+from router.api import acting
+from router.core import brain
+from router.commands.alerts import covering, is_firing, select
+from router.api.openapi import documents
+from router.core.signal import from_epoch
+
+bp = Blueprint("alerts_api", __name__)
+acting.register(bp)     # a bad `filter` is the command's UsageError: 400 naming the word
+
+
+class AlertsQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    filter = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                         metadata={"description": "chat matchers (host=web-01, service=~HTTP.*) or an alert "
+                                                  "id, one per parameter; repeat it, all must hold"})
+    acked = fields.Boolean(metadata={"description": "only acked (true) or unacked (false) alerts"})
+    snoozed = fields.Boolean(metadata={"description": "only snoozed (true) or unsnoozed (false) alerts"})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+class SnoozedBy(Schema):
+    id = fields.String()
+    created_by = fields.String()
+    reason = fields.String()
+    ends_at = fields.String()
+
+
+class AlertSchema(Schema):
+    """An alert's state per fingerprint (router/alerts/state.py), as the API shows it."""
+
+    id = fields.String(metadata={"description": "the short id chat shows; `ack` and `snooze` take it"})
+    fingerprint = fields.String()
+    status = fields.String(metadata={"description": "firing or flapping"})
+    severity = fields.String()
+    source = fields.String()
+    subject = fields.String()
+    summary = fields.String()
+    labels = fields.Dict(keys=fields.String(), values=fields.String())
+    firing_since = fields.String()
+    last_seen = fields.String()
+    signal = fields.String(metadata={"description": "the latest signal of the alert (GET /api/signals/<id>)"})
+    acked = fields.Boolean()
+    acked_by = fields.String()
+    acked_at = fields.String()
+    ack_reason = fields.String()
+    downtime = fields.Boolean(metadata={"description": "in a Nagios downtime"})
+    snoozed = fields.Boolean()
+    snoozed_by = fields.List(fields.Nested(SnoozedBy), metadata={"description": "the active snoozes that "
+                                                                                "silence it"})
+
+
+class AlertsAnswer(Schema):
+    alerts = fields.List(fields.Nested(AlertSchema))
+    count = fields.Integer(metadata={"description": "how many match, before `limit`"})
+
+
+def _view(alert: dict, snoozes: list[dict], now: float) -> dict:
+    covered = covering(alert, snoozes, now)
+    return {
+        **{name: alert.get(name, "") for name in ("id", "fingerprint", "status", "severity", "source", "subject",
+                                                  "summary", "firing_since", "last_seen", "signal", "acked_by",
+                                                  "acked_at", "ack_reason")},
+        "labels": alert.get("labels") or {}, "acked": bool(alert.get("acked_by")),
+        "downtime": bool(alert.get("downtime")), "snoozed": bool(covered),
+        "snoozed_by": [{"id": s["id"], "created_by": s.get("created_by", ""), "reason": s.get("reason", ""),
+                        "ends_at": from_epoch(s["ends_at"])} for s in covered],
+    }
+
+
+def firing_alerts(conn: Redis, filters: list[str], now: float) -> list[dict]:
+    """The firing alerts `filters` pick out, most severe first, as AlertSchema shows them (the
+    dashboard's reader too); UsageError names a filter that is not a usable matcher."""
+    found, _, _ = select(conn, filters, now)
+    snoozes = brain.active_snoozes(conn, now)
+    return [_view(a, snoozes, now) for a in found if is_firing(a)]
+
+
+@bp.get("/api/alerts")
+@documents(query=AlertsQuery, response=AlertsAnswer, tags=("alerts",))
+def list_alerts():
+    """What is firing now, most severe first, with who acked it and which snoozes silence it."""
+    args = {**request.args.to_dict(), "filter": request.args.getlist("filter")}
+    query = AlertsQuery().load(args)
+    conn, now = current_app.extensions["sparky"].conn, time.time()
+    # One matcher per `filter`, taken as written: a value may hold spaces (service=Disk Space).
+    shown = firing_alerts(conn, [f.strip() for f in query["filter"] if f.strip()], now)
+    for name in ("acked", "snoozed"):
+        if name in query:
+            shown = [a for a in shown if a[name] == query[name]]
+    return jsonify(AlertsAnswer().dump({"alerts": shown[:query["limit"]], "count": len(shown)}))

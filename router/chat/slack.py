@@ -1,0 +1,127 @@
+"""Slack Web API transport: a `chat.Message` becomes a Block Kit `chat.postMessage`.
+
+slack_sdk's own retries are off (`retry_handlers=[]`): retrying is RQ's job, with backoff and a
+dead-letter list at the end. Failures become `jobs.Later` (429), `jobs.Retryable` (5xx, timeouts)
+or `jobs.Permanent` (channel_not_found, invalid_auth...), each with a reason we write ourselves,
+so no token can travel in an exception text. Every post carries message metadata with its
+delivery key: after a timeout (posted or not?) the channel is searched for it before posting again.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+import urllib.error
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.config import Config
+
+log = logging.getLogger(__name__)
+
+METADATA_TYPE = "sparky_delivery"
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
+                              "ratelimited"})
+SECTION_LIMIT = 3000   # Block Kit's limit on a section's text
+
+
+class Uncertain(Retryable):
+    """No answer (timeout, dropped connection): the message may or may not have been posted."""
+
+
+@functools.lru_cache(maxsize=8)
+def _client(token: str, base_url: str, timeout: float) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=[])
+
+
+def client(config: Config) -> WebClient:
+    return _client(config.slack_bot_token, config.slack_api_url, config.slack_timeout)
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, so signal text cannot forge mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render(message, mention: str) -> dict:
+    """chat.postMessage arguments for a message (mention already in Slack form)."""
+    body = escape(message.text)
+    text = f"{mention} {body}".strip() if mention else body
+    headline = f"{message.emoji} {text}".strip() if message.emoji else text
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": headline[:SECTION_LIMIT]}}]
+    context = escape(message.context)
+    if message.url:
+        context = f"{context} · <{message.url}|open>" if context else f"<{message.url}|open>"
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    if message.buttons:
+        blocks.append({"type": "actions", "block_id": "sparky_alert_actions", "elements": [
+            {"type": "button", "action_id": b.action_id, "text": {"type": "plain_text", "text": b.label},
+             "value": b.value, **({"style": b.style} if b.style else {})} for b in message.buttons]})
+    args = {"channel": message.room, "text": text, "blocks": blocks,
+            "metadata": {"event_type": METADATA_TYPE,
+                         "event_payload": {"key": message.key, "signal": message.signal}}}
+    if message.thread:
+        args["thread_ts"] = message.thread
+        if message.broadcast:
+            args["reply_broadcast"] = True
+    return args
+
+
+def post(config: Config, args: dict) -> tuple[str, str]:
+    """Post; returns (channel id, ts). Raises Later / Retryable / Uncertain / Permanent."""
+    try:
+        response = client(config).chat_postMessage(**args)
+    except SlackApiError as exc:
+        raise classify("chat.postMessage", exc) from None
+    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+        raise Uncertain(f"Slack chat.postMessage: no answer ({type(exc).__name__})") from None
+    except SlackClientError as exc:
+        raise Retryable(f"Slack chat.postMessage: {type(exc).__name__}") from None
+    return str(response.get("channel") or args["channel"]), str(response.get("ts") or "")
+
+
+def classify(method: str, exc: SlackApiError) -> Exception:
+    status = getattr(exc.response, "status_code", 0) or 0
+    data = exc.response.data if isinstance(getattr(exc.response, "data", None), dict) else {}
+    error = str(data.get("error") or "")[:200]
+    headers = getattr(exc.response, "headers", None) or {}
+    if status == 429 or error == "ratelimited":
+        wait = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
+        return Later(wait, f"Slack {method}: rate limited, asked to wait {wait}s", 429)
+    what = f"Slack {method}: HTTP {status}" + (f" {error}" if error else "")
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return Retryable(what, status)
+    return Permanent(what, status)
+
+
+def _seconds(value) -> int:
+    try:
+        return max(1, int(float(value)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def find(config: Config, channel: str, key: str, since: float, thread: str = "") -> str | None:
+    """The ts of a message we posted with delivery `key` since `since`, if Slack shows one."""
+    try:
+        web = client(config)
+        oldest = f"{max(0.0, since - 60):.6f}"
+        if thread:
+            response = web.conversations_replies(channel=channel, ts=thread, oldest=oldest,
+                                                 include_all_metadata=True, limit=200)
+        else:
+            response = web.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True,
+                                                 limit=200)
+    except Exception as exc:  # cannot tell: post again (at least once) rather than lose it
+        log.warning("could not search %s for an earlier post (%s); posting again", channel,
+                    type(exc).__name__)
+        return None
+    for item in response.get("messages") or []:
+        metadata = item.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == METADATA_TYPE and payload.get("key") == key:
+            return str(item.get("ts"))
+    return None

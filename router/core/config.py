@@ -1,0 +1,206 @@
+"""Configuration: the one place environment variables are read.
+
+Everything else receives a `Config` (the app factory, workers, the CLI); tests build one directly.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+GITHUB_DEFAULT_API_URL = "https://api.github.com"
+
+# Every variable the README documents, with its default; `sparky config` prints this table.
+DEFAULTS: dict[str, str] = {
+    "SPARKY_REDIS_URL": "",
+    "SPARKY_DATA_DIR": "./var",
+    "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
+    "SPARKY_RULES_POLL": "1",
+    "SPARKY_PORT": "8080",
+    "SPARKY_MAX_BODY": str(1024 * 1024),
+    "SPARKY_MAX_BACKLOG": "20000",
+    "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
+    "SPARKY_DEDUP_TTL": str(24 * 3600),
+    "SPARKY_RESOLVE_TIMEOUT": "5m",
+    "SPARKY_SLACK_RATE": "1",
+    "SPARKY_SLACK_TIMEOUT": "10",
+    "SPARKY_WEBHOOK_TIMEOUT": "10",
+    "SPARKY_HOOK_TOKENS": "",
+    "SPARKY_ADMIN_TOKEN": "",
+    "SLACK_BOT_TOKEN": "",
+    "SLACK_SIGNING_SECRET": "",
+    "SLACK_API_URL": SLACK_DEFAULT_API_URL,
+    "GITHUB_WEBHOOK_SECRET": "",
+    "GITHUB_API_URL": GITHUB_DEFAULT_API_URL,
+    "GITHUB_TOKEN": "",
+    "JENKINS_URL": "",
+    "JENKINS_USER": "",
+    "JENKINS_TOKEN": "",
+    "CHEF_SERVER_URL": "",
+    "CHEF_CLIENT_NAME": "",
+    "CHEF_CLIENT_KEY": "",
+    "ARTIFACTORY_URL": "",
+    "ARTIFACTORY_TOKEN": "",
+    "SPARKY_STARTUP_WARNINGS": "on",
+}
+
+# Secrets never appear in logs, errors or `sparky config` output.
+SECRET_VARS = frozenset({
+    "SPARKY_HOOK_TOKENS", "SPARKY_ADMIN_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+    "GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "JENKINS_TOKEN",
+    "CHEF_CLIENT_KEY", "ARTIFACTORY_TOKEN",
+})
+
+
+class ConfigError(ValueError):
+    """A variable has a value Sparky cannot use; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name) or DEFAULTS[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name) or DEFAULTS[name]
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float:
+    """A duration as seconds (`300`) or with a unit, as Alertmanager writes it (`5m`, `90s`, `1h`)."""
+    raw = (env.get(name) or DEFAULTS[name]).strip()
+    number, unit = raw[:-1] if raw[-1:] in _SECONDS else raw, raw[-1:] if raw[-1:] in _SECONDS else ""
+    try:
+        value = float(number) * _SECONDS[unit]
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a duration such as 300, 90s or 5m, got {raw!r}")
+    return value
+
+
+def _str(env: Mapping[str, str], name: str) -> str:
+    return env.get(name) or DEFAULTS[name]
+
+
+def _on_off(env: Mapping[str, str], name: str) -> bool:
+    raw = _str(env, name).strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw == "on"
+
+
+@dataclass(frozen=True)
+class Config:
+    redis_url: str = ""
+    data_dir: Path = Path("./var")
+    rules_dir: Path = DEFAULT_RULES_DIR
+    rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
+    port: int = 8080
+    max_body: int = 1024 * 1024
+    max_backlog: int = 20000
+    signal_ttl: int = 7 * 24 * 3600
+    dedup_ttl: int = 24 * 3600
+    resolve_timeout: float = 300.0  # an /api/v2/alerts alert without endsAt resolves this long after its last resend
+    slack_rate: float = 1.0
+    slack_timeout: float = 10.0
+    webhook_timeout: float = 10.0
+    hook_tokens: tuple[str, ...] = ()
+    admin_token: str = ""
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    github_webhook_secret: str = ""
+    github_api_url: str = GITHUB_DEFAULT_API_URL
+    github_token: str = ""
+    jenkins_url: str = ""
+    jenkins_user: str = ""
+    jenkins_token: str = ""
+    chef_server_url: str = ""       # with the organization: https://chef.example/organizations/acme
+    chef_client_name: str = ""      # the API client that signs requests (X-Ops-UserId)
+    chef_client_key: str = ""       # path to its private key (.pem), or the PEM text itself
+    artifactory_url: str = ""       # https://artifactory.example/artifactory
+    artifactory_token: str = ""
+    # off: a web process does not log the UNVERIFIED lines (`sparky up` printed them once for all)
+    startup_warnings: bool = True
+    # Not from the environment: the clock used for signature freshness, injectable in tests.
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if env is None else env
+        tokens = tuple(t.strip() for t in _str(env, "SPARKY_HOOK_TOKENS").split(",") if t.strip())
+        return cls(
+            redis_url=_str(env, "SPARKY_REDIS_URL"),
+            data_dir=Path(_str(env, "SPARKY_DATA_DIR")),
+            rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
+            rules_poll=_float(env, "SPARKY_RULES_POLL"),
+            port=_int(env, "SPARKY_PORT"),
+            max_body=_int(env, "SPARKY_MAX_BODY"),
+            max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
+            signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
+            dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
+            resolve_timeout=_seconds(env, "SPARKY_RESOLVE_TIMEOUT"),
+            slack_rate=_float(env, "SPARKY_SLACK_RATE"),
+            slack_timeout=_float(env, "SPARKY_SLACK_TIMEOUT"),
+            webhook_timeout=_float(env, "SPARKY_WEBHOOK_TIMEOUT"),
+            hook_tokens=tokens,
+            admin_token=_str(env, "SPARKY_ADMIN_TOKEN"),
+            slack_bot_token=_str(env, "SLACK_BOT_TOKEN"),
+            slack_signing_secret=_str(env, "SLACK_SIGNING_SECRET"),
+            slack_api_url=_str(env, "SLACK_API_URL"),
+            github_webhook_secret=_str(env, "GITHUB_WEBHOOK_SECRET"),
+            github_api_url=_str(env, "GITHUB_API_URL"),
+            github_token=_str(env, "GITHUB_TOKEN"),
+            jenkins_url=_str(env, "JENKINS_URL"),
+            jenkins_user=_str(env, "JENKINS_USER"),
+            jenkins_token=_str(env, "JENKINS_TOKEN"),
+            chef_server_url=_str(env, "CHEF_SERVER_URL"),
+            chef_client_name=_str(env, "CHEF_CLIENT_NAME"),
+            chef_client_key=_str(env, "CHEF_CLIENT_KEY"),
+            artifactory_url=_str(env, "ARTIFACTORY_URL"),
+            artifactory_token=_str(env, "ARTIFACTORY_TOKEN"),
+            startup_warnings=_on_off(env, "SPARKY_STARTUP_WARNINGS"),
+        )
+
+    def with_(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+    def unverified_sources(self) -> list[str]:
+        """Sources whose authenticity check is off, for the start-up warnings."""
+        off = []
+        if not self.github_webhook_secret:
+            off.append("github (GITHUB_WEBHOOK_SECRET unset)")
+        if not self.slack_signing_secret:
+            off.append("slack (SLACK_SIGNING_SECRET unset)")
+        if not self.hook_tokens:
+            off.append("nagios, alertmanager, jenkins, runscope, generic (SPARKY_HOOK_TOKENS unset)")
+        return off
+
+
+def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(variable, value) for every variable, secrets shown only as set/unset."""
+    env = os.environ if env is None else env
+    rows = []
+    for name, default in DEFAULTS.items():
+        value = env.get(name, "")
+        if name in SECRET_VARS:
+            shown = "(set)" if value else "(unset)"
+        else:
+            shown = value or f"{default} (default)" if default else value or "(unset)"
+        rows.append((name, shown))
+    return rows

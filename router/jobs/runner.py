@@ -1,0 +1,314 @@
+"""Running the actions rules decide: the RQ job, its idempotency, and how it is queued.
+
+The rules engine hands over the actions of an evaluated batch with `enqueue_actions`. Each
+action is run once per (signal, ruleset, rule, index): the runner loads the signal, skips the
+action if its outcome is recorded done, runs it, and records the outcome in the signal's outcome
+hash, which is also the dedupe mark (at least once, with dedupe: a retried or re-run job does
+not act twice).
+
+Batches, because a job costs RQ ~57 Redis commands and ~3 ms of worker CPU before it does
+anything (performance-baselines §4b): `enqueue_actions` queues one `run_actions` job per BATCH
+actions (a lone action gets a plain `run_action` job), so a flood costs one RQ job per BATCH
+messages while a single alert still goes out at once. In a batch, an action that must wait (429,
+the channel's pace) or failed transiently leaves the batch as its own `run_action` job, due when
+it should run again, with the retries it has left; the rest of the batch goes on.
+
+An action is a module-level function `name(signal, conn, config, *, ctx, **params) -> str`
+returning a short outcome text; `ctx` (jobs.Context) says which decision it carries out. Its
+parameters are checked with the schema in `actions.PARAMS` (the one `sparky rules check` uses).
+
+`JOBS` holds, per action, a job function `f(signal, **params)` for engines that enqueue
+`REGISTRY[name]` directly with the signal (actions/__init__.py); it reads the ruleset and rule
+from the job's meta and runs the same `execute`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Callable, Iterable
+
+from redis import Redis
+from rq import Queue, Retry, get_current_job
+from marshmallow import ValidationError
+from rq.job import Job
+
+from actions import PARAMS, deploy, escalate, group, nag, notify, webhook
+from actions import setfact as facts
+from router.jobs import jobs
+from router.jobs.jobs import Context, Permanent
+from router.core import brain
+from router.core import metrics
+from router.core.config import Config
+from router.jobs.queues import ACTIONS_QUEUE
+
+# Action name (as rule files write it) → function. deploy and nag come with their own issues.
+ACTIONS: dict[str, Callable[..., str]] = {
+    "notify": notify.notify,
+    "drop": notify.drop,
+    "group": group.group,
+    "escalate": escalate.escalate,
+    "webhook": webhook.webhook,
+    "set": facts.set_fact,
+    "nag": nag.nag,
+    "deploy": deploy.deploy,
+}
+
+ActionItem = tuple[str, str, str, int, str, dict]
+SENDS_DECISION = frozenset({"webhook"})  # actions whose message carries the stored decision   # (signal_id, ruleset, rule, index, action, params)
+
+# Writes an outcome unless the action is already recorded done (a late failure report of a
+# duplicate run must not undo it). KEYS: outcomes. ARGV: field, record, ttl.
+KEEP_DONE = """
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+if prev and cjson.decode(prev)['state'] == 'done' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+
+
+BATCH = 50      # actions per RQ job: ~60 µs of RQ per action instead of ~3 ms
+
+
+def _describe(item: ActionItem) -> str:
+    sid, ruleset, rule, index, action, _ = item
+    return f"{action} {ruleset}/{rule}/{index} for {sid}"
+
+
+def enqueue_actions(conn: Redis, items: Iterable[ActionItem], pipeline=None) -> list[str]:
+    """Queue the actions in one round trip; returns, per item, the id of the job that runs it.
+
+    With `pipeline`, the jobs join it (the caller executes it, e.g. with its decision write);
+    RQ opens MULTI on a transactional pipeline itself, so queue the jobs before other writes.
+    """
+    items = [(sid, ruleset, rule, int(index), action, dict(action_params or {}))
+             for sid, ruleset, rule, index, action, action_params in items]
+    if not items:
+        return []
+    datas, job_ids = [], []
+    for start in range(0, len(items), BATCH):
+        chunk = items[start:start + BATCH]
+        job_id = jobs.new_job_id()
+        if len(chunk) == 1:
+            func, args, description = run_action, chunk[0], _describe(chunk[0])
+        else:
+            func, args = run_actions, ([list(item) for item in chunk],)
+            description = f"{len(chunk)} actions: {_describe(chunk[0])}, ..."
+        datas.append(Queue.prepare_data(func, args=args, job_id=job_id, description=description,
+                                        timeout=jobs.JOB_TIMEOUT, result_ttl=jobs.RESULT_TTL,
+                                        failure_ttl=jobs.FAILURE_TTL, retry=jobs.RETRY))
+        job_ids += [job_id] * len(chunk)
+    pipe = pipeline if pipeline is not None else conn.pipeline()
+    Queue(ACTIONS_QUEUE, connection=conn).enqueue_many(datas, pipeline=pipe)
+    sizes = [len(d.args[0]) if d.func is run_actions else 1 for d in datas]
+    jobs.track(pipe, [d.job_id for d in datas], sizes)
+    if pipeline is None:
+        pipe.execute()
+    return job_ids
+
+
+def run_action(signal_id: str, ruleset: str, rule: str, index: int, action: str, params: dict) -> str | Retry:
+    """RQ job: carry out one action of one rule for one signal."""
+    job = get_current_job()
+    result = execute(job.connection, Config.from_env(), Context(signal_id, ruleset, rule, index, action),
+                     params, job=job)
+    outcome = ("retried" if isinstance(result, Retry) else "duplicate" if str(result).startswith("duplicate")
+               else "failed" if str(result).startswith("failed") else "run")
+    metrics.count(job.connection, "sparky_actions", action=action, outcome=outcome)
+    return result
+
+
+_schemas: dict[str, object] = {}
+
+
+def load_params(action: str, action_params: dict | None) -> dict:
+    """The action's parameters checked by its schema; Permanent naming the problems otherwise."""
+    if action not in PARAMS:
+        return dict(action_params or {})
+    schema = _schemas.get(action)
+    if schema is None:
+        schema = _schemas[action] = PARAMS[action]()
+    try:
+        return schema.load(action_params or {})
+    except ValidationError as exc:
+        problems = "; ".join(f'parameter "{k}": {" ".join(map(str, v)) if isinstance(v, list) else v}'
+                             for k, v in sorted(exc.messages.items()))
+        raise Permanent(f"{action}: {problems}") from None
+
+
+def run_actions(items: list[list]) -> str:
+    """RQ job: a batch of actions, each as `run_action` would run it."""
+    job = get_current_job()
+    return execute_batch(job.connection, Config.from_env(), [tuple(item) for item in items], job)
+
+
+def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job | None = None) -> str:
+    # Every signal and dedupe mark (and, for the actions that send it, the decision): one round trip.
+    with conn.pipeline(transaction=False) as pipe:
+        for sid, ruleset, rule, index, action, _ in items:
+            pipe.get(brain.key_signal(sid))
+            pipe.hget(brain.key_action_outcomes(sid), f"{ruleset}/{rule}/{index}")
+            if action in SENDS_DECISION:
+                pipe.get(brain.key_decision(sid))
+        answers = iter(pipe.execute())
+        fetched = [(next(answers), next(answers), next(answers) if item[4] in SENDS_DECISION else None)
+                   for item in items]
+    counts = {"done": 0, "duplicate": 0, "failed": 0, "handed on": 0}
+    by_action: Counter = Counter()  # (action, outcome) for /metrics
+    # Done records are written together at the end: a batch cut short by a crash runs again, and
+    # what it had posted is recognised by the delivery markers (chat.py), not by these records.
+    writes: list = []
+    for i, item in enumerate(items):
+        raw_signal, previous, decision = fetched[i]
+        ctx = Context(*item[:5], writes=writes, decision=decision)
+        try:
+            outcome = execute(conn, config, ctx, item[5], job=job, batch=True, later_writes=writes,
+                              prefetched=(raw_signal, previous))
+        except jobs.Later as later:
+            _hand_on(conn, item, later.until, jobs.RETRY, job, failed=False)
+            counts["handed on"] += 1
+            by_action[item[4], "deferred"] += 1
+            continue
+        except jobs.ActionFailed:
+            retry = Retry(max=jobs.RETRY.max - 1, interval=jobs.RETRY.intervals[1:])
+            _hand_on(conn, item, time.time() + jobs.RETRY.intervals[0], retry, job)
+            counts["handed on"] += 1
+            by_action[item[4], "retried"] += 1
+            continue
+        key = "duplicate" if str(outcome).startswith("duplicate") else \
+            "failed" if str(outcome).startswith("failed") else "done"
+        counts[key] += 1
+        by_action[item[4], "run" if key == "done" else key] += 1
+    with conn.pipeline(transaction=False) as pipe:
+        for (action, outcome), n in by_action.items():
+            metrics.count(pipe, "sparky_actions", n, action=action, outcome=outcome)
+        for finish, state, text in writes:
+            finish(pipe, state, text)
+        jobs.untrack(pipe, job)
+        pipe.execute()
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing to do"
+
+
+def _hand_on(conn: Redis, item: ActionItem, at: float, retry: Retry, batch_job: Job | None,
+             failed: bool = True) -> None:
+    """An action of a batch that must run again later: its own `run_action` job, due at `at`."""
+    jobs.schedule(conn, at, run_action, *item, job_id=jobs.new_job_id(), description=_describe(item),
+                  retry=retry,
+                  meta={"earlier_attempts": int(failed), "batch": batch_job.id if batch_job else ""})
+
+
+def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job: Job | None = None,
+            signal: dict | None = None, prefetched: tuple | None = None, batch: bool = False,
+            later_writes: list | None = None) -> str | Retry:
+    """What `run_action` does, callable without RQ (tests, `sparky` tools)."""
+    outcomes = brain.key_action_outcomes(ctx.signal_id)
+    if prefetched is None:
+        with conn.pipeline(transaction=False) as pipe:
+            if signal is None:
+                pipe.get(brain.key_signal(ctx.signal_id))
+            pipe.hget(outcomes, ctx.scope)
+            prefetched = (None, *pipe.execute())[-2:]
+    raw_signal, previous = prefetched
+    if signal is not None:
+        raw_signal = json.dumps(signal)
+    if previous and json.loads(previous).get("state") == "done":
+        if job is not None and not batch:
+            with conn.pipeline(transaction=False) as pipe:
+                jobs.untrack(pipe, job)
+                pipe.execute()
+        return "duplicate: " + json.loads(previous).get("outcome", "done before")
+
+    def work() -> str:
+        if raw_signal is None:
+            raise Permanent(f"signal {ctx.signal_id} is gone (unknown, or expired after SPARKY_SIGNAL_TTL)")
+        function = ACTIONS.get(ctx.action)
+        if function is None:
+            raise Permanent(f'unknown action "{ctx.action}"')
+        checked = load_params(ctx.action, action_params)
+        return function(json.loads(raw_signal), conn, config, ctx=ctx, **checked)
+
+    def finish(pipe, state: str, text: str) -> None:
+        record = jobs.outcome_record(ctx.action, state, text, job)
+        if state == "done":
+            pipe.hset(outcomes, ctx.scope, record)
+            pipe.expire(outcomes, brain.ACTION_OUTCOME_TTL)
+        else:
+            jobs.script(conn, KEEP_DONE, [outcomes], [ctx.scope, record, brain.ACTION_OUTCOME_TTL],
+                        client=pipe)
+
+    body = {"signal_id": ctx.signal_id, "ruleset": ctx.ruleset, "rule": ctx.rule, "index": ctx.index,
+            "action": ctx.action, "params": action_params}
+    return jobs.guarded(conn, config, job, f"action:{ctx.action}", body, work, finish, batch=batch,
+                        later_writes=later_writes)
+
+
+def outcomes(conn: Redis, signal_id: str) -> list[dict]:
+    """What was done for a signal, per action: [{"ruleset", "rule", "index", "action", "state",
+    "outcome", "at", "job"}], in ruleset/rule/index order (escalation rounds after their action)."""
+    found = []
+    for field, raw in sorted(conn.hgetall(brain.key_action_outcomes(signal_id)).items()):
+        ruleset, rule, index, *rest = field.decode().split("/")
+        entry = {"ruleset": ruleset, "rule": rule, "index": int(index) if index.isdigit() else index,
+                 **json.loads(raw)}
+        if rest:
+            entry["step"] = "/".join(rest)
+        found.append(entry)
+    return found
+
+
+def wait_times(conn: Redis) -> dict[str, float]:
+    """Action jobs waiting on RQ's scheduler: job id → due time (for tests and tools)."""
+    from rq.registry import ScheduledJobRegistry
+
+    registry = ScheduledJobRegistry(ACTIONS_QUEUE, connection=conn)
+    return {job_id.decode(): score for job_id, score in
+            conn.zrange(registry.key, 0, -1, withscores=True)}
+
+
+def _direct(action: str, signal: dict, params: dict) -> str | Retry:
+    """A job enqueued as `REGISTRY[action](signal, **params)`: context from the job's meta and id."""
+    job = get_current_job()
+    meta = job.meta or {}
+    tail = job.id.rsplit("-", 1)[-1]
+    ctx = Context(signal["id"], str(meta.get("ruleset", "")), str(meta.get("rule", "")),
+                  int(tail) if tail.isdigit() else 0, action)
+    return execute(job.connection, Config.from_env(), ctx, params, job=job, signal=signal)
+
+
+def notify_job(signal: dict, **params) -> str | Retry:
+    return _direct("notify", signal, params)
+
+
+def drop_job(signal: dict, **params) -> str | Retry:
+    return _direct("drop", signal, params)
+
+
+def group_job(signal: dict, **params) -> str | Retry:
+    return _direct("group", signal, params)
+
+
+def escalate_job(signal: dict, **params) -> str | Retry:
+    return _direct("escalate", signal, params)
+
+
+def webhook_job(signal: dict, **params) -> str | Retry:
+    return _direct("webhook", signal, params)
+
+
+def set_job(signal: dict, **params) -> str | Retry:
+    return _direct("set", signal, params)
+
+
+def nag_job(signal: dict, **params) -> str | Retry:
+    return _direct("nag", signal, params)
+
+
+def deploy_job(signal: dict, **params) -> str | Retry:
+    return _direct("deploy", signal, params)
+
+
+JOBS: dict[str, Callable[..., str | Retry]] = {
+    "notify": notify_job, "drop": drop_job, "group": group_job, "escalate": escalate_job,
+    "webhook": webhook_job, "set": set_job, "nag": nag_job, "deploy": deploy_job,
+}

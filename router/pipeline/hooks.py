@@ -1,0 +1,150 @@
+"""The front door: every endpoint a source posts to (SPEC §3). The only reader of `request`.
+
+Order for each request: size → authenticity on the raw bytes → decode + validate → store and
+queue (reception.accept) → 202. Anything refused is answered with a JSON error naming the
+problem and kept in the dead-letter list; an unreachable brain is a 503 with Retry-After.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from redis.exceptions import RedisError
+
+from router.core import brain
+from router.core import deadletter
+from router.core import metrics
+from router.pipeline.reception import Backpressure, accept
+from sources import ADAPTERS, alertmanager, common, github, slack
+from sources.common import Refused
+
+log = logging.getLogger(__name__)
+bp = Blueprint("hooks", __name__)
+
+RETRY_AFTER_DOWN = "5"
+RETRY_AFTER_BUSY = "10"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    adapter: object
+    load: Callable
+    parse: Callable
+    ok_status: int = 202          # what a successful delivery is answered with
+    slack: bool = False           # Slack wants 200s and its own answer shapes
+
+
+def _endpoint(name: str, **kw) -> Endpoint:
+    adapter = ADAPTERS[name]
+    return Endpoint(adapter, adapter.load, adapter.parse, **kw)
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "/hooks/nagios": _endpoint("nagios"),
+    "/hooks/alertmanager": _endpoint("alertmanager"),
+    "/hooks/jenkins": _endpoint("jenkins"),
+    "/hooks/github": _endpoint("github"),
+    "/hooks/runscope": _endpoint("runscope"),
+    "/hooks/generic": _endpoint("generic"),
+    # Prometheus pushes here as if Sparky were its Alertmanager, and expects 200.
+    "/api/v2/alerts": Endpoint(alertmanager, alertmanager.load_v2, alertmanager.parse_v2, ok_status=200),
+    "/slack/commands": _endpoint("slack", ok_status=200, slack=True),
+    "/slack/events": _endpoint("slack", ok_status=200, slack=True),
+    "/slack/interactions": _endpoint("slack", ok_status=200, slack=True),
+}
+
+
+def _sparky():
+    return current_app.extensions["sparky"]
+
+
+def _read_body(limit: int) -> bytes:
+    """At most limit+1 bytes, so an oversize body is detected without reading all of it."""
+    return request.stream.read(limit + 1)
+
+
+def _authenticate(endpoint: Endpoint, raw: bytes) -> None:
+    config = _sparky().config
+    auth = endpoint.adapter.AUTH
+    if auth == "github":
+        if config.github_webhook_secret:
+            github.verify(raw, request.headers, config.github_webhook_secret)
+    elif auth == "slack":
+        if config.slack_signing_secret:
+            slack.verify(raw, request.headers, config.slack_signing_secret, config.clock())
+    else:
+        common.check_token(request.headers, request.args, config.hook_tokens)
+
+
+def _refuse(path: str, raw: bytes, status: int, reason: str) -> Response:
+    """Answer a refusal as JSON and keep the request in the dead-letter list."""
+    letter = deadletter.letter(path, status, reason, request.headers, request.args, raw)
+    try:
+        brain.push_dead_letter(_sparky().conn, letter)
+        metrics.count(_sparky().conn, "sparky_signals_received", source=ENDPOINTS[path].adapter.NAME,
+                      outcome=f"refused_{status}")
+    except RedisError:
+        log.error("dead letter %s not recorded: brain unreachable", letter["id"])
+    response = jsonify(error=reason, status=status, dead_letter=letter["id"])
+    response.status_code = status
+    return response
+
+
+def _unavailable(reason: str, retry_after: str) -> Response:
+    response = jsonify(error=reason, status=503)
+    response.status_code = 503
+    response.headers["Retry-After"] = retry_after
+    return response
+
+
+def receive(path: str) -> Response:
+    endpoint = ENDPOINTS[path]
+    config = _sparky().config
+    raw = _read_body(config.max_body)
+    if len(raw) > config.max_body:
+        return _refuse(path, raw, 413, f"body larger than SPARKY_MAX_BODY ({config.max_body} bytes)")
+    try:
+        _authenticate(endpoint, raw)
+        payload = endpoint.load(raw, request.headers)
+        if endpoint.slack and (challenge := slack.challenge(payload)) is not None:
+            return jsonify(challenge=challenge)
+        signals = endpoint.parse(payload, request.headers)
+    except Refused as refused:
+        return _refuse(path, raw, refused.status, refused.reason)
+    except Exception:  # an adapter bug must not become a 500 for the sender, nor lose the body
+        log.exception("adapter for %s failed on a request; kept as a dead letter", path)
+        return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list")
+
+    try:
+        result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
+    except Backpressure as busy:
+        return _unavailable(str(busy), RETRY_AFTER_BUSY)
+    except RedisError:
+        log.exception("brain unreachable while accepting %s", path)
+        return _unavailable("brain (Redis) unreachable; retry later", RETRY_AFTER_DOWN)
+
+    if endpoint.slack:
+        # Slack shows a slash command's response body to the user; the answer comes later
+        # from the worker, so acknowledge with an empty 200.
+        response = Response(status=200) if path != "/slack/events" else jsonify(result.answer())
+        response.headers["X-Sparky-Signals"] = ",".join(result.ids)
+        return response
+    response = jsonify(result.answer())
+    response.status_code = endpoint.ok_status
+    return response
+
+
+def _register() -> None:
+    for path, endpoint in ENDPOINTS.items():
+        def view(path=path):
+            return receive(path)
+
+        # The adapter's docstring summarises the endpoint in /openapi.json.
+        view.__doc__ = endpoint.adapter.__doc__
+        view.openapi = {"tags": ("ingest",)}
+        bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
+
+
+_register()

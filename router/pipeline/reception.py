@@ -1,0 +1,123 @@
+"""Taking signals in: de-duplicate, store durably, mark them pending evaluation — one Lua script.
+
+No Flask here: router/pipeline/hooks.py calls `accept` after the adapter has verified and parsed.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+
+import logging
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from router.core import brain
+from router.pipeline import intake
+from router.core import metrics
+from router.core.config import Config
+from router.core.signal import Signal, parse_time
+
+log = logging.getLogger(__name__)
+
+
+# The backlog is read at most once a second per process: exact to the job is not needed, and
+# two LLENs per request would cost a round trip each time.
+BACKLOG_TTL = 1.0
+_backlog: dict[int, tuple[float, int]] = {}
+
+
+def current_backlog(conn: Redis) -> int:
+    now = time.monotonic()
+    seen_at, value = _backlog.get(id(conn), (0.0, 0))
+    if now - seen_at > BACKLOG_TTL:
+        value = intake.backlog(conn)
+        _backlog[id(conn)] = (now, value)
+    return value
+
+
+class Backpressure(Exception):
+    """The delivery backlog is over its bound; the sender should retry later."""
+
+    def __init__(self, backlog: int, bound: int):
+        super().__init__(f"backlog of {backlog} queued jobs is over the bound of {bound}; retry later")
+        self.backlog = backlog
+
+
+@dataclass
+class Accepted:
+    ids: list[str] = field(default_factory=list)           # new signals, stored and queued
+    duplicate_of: list[str] = field(default_factory=list)  # originals of re-delivered signals
+
+    def answer(self) -> dict:
+        body = {"accepted": len(self.ids), "signals": self.ids}
+        if self.duplicate_of:
+            body["duplicate"] = not self.ids
+            body["duplicate_of"] = self.duplicate_of
+        return body
+
+
+def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> Accepted:
+    """Store the new signals and mark them pending evaluation; duplicates are only reported."""
+    if not signals:
+        return Accepted()
+    if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
+        raise Backpressure(waiting, config.max_backlog)
+
+    now = time.time()
+    taken, holders, sweep_at = brain.accept_signals(
+        conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
+        now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
+        flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
+        expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=SWEEP_MARGIN)
+    if sweep_at is not None:
+        # An alert that resolves unless re-sent expires before any sweep scheduled so far.
+        schedule_sweep(conn, sweep_at)
+    result = Accepted()
+    for signal, holder in zip(signals, holders):
+        if holder == signal.id:
+            result.ids.append(signal.id)
+        else:
+            result.duplicate_of.append(holder)
+    if taken:
+        # We took the drain flag: no drain job is queued or running, so queue one. Should this
+        # process die right here, the flag expires (intake.FLAG_TTL) and the next request or a
+        # worker's start-up kick queues it instead; the signals are already stored and pending.
+        try:
+            intake.enqueue_drain(conn)
+        except RedisError:
+            log.error("stored %d signals but could not queue their drain job; the flag expires "
+                      "in %ss and the next request queues it", len(result.ids), intake.FLAG_TTL)
+    return result
+
+
+# Should a scheduled sweep be lost, its flag runs out this long after its time, and the next
+# alert (or a worker's maintenance) schedules one again.
+SWEEP_MARGIN = 60
+
+
+def schedule_sweep(conn: Redis, at: float) -> None:
+    """Have RQ's scheduler run the expiry sweep at epoch `at` (router/alerts/expiry.py)."""
+    from router.alerts.expiry import schedule  # late: expiry sends its resolutions through this module
+
+    try:
+        schedule(conn, at)
+    except RedisError:
+        log.error("could not schedule the expiry sweep for %s; a worker's maintenance will", at)
+
+
+def expires_at(signal: Signal, now: float, resolve_timeout: float) -> float | None:
+    """When an alert that lives only while re-sent resolves unless re-sent: at its endsAt, or
+    `resolve_timeout` from now without one (Alertmanager's resolve_timeout). None for the others."""
+    if signal.ends_at is None:
+        return None
+    if signal.ends_at:
+        return parse_time(signal.ends_at).timestamp()
+    return now + resolve_timeout
+
+
+@functools.lru_cache(maxsize=64)
+def _metric_fields(source: str) -> tuple[str, str]:
+    return (metrics.field("sparky_signals_received", source=source, outcome="accepted"),
+            metrics.field("sparky_signals_received", source=source, outcome="duplicate"))

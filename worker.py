@@ -11,9 +11,10 @@ from redis import Redis
 from rq import SimpleWorker, Worker
 
 from router.jobs.recovery import recover, with_recovery
-from router.alerts import expiry
+from router.pipeline import sweeps
 from router.pipeline import intake
 from router.app import resolve_redis
+from router.assembly import assemble
 from router.core.config import Config
 from router.jobs.queues import QUEUES
 from router.stale import cron as scan_cron
@@ -21,14 +22,14 @@ from router.stale import cron as scan_cron
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that
     died (router/pipeline/intake.py) at start and at every RQ maintenance run, and the sweep that resolves
-    alerts Prometheus stopped re-sending (router/alerts/expiry.py)."""
+    alerts Prometheus stopped re-sending (router/pipeline/expiry.py)."""
 
     class Kicking(cls):
         def run_maintenance_tasks(self):
             super().run_maintenance_tasks()
             if intake.kick(self.connection):
                 self.log.warning("signals were pending with no drain job; queued one")
-            expiry.ensure(self.connection)  # a sweep chain lost with a dead worker is restarted
+            sweeps.ensure(self.connection)  # a sweep chain lost with a dead worker is restarted
 
     Kicking.__name__ = cls.__name__
     return Kicking
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="drain the queues, then exit")
     parser.add_argument("--class", dest="kind", choices=sorted(WORKER_CLASSES), default="simple")
     args = parser.parse_args(argv)
+    assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
     conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
     worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)

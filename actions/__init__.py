@@ -1,114 +1,12 @@
-"""What rules can make happen (SPEC §4 `then:`): the registry of action names.
+"""What rules can make happen (SPEC §4 `then:`): one module per effect, and the catalogue.
 
-`REGISTRY` maps each action name a rule file may use to the module-level function RQ runs for
-it, or to None while that action is not implemented yet (its decisions are then recorded with
-state "recorded" and nothing runs). An action function is `def run(signal: dict, **params)`.
-`PARAMS` holds each action's parameter schema; `sparky rules check` refuses unknown parameters,
-missing required ones and bad durations with the rule file's line.
+    catalogue    each action's parameter schema and function; `register(registry)`
+    notify       post a signal to a room (`drop`: record it, nothing else)
+    group        alerts with the same `by` values within `wait` become one message
+    escalate     re-post with a mention unless acknowledged within `after`
+    webhook      POST the signal and its decision as JSON
+    setfact      `set`: write a fact into the brain
+    deploy       carry out the deploy ruleset's verdict
+    nag          ask a stale item's owner to act (nag_delivery: one message or a digest)
+They run on workers through router/jobs/runner.py, which reads the catalogue from the registry.
 """
-from __future__ import annotations
-
-from typing import Callable
-
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
-
-from router.core.durations import Duration
-
-
-class _Params(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class NotifyParams(_Params):
-    room = fields.String(required=True, validate=validate.Length(min=1))   # "#ops" or "C0123"
-    mention = fields.String()                                              # "@oncall", "{actor}"
-    template = fields.String()                                             # message text, {field}s
-
-
-class DropParams(_Params):
-    reason = fields.String()
-
-
-class GroupParams(_Params):
-    by = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    wait = Duration(load_default="30s")          # like Alertmanager's group_wait
-    room = fields.String(required=True)
-    mention = fields.String()
-    template = fields.String()
-
-
-class EscalateParams(_Params):
-    after = Duration(required=True)              # re-notify after this unless acknowledged
-    room = fields.String()
-    mention = fields.String(required=True)
-    template = fields.String()
-
-
-class DeployParams(_Params):
-    """actions/deploy.py (router/deploys/verdict.py says how several combine)."""
-    approvals = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10))
-    approvers = fields.String()                  # a group from people.yml
-    refuse = fields.String()                     # refuse the request with this reason
-    room = fields.String()
-    wait = fields.String()                       # wait for this (e.g. "CI on {labels.short_sha}"); evaluated again
-    allow = fields.List(fields.String(), validate=validate.Length(min=1))   # who may ask (people or groups)
-    expire = Duration()                          # how long an approval counts (default 4h)
-
-
-class NagParams(_Params):
-    """actions/nag.py: ask an item's owner to act, at most once per `every` (SPEC §8)."""
-    to = fields.String()                         # people, e.g. "{labels.owner}" (the default), "{labels.reviewers}"
-    room = fields.String()                       # post there with a mention, instead of directly to them
-    template = fields.String()
-    ask = fields.String(validate=validate.OneOf(["remind", "review", "close", "delete", "archive"]))
-    every = Duration(load_default="1d")          # at most one nag per item and owner per period
-    escalate_after = Duration()
-    escalate_room = fields.String()
-    escalate_mention = fields.String()
-    approvers = fields.Raw()                     # close/delete/archive: people or groups (default: the owner)
-    digest_over = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
-    wait = Duration()                            # gather an owner's nags this long, then send them together
-
-    @validates_schema
-    def _escalation(self, data, **kwargs):
-        if "escalate_after" in data and not data.get("escalate_room"):
-            raise ValidationError("escalate_after needs an escalate_room", "escalate_room")
-        approvers = data.get("approvers")
-        if approvers is not None and not (isinstance(approvers, str) or (
-                isinstance(approvers, list) and all(isinstance(a, str) for a in approvers))):
-            raise ValidationError("a name or a list of names (people or groups)", "approvers")
-
-
-class WebhookParams(_Params):
-    url = fields.String(required=True, validate=validate.Regexp(r"^https?://", error="must be an http(s) URL"))
-    method = fields.String(load_default="POST", validate=validate.OneOf(["POST", "PUT"]))
-    headers = fields.Dict(keys=fields.String(), values=fields.String())
-    body = fields.Raw()                          # JSON body; default: the signal
-
-
-class SetParams(_Params):
-    key = fields.String(required=True, validate=validate.Length(min=1))
-    value = fields.Raw(required=True)
-    ttl = Duration()
-
-
-PARAMS: dict[str, type[Schema]] = {
-    "notify": NotifyParams,
-    "drop": DropParams,
-    "group": GroupParams,
-    "escalate": EscalateParams,
-    "deploy": DeployParams,
-    "nag": NagParams,
-    "webhook": WebhookParams,
-    "set": SetParams,
-}
-
-# name -> function run as an RQ job, or None until the actions issue implements it.
-REGISTRY: dict[str, Callable | None] = {name: None for name in PARAMS}
-
-# The actions issue: each implemented action's job runs through router.jobs.runner (idempotent,
-# retried, dead-lettered). Late import: runner imports this module's PARAMS.
-from router.jobs.runner import JOBS as _JOBS  # noqa: E402
-
-REGISTRY.update(_JOBS)

@@ -21,7 +21,7 @@ from actions.notify import alert_buttons, context_line, default_text, firing
 from router.core.templates import render
 from router.core import brain
 from router.core.config import Config
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 
 def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mention: str, repeat: int = 0,

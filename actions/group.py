@@ -28,7 +28,7 @@ from actions.notify import default_text, firing
 from router.core.templates import lookup, render, text_of
 from router.core import brain
 from router.core.config import Config
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 GRACE = 60            # a window whose flush is this late is taken for lost and flushed again
 SAMPLE_LINES = brain.GROUP_SAMPLE_CAP

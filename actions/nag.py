@@ -34,11 +34,12 @@ from redis import Redis
 
 from router.jobs import jobs
 from router.core import people
+from router.snoozes.facts import snoozed_by
 from router.jobs.jobs import Context
 from router.core.templates import render
 from router.core import brain
 from router.core.config import Config
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 ASKS = ("remind", "review", "close", "delete", "archive")
 DEFAULT_WAIT = 120
@@ -62,17 +63,6 @@ redis.call('HSET', KEYS[3], 'due', due)
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 return {1, due, 1}
 """
-
-
-def snoozed_by(conn: Redis, signal: dict, now: float, active: list[dict] | None = None) -> dict | None:
-    """The active snooze that matches the signal (the rules engine's own matching), if any."""
-    from router.engine.facts import context, snooze_matches
-
-    ctx = context(signal, now)
-    for snooze in brain.active_snoozes(conn, now) if active is None else active:
-        if snooze_matches(snooze, ctx):
-            return snooze
-    return None
 
 
 def recipients(names: str, book: people.People) -> list[tuple[str, dict | None]]:

@@ -20,11 +20,12 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from router.snoozes.facts import snoozed_by
 from router.chat import send as chat
 from router.jobs import jobs
 from router.core import brain
 from router.core.config import Config
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 DIGEST_LINES = 15
 DIGEST_TTL = 2 * 86400
@@ -103,8 +104,6 @@ def deliver_with(conn: Redis, config: Config, owner: str, dest: str, mention: st
 
 def _deliver(conn: Redis, config: Config, owner: str, dest: str, mention: str, digest_over: int,
              nags: list[dict], delivery: str) -> str:
-    from actions.nag import snoozed_by
-
     now = time.time()
     active = brain.active_snoozes(conn, now)
     live = [n for n in nags if not snoozed_by(conn, n["match"], now, active)]

@@ -20,7 +20,9 @@ from router.api import rooms as rooms_api
 from router.api import rules as rules_api
 from router.api import snoozes as snoozes_api
 from router import dashboard
+from router.assembly import assemble
 from router.core.config import Config
+from router.core.registry import Registry, install, installed
 from router.api import stale as stale_api
 
 log = logging.getLogger("sparky")
@@ -58,8 +60,10 @@ def resolve_redis(config: Config) -> Config:
     return config.with_(redis_url=url)
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, registry: Registry | None = None) -> Flask:
     config = resolve_redis(config or Config.from_env())
+    # One registry per process: the one its composition root installed, else the built-in one.
+    registry = install(registry) if registry is not None else (installed() or assemble())
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["sparky"] = Sparky(config=config, conn=connect(config))

@@ -5,11 +5,13 @@ Every adapter module exposes:
     AUTH                      "token" (SPARKY_HOOK_TOKENS), "github" or "slack"
     load(raw, headers)        bytes + headers -> payload (dict or list); raises common.Refused(400/415)
     parse(payload, headers)   payload -> list[Signal]; raises common.Refused(400) naming the field
-Adapters import neither Flask nor Redis: a test feeds a file straight in.
+Adapters import neither Flask nor Redis: a test feeds a file straight in. `register(registry)`
+adds them to the process's registry, where the hooks (router/pipeline/hooks.py) and `sparky rules
+test` find them — as a plugin's own source will be.
 """
 from sources import alertmanager, generic, github, jenkins, nagios, runscope, slack
 
-# endpoint name -> adapter; router/pipeline/hooks.py maps URLs onto these.
+# source name -> adapter
 ADAPTERS = {
     "nagios": nagios,
     "alertmanager": alertmanager,
@@ -19,3 +21,8 @@ ADAPTERS = {
     "generic": generic,
     "slack": slack,
 }
+
+
+def register(registry) -> None:
+    for adapter in ADAPTERS.values():
+        registry.add_source(adapter)

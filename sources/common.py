@@ -13,7 +13,7 @@ import re
 from typing import Mapping
 from urllib.parse import parse_qs
 
-from router.core.signal import from_epoch, iso, parse_time
+from router.core.times import from_epoch, iso, parse_time
 
 
 class Refused(Exception):

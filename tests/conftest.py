@@ -28,6 +28,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pytest_configure(config):
+    # Every Sparky process starts from its composition root; so does the suite, before collection
+    # (some test modules load rules at import), with the built-in features (router/assembly.py).
+    from router.assembly import assemble
+
+    assemble()
+
+
+@pytest.fixture
+def registry():
+    """The process's registry: every built-in feature registered, as in a Sparky process."""
+    from router.core.registry import current
+
+    return current()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     given = os.environ.get("SPARKY_TEST_REDIS_URL")

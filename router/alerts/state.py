@@ -30,7 +30,7 @@ from redis import Redis
 from router.jobs.jobs import script
 from router.core import brain
 
-FIRING = ("firing", "flapping")
+FIRING = brain.FIRING_STATES
 REPEAT_WINDOW = 3600
 # Sources that re-send an alert while it lasts (see the module docstring): for them, a signal
 # repeating the recorded status is a resend, not news.
@@ -133,13 +133,7 @@ def _script_args(signal: dict) -> tuple[list, list] | None:
 
 def state(conn: Redis, fingerprint: str) -> dict:
     """The alert's state hash ({} if never seen); `labels` decoded."""
-    raw = {k.decode(): v.decode() for k, v in conn.hgetall(brain.key_alert(fingerprint)).items()}
-    if "labels" in raw:
-        try:
-            raw["labels"] = json.loads(raw["labels"])
-        except ValueError:
-            raw["labels"] = {}
-    return raw
+    return brain.load_alert(conn, fingerprint)
 
 
 def acked_by(conn: Redis, fingerprint: str) -> str:

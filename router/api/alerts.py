@@ -17,7 +17,7 @@ from router.api import acting
 from router.core import brain
 from router.commands.alerts import covering, is_firing, select
 from router.api.openapi import documents
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 bp = Blueprint("alerts_api", __name__)
 acting.register(bp)     # a bad `filter` is the command's UsageError: 400 naming the word

@@ -24,7 +24,7 @@ from router.commands import deploy as deploy_command
 from router.deploys import records as reqs
 from router.api.errors import json_error
 from router.api.openapi import documents
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 bp = Blueprint("deploys_api", __name__)
 acting.register(bp)

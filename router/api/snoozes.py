@@ -19,7 +19,8 @@ from redis import Redis
 
 from router.api import acting
 from router.core import brain
-from router.alerts import matchers
+from router.core import matchers
+from router.alerts import lookup
 from router.commands import snooze as snoozing
 from router.commands.context import Context
 from router.commands.durations import MAX_SECONDS, DurationError, Until, resolve
@@ -27,7 +28,7 @@ from router.commands.parse import words
 from router.commands.registry import UsageError
 from router.api.errors import json_error
 from router.api.openapi import documents
-from router.core.signal import from_epoch, iso
+from router.core.times import from_epoch, iso
 
 bp = Blueprint("snoozes_api", __name__)
 acting.register(bp)
@@ -125,14 +126,14 @@ def view(snooze: dict, state: str, firing: list[dict] | None = None, now: float 
             shown[name] = snooze[name]
     if firing is not None:
         now = time.time() if now is None else now
-        shown["matching"] = _refs([a for a in firing if matchers.matches(shown["matchers"], a, now)])
+        shown["matching"] = _refs([a for a in firing if lookup.matches(shown["matchers"], a, now)])
     return SnoozeSchema().dump(shown)
 
 
 def active_snoozes(conn: Redis, now: float) -> list[dict]:
     """Active snoozes, soonest end first, each with the firing alerts it matches now (the
     dashboard's reader too)."""
-    firing = matchers.firing(conn)
+    firing = lookup.firing(conn)
     return [view(s, "active", firing, now)
             for s in sorted(brain.active_snoozes(conn, now), key=lambda s: s["ends_at"])]
 
@@ -153,7 +154,7 @@ def list_snoozes():
 
 def _find(snooze_id: str, now: float) -> tuple[str, dict | None, str]:
     normalised = snoozing.normalise_id(snooze_id)
-    found, state = snoozing.lookup(_conn(), normalised, now) if normalised else (None, "")
+    found, state = snoozing.find_snooze(_conn(), normalised, now) if normalised else (None, "")
     return normalised or snooze_id, found, state
 
 
@@ -165,7 +166,7 @@ def get_snooze(snooze_id: str):
     shown_id, found, state = _find(snooze_id, now)
     if found is None:
         return json_error(404, f"no snooze {shown_id!r}")
-    return jsonify(view(found, state, matchers.firing(_conn()) if state == "active" else None, now))
+    return jsonify(view(found, state, lookup.firing(_conn()) if state == "active" else None, now))
 
 
 def _until(given: dict, ctx: Context) -> Until:
@@ -198,7 +199,7 @@ def create_snooze():
     what = f"snooze {target} {when}" + (f" because {given['reason']}" if given["reason"] else "")
 
     def work(ctx: Context) -> tuple[dict, list[dict]]:
-        firing = matchers.firing(ctx.conn)
+        firing = lookup.firing(ctx.conn)
         if "matchers" in given:
             if not all(matchers.looks_like_matcher(w) for w in given["matchers"]):
                 bad = next(w for w in given["matchers"] if not matchers.looks_like_matcher(w))

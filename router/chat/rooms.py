@@ -14,7 +14,8 @@ from redis import Redis
 
 from router.jobs.jobs import script
 from router.core import brain
-from router.core.signal import from_epoch, new_id, utcnow
+from router.core.signal import new_id
+from router.core.times import from_epoch, utcnow
 
 ROOMS_CAP = 1_000                # rooms kept in the index
 ROOM_TTL = 30 * 24 * 3600        # a room nobody posts to for this long is forgotten

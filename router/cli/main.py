@@ -12,12 +12,14 @@ from pathlib import Path
 import click
 
 from router.core import embedded
+from router.assembly import assemble
 from router.core.config import PROJECT_ROOT, Config, describe
 
 
 @click.group()
 def main() -> None:
     """Sparky: a ChatOps rules router and policy service."""
+    assemble()   # every subcommand sees the same registry as the web and worker processes
 
 
 @main.command()

@@ -7,12 +7,12 @@ machine clears them when the alert resolves or starts a new episode ("until it c
 from __future__ import annotations
 
 from router.core import brain
-from router.alerts import matchers
+from router.alerts import lookup
 from router.commands.alerts import name_of
 from router.commands.context import Context
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 MAX_REF_WORDS = 8   # fingerprints may contain spaces (`web-01/Disk Space`): try the longest first
 
@@ -30,10 +30,10 @@ return 1
 
 def _resolve(ctx: Context, tokens: list[str]) -> tuple[list[dict], str, str]:
     """(alerts named by the longest leading run of words, that reference, the rest as the reason)."""
-    firing = matchers.firing(ctx.conn)
+    firing = lookup.firing(ctx.conn)
     for n in range(min(len(tokens), MAX_REF_WORDS), 0, -1):
         ref = " ".join(tokens[:n])
-        found = matchers.find(ctx.conn, ref, firing)
+        found = lookup.find(ctx.conn, ref, firing)
         if found:
             return found, ref, " ".join(tokens[n:])
     return [], tokens[0], " ".join(tokens[1:])

@@ -7,11 +7,12 @@ import datetime as dt
 from redis import Redis
 
 from router.core import brain
-from router.alerts import matchers
+from router.core import matchers
+from router.alerts import lookup
 from router.commands.context import Context
 from router.commands.durations import humanize, local_time
 from router.commands.registry import Reply, UsageError, command
-from router.core.signal import parse_time
+from router.core.times import parse_time
 
 LIST_LIMIT = 15       # alert lines in one chat answer
 PREVIEW_LIMIT = 5     # alert names in a snooze preview
@@ -30,7 +31,7 @@ def name_of(alert: dict) -> str:
 
 def covering(alert: dict, snoozes: list[dict], now: float) -> list[dict]:
     """The active snoozes that silence this alert."""
-    return [s for s in snoozes if matchers.matches(s.get("matchers") or [], alert, now)]
+    return [s for s in snoozes if lookup.matches(s.get("matchers") or [], alert, now)]
 
 
 def line(alert: dict, snoozes: list[dict], ctx: Context) -> str:
@@ -65,7 +66,7 @@ def select(conn: Redis, words: list[str], now: float) -> tuple[list[dict], list[
 
     The one reader of "what is firing" for chat (`alerts`) and `GET /api/alerts`; UsageError
     names a word that is not a usable matcher."""
-    firing = matchers.firing(conn)
+    firing = lookup.firing(conn)
     if not words:
         return firing, None, ""
     if all(matchers.looks_like_matcher(w) for w in words):
@@ -73,9 +74,9 @@ def select(conn: Redis, words: list[str], now: float) -> tuple[list[dict], list[
             parsed = [m.as_dict() for m in matchers.parse(words)]
         except matchers.MatcherError as exc:
             raise UsageError(str(exc)) from None
-        return [a for a in firing if matchers.matches(parsed, a, now)], parsed, matchers.render(parsed)
+        return [a for a in firing if lookup.matches(parsed, a, now)], parsed, matchers.render(parsed)
     ref = " ".join(words)
-    return matchers.find(conn, ref, firing), None, ref
+    return lookup.find(conn, ref, firing), None, ref
 
 
 def is_firing(alert: dict) -> bool:

@@ -1,9 +1,10 @@
 """`approve <id>`, `deny <id> [reason]`: decide a pending request, whichever feature made it.
 
-Requests carry their kind in their id: stale clean-ups are `st-…` (router/stale/approvals.py);
-a deploy feature registers its own prefix the same way, so the two commands stay one each:
+Requests carry their kind in their id: stale clean-ups are `st-…`, deploys `dp-…`; each kind is
+registered with the process's registry (router/commands/plugin.py, `registry.approvables`), so
+the two commands stay one each however many kinds there are:
 
-    register(Approvable(prefix="st-", noun="clean-up", decide=..., pending=...))
+    registry.approvables.append(Approvable(prefix="st-", noun="clean-up", decide=..., pending=...))
 
 `decide(ctx, request_id, approve, reason) -> Reply` checks who may decide and does it;
 `pending(ctx) -> [lines]` lists what the caller could decide (`approve` with no id shows them).
@@ -18,6 +19,7 @@ from typing import Callable
 from router.commands.context import Context
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
+from router.core.registry import current
 
 
 @dataclass(frozen=True)
@@ -28,20 +30,17 @@ class Approvable:
     pending: Callable[[Context], list[str]]
 
 
-KINDS: dict[str, Approvable] = {}
-
-
-def register(kind: Approvable) -> None:
-    KINDS[kind.prefix] = kind
+def kinds() -> list[Approvable]:
+    return current().approvables
 
 
 def _kind(request_id: str) -> Approvable | None:
     lowered = request_id.lower()
-    return next((k for prefix, k in KINDS.items() if lowered.startswith(prefix)), None)
+    return next((k for k in kinds() if lowered.startswith(k.prefix)), None)
 
 
 def _pending(ctx: Context) -> Reply:
-    lines = [line for kind in KINDS.values() for line in kind.pending(ctx)]
+    lines = [line for kind in kinds() for line in kind.pending(ctx)]
     if not lines:
         return Reply("Nothing is waiting for your approval.")
     return Reply("\n".join(["Waiting for your decision:", *lines[:20]]))
@@ -75,7 +74,7 @@ def approve(ctx: Context, args: str) -> Reply:
         return _pending(ctx)
     kind = _kind(request_id)
     if kind is None:
-        known = ", ".join(f"{p}…" for p in KINDS) or "none"
+        known = ", ".join(f"{k.prefix}…" for k in kinds()) or "none"
         raise UsageError(f"`{request_id}` is not a request id (ids start with {known}).")
     return kind.decide(ctx, request_id, True, "")
 
@@ -94,6 +93,6 @@ def deny(ctx: Context, args: str) -> Reply:
         raise UsageError("Deny which request? `approve` lists the ones waiting for you.")
     kind = _kind(request_id)
     if kind is None:
-        known = ", ".join(f"{p}…" for p in KINDS) or "none"
+        known = ", ".join(f"{k.prefix}…" for k in kinds()) or "none"
         raise UsageError(f"`{request_id}` is not a request id (ids start with {known}).")
     return kind.decide(ctx, request_id, False, reason)

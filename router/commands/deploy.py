@@ -8,7 +8,7 @@ calls them too, so a deploy asked for or approved over HTTP is checked as one fr
 """
 from __future__ import annotations
 
-from router.commands.approve import Approvable, register
+from router.commands.approve import Approvable
 from router.commands.context import Context
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
@@ -256,4 +256,5 @@ def _pending(ctx: Context) -> list[str]:
     return approvals.pending_for(ctx.conn, ctx.data, ctx.who.name, now=ctx.now)
 
 
-register(Approvable(prefix=reqs.PREFIX, noun="deploy", decide=_decide, pending=_pending))
+# Registered by router/commands/plugin.py: `approve dp-…` and `deny dp-…`.
+DEPLOY_REQUESTS = Approvable(prefix=reqs.PREFIX, noun="deploy", decide=_decide, pending=_pending)

@@ -15,9 +15,7 @@ command function and audit entries as one typed in chat (channel `api`).
 """
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import time
 import uuid
 from typing import Callable, TypeVar
@@ -28,8 +26,9 @@ from redis.exceptions import RedisError
 from router.core import brain
 from router.commands import parse, permissions
 from router.commands.context import Context
-from router.commands.registry import REGISTRY, Command, Refused, Reply, UsageError, lookup, one_of, suggest
+from router.commands.registry import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
 from router.core.config import Config
+from router.core.registry import current
 
 T = TypeVar("T")
 
@@ -37,30 +36,6 @@ log = logging.getLogger("sparky.commands")
 
 SLACK_CHANNELS = frozenset({"slash", "mention", "dm", "button"})   # sources/slack.py's `channel` label
 API_CHANNEL = "api"    # the write endpoints of /api (router/*_api.py), acting for a named person
-
-# Modules of this package that hold machinery, not commands; every other module is imported
-# for its @command registrations, so a feature adds a command by adding a module here.
-MACHINERY = frozenset({"parse", "matchers", "durations", "permissions", "registry", "context", "execute",
-                       "channels", "jobs", "lifecycle"})
-
-
-def load_commands() -> list[str]:
-    """Import every command module of router/commands; one that fails to import is logged and
-    left out (its commands answer as unknown), the others keep working. Returns those loaded."""
-    import router.commands as package
-
-    loaded = []
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module.name in MACHINERY or module.name.startswith("_"):
-            continue
-        try:
-            importlib.import_module(f"router.commands.{module.name}")
-            loaded.append(module.name)
-        except Exception:  # noqa: BLE001  a broken feature must not take every command down
-            log.exception("chat command module router/commands/%s.py failed to import; its commands are off",
-                          module.name)
-    return loaded
-
 
 def rules_data(conn: Redis, config: Config) -> tuple[dict, str]:
     """(data files and extras of the rules in force, their version); RulesUnavailable if none."""
@@ -176,7 +151,7 @@ def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: C
     signal["id"] = ""
     ctx = context_for(conn, config, signal, data, version, now)
     try:
-        return run_checked(ctx, REGISTRY[name], lambda: work(ctx), outcome)
+        return run_checked(ctx, commands()[name], lambda: work(ctx), outcome)
     except (Refused, UsageError, RedisError):
         raise
     except Exception as exc:
@@ -186,13 +161,11 @@ def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: C
 
 
 def _unknown(ctx: Context, name: str) -> Reply:
-    from router.engine.schema import COMMANDS
-
-    mine = [c for c in sorted(REGISTRY)
-            if permissions.check(ctx.policy, ctx.who, c, ctx.rooms(), ctx.where()).allowed]
-    close = suggest(name, mine or sorted(REGISTRY))
+    known = sorted(commands())
+    mine = [c for c in known if permissions.check(ctx.policy, ctx.who, c, ctx.rooms(), ctx.where()).allowed]
+    close = suggest(name, mine or known)
     shown = name if len(name) <= 40 else name[:39] + "…"
-    if name in COMMANDS and name != "*":
+    if name in current().planned:
         text = f"`{shown}` is not available in this Sparky yet."
     else:
         text = f"I don't know the command `{shown}`."
@@ -214,5 +187,3 @@ def _audit_command(conn: Redis, ctx: Context | None, signal: dict, outcome: str,
                     user=labels.get("user", ""), room=labels.get("room_name") or labels.get("room", ""),
                     channel=labels.get("channel", ""), signal=signal.get("id", ""), rule="", **fields)
 
-
-LOADED = load_commands()

@@ -4,12 +4,12 @@ from __future__ import annotations
 from router.commands import permissions
 from router.commands.context import Context
 from router.commands.parse import words
-from router.commands.registry import REGISTRY, Reply, command, lookup, one_of, suggest
+from router.commands.registry import Reply, command, commands, lookup, one_of, suggest
 
 
 def runnable(ctx: Context) -> list[str]:
     """The commands the caller may run in this room (with some arguments)."""
-    return [name for name in sorted(REGISTRY)
+    return [name for name in sorted(commands())
             if permissions.check(ctx.policy, ctx.who, name, ctx.rooms(), ctx.where()).allowed]
 
 
@@ -40,7 +40,7 @@ def help_(ctx: Context, args: str) -> Reply:
         verdict = permissions.check(ctx.policy, ctx.who, "help", ctx.rooms(), ctx.where())
         return Reply(f"There is no command you may run in {ctx.where()}. {verdict.reason}".strip())
     lines = [f"Commands {ctx.who.name} can run in {ctx.where()}:"]
-    lines += [f"• `{REGISTRY[name].usage.splitlines()[0]}`: {REGISTRY[name].summary}" for name in mine]
+    lines += [f"• `{commands()[name].usage.splitlines()[0]}`: {commands()[name].summary}" for name in mine]
     lines.append("`help <command>` shows how to use one.")
     if not ctx.policy.configured:
         lines.append("(No permissions.yml in the rules dir: everyone may run every command.)")

@@ -22,6 +22,8 @@ import inspect
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from router.core.registry import current
+
 
 @dataclass
 class Reply:
@@ -70,8 +72,9 @@ class Command:
     aliases: tuple[str, ...] = ()
 
 
-REGISTRY: dict[str, Command] = {}
-ALIASES: dict[str, str] = {}
+# Every command declared with @command, by name: router/commands/plugin.py registers them with
+# the process's registry at start-up (router/core/registry.py), as a plugin registers its own.
+DECLARED: dict[str, Command] = {}
 
 
 def _usage(doc: str, name: str) -> str:
@@ -86,19 +89,26 @@ def _usage(doc: str, name: str) -> str:
 
 def command(name: str, *, public: bool = False, aliases: tuple[str, ...] = ()):
     """Register `func(ctx, args) -> Reply` as the chat command `name` (docstring = help)."""
-    def register(func: Callable) -> Callable:
-        doc = inspect.cleandoc(func.__doc__ or name)
-        REGISTRY[name] = Command(name=name, func=func, summary=doc.splitlines()[0], help=doc,
-                                 usage=_usage(doc, name), public=public, aliases=aliases)
-        for alias in aliases:
-            ALIASES[alias] = name
+    def declare(func: Callable) -> Callable:
+        DECLARED[name] = declared(name, func, public=public, aliases=aliases)
         return func
-    return register
+    return declare
+
+
+def declared(name: str, func: Callable, *, public: bool = False, aliases: tuple[str, ...] = ()) -> Command:
+    """The `Command` for `func(ctx, args) -> Reply`, its help from its docstring."""
+    doc = inspect.cleandoc(func.__doc__ or name)
+    return Command(name=name, func=func, summary=doc.splitlines()[0], help=doc, usage=_usage(doc, name),
+                   public=public, aliases=aliases)
+
+
+def commands() -> dict[str, Command]:
+    """The chat commands in force: every one registered with the process's registry."""
+    return current().commands
 
 
 def lookup(name: str) -> Command | None:
-    name = name.lower()
-    return REGISTRY.get(ALIASES.get(name, name))
+    return current().command(name)
 
 
 def one_of(names: list[str]) -> str:

@@ -24,14 +24,15 @@ from redis import Redis
 
 from router.core import brain
 from router.snoozes import lifecycle
-from router.alerts import matchers
+from router.core import matchers
+from router.alerts import lookup
 from router.commands.alerts import covering, name_of, preview
 from router.commands.context import Context
 from router.commands.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
 from router.core.durations import parse as parse_rule_duration
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 DEFAULTS = {"max_duration": {"default": "7d"}, "reason_required": False, "max_matches": 20, "require_label": True}
 SNOOZE_ID = re.compile(r"^(?:#|s|S)?(\d+)$")
@@ -99,7 +100,7 @@ def by_matchers(target: list[str]) -> tuple[list[dict], str]:
 
 def by_alert(ctx: Context, ref: str, firing: list[dict]) -> tuple[list[dict], str]:
     """The snooze matcher (its fingerprint) of the one alert a reference names; UsageError if not one."""
-    found = matchers.find(ctx.conn, ref, firing)
+    found = lookup.find(ctx.conn, ref, firing)
     if not found:
         raise UsageError(f"No alert `{ref}` is known. Use an id from `alerts`, a fingerprint, "
                          "or a matcher such as host=web-01.")
@@ -127,7 +128,7 @@ def create(ctx: Context, snooze_matchers: list[dict], shown: str, until: Until, 
     """Make a snooze, within permissions.yml and the suppression guardrails: the one path for
     chat and `POST /api/snoozes`. Returns (the stored snooze, the firing alerts it matches now);
     raises Refused (kind `forbidden` or `guardrail`), with the preview in the reason."""
-    hits = [a for a in firing if matchers.matches(snooze_matchers, a, ctx.now)]
+    hits = [a for a in firing if lookup.matches(snooze_matchers, a, ctx.now)]
     envs = envs_of(snooze_matchers, hits)
     ctx.authorize(env=envs)
 
@@ -187,7 +188,7 @@ def snooze(ctx: Context, args: str) -> Reply:
       snooze alertname=DiskFilling env=staging until tomorrow 09:00
     """
     target, keyword, when, reason = _split(args)
-    firing = matchers.firing(ctx.conn)
+    firing = lookup.firing(ctx.conn)
     snooze_matchers, shown = _target(ctx, target, firing)
     try:
         until = resolve(when, ctx.now, ctx.tz, keyword)
@@ -211,7 +212,7 @@ def describe(snooze: dict, ctx: Context, firing: list[dict] | None = None) -> st
     if snooze.get("reason"):
         parts.append(f"because {snooze['reason']}")
     if firing is not None:
-        hits = [a for a in firing if matchers.matches(snooze.get("matchers") or [], a, ctx.now)]
+        hits = [a for a in firing if lookup.matches(snooze.get("matchers") or [], a, ctx.now)]
         parts.append(f"silencing {len(hits)} firing")
     return " · ".join(parts)
 
@@ -227,7 +228,7 @@ def snoozes(ctx: Context, args: str) -> Reply:
     active = sorted(brain.active_snoozes(ctx.conn, ctx.now), key=lambda s: s["ends_at"])
     if not active:
         return Reply("No active snoozes.")
-    firing = matchers.firing(ctx.conn)
+    firing = lookup.firing(ctx.conn)
     lines = [f"{len(active)} active snooze{'s' if len(active) != 1 else ''}:"]
     lines += [describe(s, ctx, firing) for s in active[:20]]
     if len(active) > 20:
@@ -241,7 +242,7 @@ def normalise_id(text: str) -> str | None:
     return f"s{match.group(1)}" if match else None
 
 
-def lookup(conn: Redis, snooze_id: str, now: float) -> tuple[dict | None, str]:
+def find_snooze(conn: Redis, snooze_id: str, now: float) -> tuple[dict | None, str]:
     """(the snooze, `active` | `ended`), or (None, "") when there never was one (or it is forgotten)."""
     found = brain.load_snooze(conn, snooze_id)
     if found is not None and brain.is_active_snooze(conn, snooze_id) and found["ends_at"] > now:
@@ -254,8 +255,8 @@ def end(ctx: Context, found: dict, note: str) -> list[dict]:
     """End an active snooze now, within permissions.yml (for its environments): the one path for
     chat and `DELETE /api/snoozes/<id>`. Returns the alerts it silenced that still fire and are
     covered by no other snooze (posted again by the end job)."""
-    firing = matchers.firing(ctx.conn)
-    hits = [a for a in firing if matchers.matches(found["matchers"], a, ctx.now)]
+    firing = lookup.firing(ctx.conn)
+    hits = [a for a in firing if lookup.matches(found["matchers"], a, ctx.now)]
     ctx.authorize(env=sorted(set(found.get("envs") or []) | set(envs_of(found["matchers"], hits))))
     lifecycle.end_now(ctx.conn, found, ctx.who.name, note, ctx.now)
     ctx.audit("snooze.deleted", what=f"unsnooze {found['id']}: {found.get('text', '')}", snooze=found["id"],
@@ -281,7 +282,7 @@ def unsnooze(ctx: Context, args: str) -> Reply:
     if snooze_id is None:
         raise UsageError(f"`{tokens[0][:40]}` is not a snooze id (they look like s12).")
     note = " ".join(tokens[1:])
-    found, state = lookup(ctx.conn, snooze_id, ctx.now)
+    found, state = find_snooze(ctx.conn, snooze_id, ctx.now)
     # Nothing was ended: a refusal, so a terminal's `sparky say` exits 1 and the API answers 404/409.
     if state == "ended":
         raise Refused(f"Snooze `{snooze_id}` has already ended"

@@ -3,7 +3,7 @@ the stale clean-up requests (`st-…`) that `approve` / `deny` decide (router/co
 """
 from __future__ import annotations
 
-from router.commands.approve import Approvable, register
+from router.commands.approve import Approvable
 from router.commands.context import Context
 from router.commands.parse import words
 from router.commands.registry import Refused, Reply, UsageError, command
@@ -54,4 +54,5 @@ def _pending(ctx: Context) -> list[str]:
     return lines
 
 
-register(Approvable(prefix=approvals.PREFIX, noun="stale clean-up", decide=_decide, pending=_pending))
+# Registered by router/commands/plugin.py: `approve st-…` and `deny st-…`.
+STALE_REQUESTS = Approvable(prefix=approvals.PREFIX, noun="stale clean-up", decide=_decide, pending=_pending)

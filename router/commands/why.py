@@ -14,13 +14,13 @@ import json
 import math
 
 from router.core import brain
-from router.alerts import matchers
+from router.alerts import lookup
 from router.commands.alerts import name_of
 from router.commands.context import Context
 from router.commands.durations import local_time
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
-from router.core.signal import parse_time
+from router.core.times import parse_time
 
 MISSES_SHOWN = 3
 
@@ -95,7 +95,7 @@ def _snoozes_applied(ctx: Context, signal: dict) -> list[dict]:
         # same millisecond as the signal must still count as started.
         start = math.floor(1000 * (s.get("starts_at") or _epoch(s.get("created_at", "")) or 0)) / 1000
         stop = _epoch(s.get("ended_at", "")) or s.get("ends_at", 0)
-        if start <= at <= stop and matchers.matches(s.get("matchers") or [], signal, at) \
+        if start <= at <= stop and lookup.matches(s.get("matchers") or [], signal, at) \
                 and s["id"] not in {f["id"] for f in found}:
             found.append(s)
     return found
@@ -104,7 +104,7 @@ def _snoozes_applied(ctx: Context, signal: dict) -> list[dict]:
 def _ack_line(ctx: Context, signal: dict) -> str:
     if signal.get("kind") != "alert" or not signal.get("fingerprint"):
         return ""
-    alert = matchers.state(ctx.conn, signal["fingerprint"])
+    alert = lookup.state(ctx.conn, signal["fingerprint"])
     if not alert.get("acked_by"):
         return ""
     acked_at = _epoch(alert.get("acked_at", ""))
@@ -122,10 +122,10 @@ def _named(ctx: Context, args: str) -> tuple[str, str]:
         raise UsageError("Why what? Give an alert id or fingerprint (`alerts` lists them) or a signal id.")
     ref = " ".join(tokens).strip("`")
     as_signal = ref.upper()
-    is_signal_id = len(tokens) == 1 and matchers.SIGNAL_ID.match(as_signal)
+    is_signal_id = len(tokens) == 1 and lookup.SIGNAL_ID.match(as_signal)
     if is_signal_id and ctx.conn.exists(brain.key_signal(as_signal), brain.key_decision(as_signal)):
         return as_signal, ""
-    found = matchers.find(ctx.conn, ref)
+    found = lookup.find(ctx.conn, ref)
     if len(found) > 1:
         ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
         raise UsageError(f"`{ref[:60]}` could be several alerts: {ids}. Use one id.")

@@ -5,7 +5,8 @@ import base64
 from typing import Mapping
 
 from router.core.brain import DEAD_LETTER_BODY_CAP
-from router.core.signal import new_id, utcnow
+from router.core.signal import new_id
+from router.core.times import utcnow
 
 # Headers that carry a credential or a signature derived from one.
 SECRET_HEADERS = frozenset({

@@ -5,14 +5,18 @@ refused): it validates what `/hooks/generic` receives and what the brain hands b
 """
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
 from dataclasses import dataclass, field
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from ulid import ULID
 
+from router.core.times import iso, utcnow
+
 SEVERITIES = ("critical", "warning", "info")
+# The top-level fields rules, matchers and templates may name (labels are `labels.<name>`).
+SIGNAL_FIELDS = ("id", "source", "kind", "status", "severity", "subject", "fingerprint", "summary", "text",
+                 "url", "actor", "occurred_at", "received_at")
 SOURCES = ("nagios", "alertmanager", "jenkins", "github", "runscope", "chat", "inventory", "traffic",
            "sparky", "generic")
 
@@ -22,25 +26,13 @@ def new_id() -> str:
     return str(ULID())
 
 
-def iso(moment: dt.datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, millisecond precision: how every time in a signal is written."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def utcnow() -> str:
-    return iso(dt.datetime.now(dt.timezone.utc))
-
-
-def from_epoch(seconds: float) -> str:
-    return iso(dt.datetime.fromtimestamp(seconds, dt.timezone.utc))
-
-
-def parse_time(value: str) -> dt.datetime:
-    """Parse an ISO 8601 time (a trailing `Z` allowed); naive times are taken as UTC."""
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+def flat(signal: dict, now: float) -> dict:
+    """A signal as rules and matchers read it: top-level fields, `labels.<name>`, and `__now__`."""
+    view = {name: signal.get(name, "") for name in SIGNAL_FIELDS}
+    for name, value in (signal.get("labels") or {}).items():
+        view["labels." + name] = value
+    view["__now__"] = now
+    return view
 
 
 @dataclass
@@ -123,5 +115,5 @@ def signal_from_dict(data: dict) -> Signal:
     return Signal(**known)
 
 
-__all__ = ["Signal", "SignalSchema", "ValidationError", "new_id", "iso", "utcnow", "from_epoch",
-           "parse_time", "signal_from_dict", "SEVERITIES", "SOURCES"]
+__all__ = ["Signal", "SignalSchema", "ValidationError", "new_id", "signal_from_dict", "flat", "SEVERITIES",
+           "SOURCES", "SIGNAL_FIELDS"]

@@ -1,8 +1,8 @@
 """The facts deploy gates need, kept in the brain as signals are evaluated.
 
-`record(conn, data, signals)` is called by the evaluation job for every batch, before the rules
-run (router/engine/decisions.py). One pipeline for the whole batch, and nothing at all for a
-batch with no CI, build, alert, push or deployment signal:
+`record(conn, data, signals)` runs for every evaluation batch, before the rules (a fact provider's
+record step, registered by router/deploys/plugin.py). One pipeline for the whole batch, and
+nothing at all for a batch with no CI, build, alert, push or deployment signal:
 
 - GitHub `ci` (statuses, check runs/suites, workflow runs) and Jenkins `build` signals with a sha:
   the latest state per CI context of that commit (`jenkins/<job>` for Jenkins), in
@@ -10,7 +10,7 @@ batch with no CI, build, alert, push or deployment signal:
 - Alerts: their state is the evaluation's own (router/alerts/state.py, recorded just before this);
   the gates read the ones firing per `app` label from it.
 - Pushes to a branch: the branch's head, for resolving refs when GitHub is unreachable.
-Then the requests these facts concern (brain.key_deploy_watch) get a job: waiting requests are
+Then the requests these facts concern (brain.key_deploy_watch) get a job (plugin.py): waiting requests are
 evaluated again (CI finished, an alert of the app changed), a push to a waiting request's branch voids its
 approvals, and Jenkins builds / GitHub deployment statuses move running deploys on
 (router/deploys/lifecycle.py).
@@ -25,7 +25,6 @@ import logging
 import re
 
 from redis import Redis
-from rq import Queue
 
 from router.core import brain
 from router.deploys import apps
@@ -39,8 +38,9 @@ PENDING = frozenset({"pending", "queued", "started", "in_progress", "waiting", "
 FIRING = frozenset({"firing", "flapping"})
 
 
-def record(conn: Redis, data: dict, signals: list[dict]) -> int:
-    """Keep the gate facts of a batch of signals; returns how many deploy jobs it queued."""
+def record(conn: Redis, data: dict, signals: list[dict]) -> list[tuple[dict, str, str]]:
+    """Keep the gate facts of a batch of signals; returns what they concern: (signal, watch kind,
+    request id) per deploy request to move on (router/deploys/plugin.py queues those jobs)."""
     pipe = conn.pipeline(transaction=False)
     watches: list[tuple[dict, str, str]] = []   # (signal, watch kind, watch value)
     deploy_jobs = None
@@ -67,16 +67,15 @@ def record(conn: Redis, data: dict, signals: list[dict]) -> int:
         elif kind == "deployment" and labels.get("repo") and labels.get("env"):
             watches.append((signal, "github", f"{labels['repo']}@{labels['env']}"))
     if not watches:
-        return 0
+        if len(pipe):
+            pipe.execute()
+        return []
     first = len(pipe)
     for _, kind, value in watches:
         pipe.smembers(brain.key_deploy_watch(kind, value))
     found = pipe.execute()[first:]
-    todo = [(signal, kind, request_id.decode())
+    return [(signal, kind, request_id.decode())
             for (signal, kind, _), ids in zip(watches, found) for request_id in ids]
-    if todo:
-        _enqueue(conn, todo)
-    return len(todo)
 
 
 def _ci(pipe, sha: str, context: str, signal: dict) -> None:
@@ -84,25 +83,6 @@ def _ci(pipe, sha: str, context: str, signal: dict) -> None:
     pipe.hset(key, context, json.dumps({"state": signal.get("status", ""), "url": signal.get("url", ""),
                                         "signal": signal.get("id", ""), "at": signal.get("occurred_at", "")}))
     pipe.expire(key, brain.DEPLOY_FACT_TTL)
-
-
-def _enqueue(conn: Redis, todo: list[tuple[dict, str, str]]) -> None:
-    from router.deploys import lifecycle, progress  # late: they import the actions package
-    from router.jobs.queues import ACTIONS_QUEUE
-
-    queue = Queue(ACTIONS_QUEUE, connection=conn)
-    with conn.pipeline() as pipe:
-        for signal, kind, request_id in todo:
-            if kind in ("jenkins", "github"):
-                func, what = progress.progress_job, "progress"
-            elif kind == "ref":
-                func, what = lifecycle.push_job, "push"
-            else:
-                func, what = lifecycle.reconsider_job, "reconsider"
-            queue.enqueue_call(func, args=(request_id, signal["id"]),
-                               job_id=f"sparky-deploy-{what}-{request_id}-{signal['id']}", retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
-                               description=f"deploy {request_id}: {what} ({signal.get('kind')} {signal['id']})")
-        pipe.execute()
 
 
 # -- reading them back (router/deploys/gates.py) ----------------------------------------------------
@@ -158,3 +138,19 @@ def watch(pipe, request: dict, kinds: tuple[str, ...], add: bool = True) -> None
             pipe.expire(key, brain.DEPLOY_TTL)
         else:
             pipe.srem(key, request["id"])
+
+
+# -- the `deploying` fact ------------------------------------------------------------------------------
+
+FIELDS = {"deploying": False}   # a deploy of `labels.app` is in progress (key_deploying exists)
+
+
+def gather(pipe, ctxs: list[dict], needed: set[str], now: float, write: bool) -> list:
+    reads: list = []
+    for ctx in ctxs:
+        app = ctx.get("labels.app")
+        ctx["deploying"] = False
+        if app:
+            pipe.exists(brain.key_deploying(app))
+            reads.append(lambda n, ctx=ctx: ctx.__setitem__("deploying", bool(n)))
+    return reads

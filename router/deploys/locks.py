@@ -17,7 +17,7 @@ from redis import Redis
 
 from router.jobs.jobs import script
 from router.core import brain
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 # KEYS: lock, deploying hash. ARGV: request id, ttl, env. → "" when taken (or already ours), else the holder.
 ACQUIRE = """

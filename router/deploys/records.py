@@ -25,7 +25,7 @@ from typing import Callable, TypeVar
 from redis import Redis, WatchError
 
 from router.core import brain
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 PREFIX = "dp-"
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"   # no 0/o, 1/l/i: ids are typed by people

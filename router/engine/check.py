@@ -12,14 +12,17 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from router.core.config import PROJECT_ROOT
+from router.core.registry import current
+from router.core.signal import SignalSchema, ValidationError
 from router.engine.loader import Problem, did_you_mean, display_path, read_dir
+from router.engine.results import evaluate
 from router.engine.rules import Rules, load
+from router.engine.schema import problems as schema_problems
 
 CHECK_TIMEOUT = 30.0  # seconds for the child process to build every ruleset and run the tests
 
@@ -71,7 +74,9 @@ def validate_in_child(files: dict[str, str], display_dir: str, timeout: float = 
             tempfile.TemporaryFile("w+") as err:
         request.write(json.dumps({"files": files, "display_dir": display_dir}))
         request.seek(0)
-        proc = subprocess.Popen([sys.executable, "-m", "router.engine.validate"], stdin=request, stdout=out,
+        # The child must know the same actions, facts and commands: the composition root says how
+        # to start a process assembled like this one (router/assembly.py); validate.py is its body.
+        proc = subprocess.Popen(list(current().child), stdin=request, stdout=out,
                                 stderr=err, text=True, env=env, close_fds=False)
         try:
             proc.wait(timeout)
@@ -104,9 +109,6 @@ def _last_step(stdout: str | bytes | None) -> str:
 
 def run_inline_tests(rules: Rules, progress=None) -> list[Problem]:
     """Run every ruleset's `tests:` with the real engine and no brain (brain fields from `brain:`)."""
-    from router.engine.results import evaluate
-    from router.engine.schema import problems as schema_problems
-    from router.core.signal import SignalSchema, ValidationError
 
     problems = []
     for compiled in rules.rulesets:

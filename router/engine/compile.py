@@ -20,8 +20,8 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from router.engine import limits
-from router.engine.conditions import (BRAIN_FIELDS, NUMERIC_OPS, All, Any, Atom, Count, Instant, Node, Predicate,
-                                      field_kind, paths_of, predicate, to_epoch, to_number)
+from router.engine.conditions import (NUMERIC_OPS, All, Any, Atom, Count, Instant, Node, Predicate,
+                                      brain_fields, field_kind, paths_of, predicate, to_epoch, to_number)
 from router.engine.ruleset import Rule, Ruleset
 
 MAX_LIST = 8           # longer lists are computed in Python rather than expanded
@@ -251,9 +251,10 @@ def compile_ruleset(ruleset: Ruleset, version: str) -> Compiled:
     never: list[str] = []
     brain: set[str] = set()
     slots: dict[Node, tuple[int, Predicate]] = {}
+    fields = set(brain_fields())
     for rule in ruleset.rules:
         for condition in rule.conditions:
-            brain |= paths_of(condition.node) & set(BRAIN_FIELDS)
+            brain |= paths_of(condition.node) & fields
             if condition.node not in slots:
                 slots[condition.node] = (len(slots), predicate(condition.node))
         # Rules share conditions (`kind: alert`, `labels.team: web`): each is evaluated once per
@@ -298,8 +299,9 @@ def _window_filter(rule: Rule) -> Predicate | None:
     """
     if rule.count is None:
         return None
+    fields = set(brain_fields())
     parts = [predicate(c.node) for c in rule.conditions
-             if not isinstance(c.node, Count) and not (paths_of(c.node) & set(BRAIN_FIELDS))]
+             if not isinstance(c.node, Count) and not (paths_of(c.node) & fields)]
     return lambda ctx: all(p(ctx) for p in parts)
 
 

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from typing import Callable, Union
 
 from router.core import durations
+from router.engine import vocabulary
 from router.engine.loader import YDict, did_you_mean, line_of, text_of
 
 SIGNAL_FIELDS = ("id", "source", "kind", "status", "severity", "subject", "fingerprint", "summary", "text",
                  "url", "actor", "occurred_at", "received_at")
-BRAIN_FIELDS = {"snoozed": bool, "acked": bool, "firing_count": int, "repeat": int, "deploying": bool}
 TIME_FIELDS = ("occurred_at", "received_at")
 OPERATORS = ("in", "not", "not_in", "gt", "gte", "lt", "lte", "matches", "exists", "older_than", "newer_than")
 NUMERIC_OPS = ("gt", "gte", "lt", "lte")
@@ -109,12 +109,17 @@ def _show(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def brain_fields() -> dict[str, type]:
+    """The brain-derived fields the registered fact providers fill, and their types."""
+    return {name: type(default) for name, default in vocabulary.active().fields.items()}
+
+
 def known_field(path: str) -> bool:
-    return path in SIGNAL_FIELDS or path in BRAIN_FIELDS or (path.startswith(LABELS) and len(path) > len(LABELS))
+    return path in SIGNAL_FIELDS or path in brain_fields() or (path.startswith(LABELS) and len(path) > len(LABELS))
 
 
 def field_kind(path: str) -> type:
-    return BRAIN_FIELDS.get(path, str)
+    return brain_fields().get(path, str)
 
 
 def _check_path(path: object, line: int) -> str:
@@ -126,7 +131,7 @@ def _check_path(path: object, line: int) -> str:
         raise Invalid('name the label with a dotted path, e.g. "labels.env"', line)
     if path in OPERATORS:
         raise Invalid(f'operator "{path}" needs a field: write e.g. "status: {{{path}: ...}}"', line)
-    hint = did_you_mean(path, SIGNAL_FIELDS + tuple(BRAIN_FIELDS) + ("any", "all", "count"))
+    hint = did_you_mean(path, SIGNAL_FIELDS + tuple(brain_fields()) + ("any", "all", "count"))
     if not hint and "." not in path:
         hint = f' (did you mean "labels.{path}"?)'
     raise Invalid(f'unknown field "{path}"{hint}', line)

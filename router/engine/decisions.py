@@ -1,9 +1,11 @@
 """The evaluation job's body: stored signals in, decisions and action jobs out, exactly once.
 
-`decide(conn, signal_ids)` is what `router.jobs.queues.evaluate_with` runs. Per batch:
+`decide(conn, signal_ids)` is the registry's evaluator: the drain job (router/pipeline/intake.py)
+hands it each batch. Per batch:
 1. load the signals, the rules version in force, which signals already have a decision, and
    claim the others (`SET NX` with a TTL, so a crashed process's claim runs out);
-   then alert signals are folded into the alert state (actions/alerts.record_many, one round trip);
+   then each fact provider keeps its state (the alert state, deploy gate facts), and a signal
+   a provider absorbs (an alert re-sent while it keeps its status) is recorded without rules;
 2. the brain facts and count windows (facts.py, one MULTI pipeline);
 3. under WATCH of the decision keys: every decision and one RQ job per action, in one MULTI,
    so a decision is never stored without its actions queued, nor twice.
@@ -18,22 +20,20 @@ import time
 import uuid
 
 from redis import Redis, WatchError
-from rq import Queue, Retry
 
 from router.core import brain
 from router.core import metrics
 from router.core.config import Config
-from router.jobs.queues import Busy
+from router.core.registry import Registry, current
 from router.engine import store
 from router.engine.results import evaluate
-from router.core.signal import utcnow
+from router.jobs.runner import enqueue_actions
+from router.pipeline.quarantine import Busy
+from router.core.times import utcnow
 
 log = logging.getLogger("sparky.rules")
 
-ACTION_RETRY = Retry(max=3, interval=[10, 30, 60])
 CLAIM_WAIT = 0.2
-# Actions whose whole effect is being recorded in the decision: no job is queued for them.
-DONE_AT_DECISION = frozenset({"drop"})
 SUPPRESSION = "suppression"  # the ruleset whose `drop` suppresses the other rulesets' actions
 
 
@@ -41,9 +41,11 @@ def _text(value) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def decide(conn: Redis, signal_ids: list[str], config: Config | None = None) -> int:
+def decide(conn: Redis, signal_ids: list[str], config: Config | None = None,
+           registry: Registry | None = None) -> int:
     """Evaluate the signals that have no decision yet; returns how many were decided now."""
     config = config or Config.from_env()
+    registry = registry or current()
     store.maybe_poll(conn, config.rules_dir, config.rules_poll)
     ids = list(dict.fromkeys(signal_ids))
     token = uuid.uuid4().hex
@@ -55,7 +57,7 @@ def decide(conn: Redis, signal_ids: list[str], config: Config | None = None) -> 
             try:
                 rules = store.current(conn, config.rules_dir, version=version)
                 started = time.perf_counter()
-                decided += _decide_batch(conn, rules, signals, config)
+                decided += _decide_batch(conn, rules, signals, config, registry)
                 metrics.observe(conn, "sparky_rule_evaluation_seconds", time.perf_counter() - started)
             except BaseException:
                 # Let a retry of this job (or another one) take these signals at once.
@@ -103,73 +105,35 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
     return version, signals, busy
 
 
-def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config) -> int:
-    resends = _record_alert_state(conn, signals)
-    news = [signal for signal in signals if signal["id"] not in resends]
-    _record_deploy_facts(conn, rules, news)
-    results = evaluate(conn, rules, news, write=True) if news else []
+def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config, registry: Registry) -> int:
+    absorbed: dict[str, str] = {}
+    news = signals
+    for provider in registry.facts:   # in registration order: the alert state before the deploy gates
+        if provider.record is not None and news:
+            absorbed.update(provider.record(conn, rules.data, news) or {})
+            news = [signal for signal in news if signal["id"] not in absorbed]
+    results = evaluate(conn, rules, news, write=True, providers=registry.facts) if news else []
     decided = dict(zip((s["id"] for s in news), results))
-    decisions = [(signal, _decision(signal, decided[signal["id"]], rules.version) if signal["id"] in decided
-                  else _resend(signal, resends[signal["id"]], rules.version)) for signal in signals]
+    decisions = [(signal, _decision(signal, decided[signal["id"]], rules.version, registry) if signal["id"] in decided
+                  else _absorbed(signal, absorbed[signal["id"]], rules.version)) for signal in signals]
     return _commit(conn, decisions, config)
 
 
-def _record_alert_state(conn: Redis, signals: list[dict]) -> dict[str, dict]:
-    """Fold alert signals into their fingerprint's state (router/alerts/state.py) before the rules run,
-    so `acked` and `firing_count` see this signal too. Idempotent and order-safe on its side.
-
-    Returns the resends (id → the alert's state): an alert re-sent while it keeps the status it
-    has (Prometheus every evaluation interval, or after a restart with a new startsAt) is not news.
-    """
-    try:
-        from router.alerts.state import RESEND, record_many
-    except ImportError:  # an actions package without alert state: the fields read what is there
-        return {}
-    alerts = [signal for signal in signals if signal.get("kind") == "alert"]
-    if not alerts:
-        return {}
-    answers = record_many(conn, alerts)  # one round trip for the batch, in order
-    resent = [signal for signal, answer in zip(alerts, answers) if answer == RESEND]
-    if not resent:
-        return {}
-    with conn.pipeline(transaction=False) as pipe:
-        for signal in resent:
-            pipe.hmget(brain.key_alert(signal["fingerprint"]), "firing_since", "resolved_at")
-        since = pipe.execute()
-    return {signal["id"]: {"firing_since": _text(firing), "resolved_at": _text(resolved)}
-            for signal, (firing, resolved) in zip(resent, since)}
-
-
-def _resend(signal: dict, alert: dict, version: str) -> dict:
-    """The decision for a resend: recorded, no rule run, nothing to do."""
-    since = alert.get("resolved_at") if signal.get("status") == "resolved" else alert.get("firing_since")
+def _absorbed(signal: dict, note: str, version: str) -> dict:
+    """The decision for a signal a fact provider absorbed: recorded, no rule run, nothing to do."""
     return {"signal": signal["id"], "evaluated_at": utcnow(), "rules_version": version, "rulesets": {},
-            "actions": [], "resend": f"{signal.get('fingerprint')} is already {signal.get('status')} "
-                                     f"(since {since or '?'}): last_seen refreshed, the rules not run again"}
+            "actions": [], "resend": note}
 
 
-def _record_deploy_facts(conn: Redis, rules, signals: list[dict]) -> None:
-    """CI results, pushes and deploy progress for the deploy gates (router/deploys/facts.py), kept
-    before the rules run. A failure there is logged, never allowed to stop routing."""
-    try:
-        from router.deploys.facts import record
-    except ImportError:
-        return
-    try:
-        record(conn, rules.data, signals)
-    except Exception:  # noqa: BLE001
-        log.exception("deploy facts of this batch not recorded")
-
-
-def _decision(signal: dict, result: dict, version: str) -> dict:
+def _decision(signal: dict, result: dict, version: str, registry: Registry) -> dict:
     """The stored decision: what matched per ruleset, and every action with its state.
 
     An action is "queued" (an RQ job runs it), "done" (`drop`: recording it is all it does),
-    "recorded" (no implementation in actions/ yet) or "suppressed": the suppression ruleset matched with `drop`, so other rulesets' actions
-    for this signal are kept for the record and not run (SPEC §6: recorded, not posted).
+    "recorded" (the catalogue has no function for it) or "suppressed": the suppression ruleset
+    matched with `drop`, so other rulesets' actions for this signal are kept for the record and not
+    run (SPEC §6: recorded, not posted).
     """
-    from actions import REGISTRY
-
+    catalogue = registry.actions
     suppressed_by = None
     for match in result["rulesets"].get(SUPPRESSION, {}).get("matched", []):
         if any("drop" in action for action in match["actions"]):
@@ -182,10 +146,11 @@ def _decision(signal: dict, result: dict, version: str) -> dict:
                 (name, params), = action.items()
                 if suppressed_by and ruleset != SUPPRESSION:
                     state = "suppressed"
-                elif name in DONE_AT_DECISION:
+                elif name in catalogue and catalogue[name].at_decision:
                     state = "done"  # nothing to carry out: a job would only cost ~60 µs-3 ms
                 else:
-                    state = "queued" if REGISTRY.get(name) is not None else "recorded"
+                    known = catalogue.get(name)
+                    state = "queued" if known is not None and known.run is not None else "recorded"
                 planned.append({"ruleset": ruleset, "rule": match["rule"], "index": index, "action": name,
                                 "params": json.loads(json.dumps(params)), "state": state, "job": None})
     decision = {"signal": signal["id"], "evaluated_at": utcnow(), "rules_version": version,
@@ -221,30 +186,9 @@ def _commit(conn: Redis, decisions: list[tuple[dict, dict]], config: Config) -> 
 
 
 def _enqueue(conn: Redis, pipe, queued: list[tuple[dict, dict]]) -> list[str]:
-    """One RQ job per action, on the transaction `pipe`; returns the job ids in order."""
+    """The actions' jobs, on the transaction `pipe` (router/jobs/runner.py); their ids in order."""
     if not queued:
         return []
-    try:
-        from router.jobs.runner import enqueue_actions
-    except ImportError:
-        enqueue_actions = None
-    if enqueue_actions is not None:
-        items = [(signal["id"], p["ruleset"], p["rule"], p["index"], p["action"], p["params"])
-                 for signal, p in queued]
-        return enqueue_actions(conn, items, pipeline=pipe)
-    # No runner: enqueue REGISTRY[name](signal, **params) directly, the rule in the job's meta.
-    from actions import REGISTRY
-
-    datas = [Queue.prepare_data(REGISTRY[p["action"]], args=(signal,), kwargs=p["params"],
-                                job_id=f"sparky-action-{signal['id']}-{p['ruleset']}-{p['rule']}-{p['index']}",
-                                retry=ACTION_RETRY, meta={"ruleset": p["ruleset"], "rule": p["rule"],
-                                                          "signal": signal["id"]})
+    items = [(signal["id"], p["ruleset"], p["rule"], p["index"], p["action"], p["params"])
              for signal, p in queued]
-    Queue(_actions_queue(), connection=conn).enqueue_many(datas, pipeline=pipe)
-    return [d.job_id for d in datas]
-
-
-def _actions_queue() -> str:
-    from router.jobs.queues import ACTIONS_QUEUE
-
-    return ACTIONS_QUEUE
+    return enqueue_actions(conn, items, pipeline=pipe)

@@ -14,7 +14,7 @@ from redis import Redis
 from router.engine.loader import did_you_mean
 from router.engine.results import evaluate
 from router.engine.rules import Rules
-from router.core.signal import iso
+from router.core.times import iso
 
 # Source names besides the adapters': the Alertmanager v2 push API (what Prometheus posts).
 V2_SOURCES = ("alertmanager-v2", "prometheus")

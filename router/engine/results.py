@@ -7,24 +7,27 @@ ruleset for the whole batch, then rule order and explanations in Python.
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 from redis import Redis
 
 from router.engine import evaluate as engine
+from router.core.registry import Facts
 from router.engine import facts
 from router.engine.explain import decide
 from router.engine.rules import Rules
 
 
 def evaluate(conn: Redis | None, rules: Rules, signals: list[dict], now: float | None = None,
-             write: bool = True, explain: bool = True, brain: list[dict] | None = None) -> list[dict]:
+             write: bool = True, explain: bool = True, brain: list[dict] | None = None,
+             providers: Sequence[Facts] | None = None) -> list[dict]:
     """`[{"signal": id, "rulesets": {name: {"matched": [...], "not_matched": [...]}}}]`.
 
     `write=False` leaves the brain untouched (count windows and `repeat` are read, not updated);
     `conn=None` evaluates without a brain, taking brain fields from `brain` (one map per signal).
     """
     now = time.time() if now is None else now
-    ctxs = facts.contexts(conn, rules, signals, now, write=write, given=brain)
+    ctxs = facts.contexts(conn, rules, signals, now, write=write, given=brain, providers=providers)
     results = [{"signal": s.get("id", ""), "rulesets": {}} for s in signals]
     eng = engine.get()
     for compiled in rules.rulesets:

@@ -19,7 +19,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from router.engine import datafiles, schema
+from router.core.registry import Vocabulary
+from router.engine import datafiles, schema, vocabulary
 from router.engine.compile import Compiled, compile_ruleset
 from router.engine.loader import Document, Problem, YDict, did_you_mean, line_of, parse
 from router.engine.ruleset import Ruleset, build
@@ -53,7 +54,14 @@ class Rules:
         return self.data.get("guardrails", {})
 
 
-def load(files: dict[str, str], display_dir: str = "rules") -> tuple[Rules | None, list[Problem]]:
+def load(files: dict[str, str], display_dir: str = "rules",
+         vocab: Vocabulary | None = None) -> tuple[Rules | None, list[Problem]]:
+    """Load with the names `vocab` allows (default: the process's registry, router/core/registry.py)."""
+    with vocabulary.using(vocab):
+        return _load(files, display_dir)
+
+
+def _load(files: dict[str, str], display_dir: str) -> tuple[Rules | None, list[Problem]]:
     version = version_of(files)
     problems: list[Problem] = []
     docs = {name: parse(name, text, str(PurePath(display_dir) / name)) for name, text in sorted(files.items())}
@@ -92,6 +100,10 @@ def load(files: dict[str, str], display_dir: str = "rules") -> tuple[Rules | Non
     for ruleset in rulesets:
         problems += _order_problems(ruleset)
     problems += _references(data, data_docs, rulesets)
+    if "people" in data_docs:
+        known = set(data.get("people", {})) | set(data.get("groups", {}))
+        for check in vocabulary.active().checks:    # the features' own references
+            problems += check(data, data_docs, rulesets, known)
     compiled = []
     for ruleset in rulesets:
         if ruleset.name in broken:
@@ -174,21 +186,10 @@ def _references(data: dict, docs: dict[str, Document], rulesets: list[Ruleset]) 
                 if name != "*" and name not in known:
                     out.append(Problem(perm_doc.display, line_of(node, "allow", line),
                                        f'permission {i + 1}: unknown person or group "{name}"{did_you_mean(name, known)}'))
+            commands = sorted(vocabulary.active().commands) + ["*"]
             for command in entry["command"]:
-                if command not in datafiles.COMMANDS:
+                if command not in commands:
                     out.append(Problem(perm_doc.display, line_of(node, "command", line),
                                        f'permission {i + 1}: unknown command "{command}"'
-                                       f'{did_you_mean(command, datafiles.COMMANDS)}'))
-    for ruleset in rulesets:
-        for rule in ruleset.rules:
-            for action in rule.actions:
-                approvers = action.params.get("approvers") if action.name == "deploy" else None
-                if approvers and approvers not in known:
-                    out.append(Problem(ruleset.display, action.line,
-                                       f'rule "{rule.name}": action "deploy": unknown group "{approvers}"'
-                                       f'{did_you_mean(approvers, groups)}'))
-        for name in (ruleset.extras.get("bypass") or {}).get("allow", []):
-            if name not in known:
-                out.append(Problem(ruleset.display, ruleset.line,
-                                   f'bypass: unknown person or group "{name}"{did_you_mean(name, known)}'))
+                                       f'{did_you_mean(command, commands)}'))
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from router.engine import schema
+from router.engine import schema, vocabulary
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
 from router.engine.limits import MAX_RULES
 from router.engine.loader import Document, Problem, did_you_mean, line_of
@@ -134,8 +134,7 @@ def _rules(raw: list, ruleset: str, display: str) -> tuple[list[Rule], list[Prob
 
 
 def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[Problem]]:
-    from actions import PARAMS  # late: actions/ imports router.engine.durations
-
+    catalogue = vocabulary.active().actions   # name -> parameter schema, from the registry
     out, problems = [], []
     for i, item in enumerate(then):
         line = line_of(then, i, line_of(then))
@@ -146,13 +145,13 @@ def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[
                                                    f'"- notify: {{room: \\"#ops\\"}}"'))
             continue
         (name, params), = item.items()
-        if name not in PARAMS:
-            hint = did_you_mean(name, PARAMS) or f" (known: {', '.join(PARAMS)})"
+        if name not in catalogue:
+            hint = did_you_mean(name, catalogue) or f" (known: {', '.join(catalogue)})"
             problems.append(Problem(display, line, f'{prefix}unknown action "{name}"{hint}'))
             continue
         params = {} if params is None else params
         where = f'{prefix}action "{name}": '
-        loaded, found = schema.load(PARAMS[name](), params, display, where)
+        loaded, found = schema.load(catalogue[name](), params, display, where)
         if found:
             problems += [Problem(p.file, p.line or line, p.message) for p in found]
             continue

@@ -11,6 +11,7 @@ import zoneinfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from router.engine import vocabulary
 from router.engine.loader import Problem, did_you_mean, line_of
 
 NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$",
@@ -91,21 +92,27 @@ class RuleSchema(Strict):
     continue_ = StrictBool(data_key="continue", load_default=False)
 
 
-class TestBrainSchema(Strict):
-    """Brain-derived fields an inline test pretends the brain holds."""
+def inline_brain_schema() -> Schema:
+    """The brain-derived fields an inline test may pretend the brain holds (`brain:`): the
+    registered fact fields (yes/no or counts), and `count`, the signals in every `count` window."""
+    shape: dict[str, fields.Field] = {}
+    for name, default in vocabulary.active().fields.items():
+        shape[name] = StrictBool() if isinstance(default, bool) else Int(validate=validate.Range(min=0))
+    shape["count"] = Int(validate=validate.Range(min=0))  # this signal included
+    return Schema.from_dict(shape, name="TestBrainSchema")(unknown=RAISE)
 
-    snoozed = StrictBool()
-    acked = StrictBool()
-    deploying = StrictBool()
-    firing_count = Int(validate=validate.Range(min=0))
-    repeat = Int(validate=validate.Range(min=0))
-    count = Int(validate=validate.Range(min=0))  # signals in every `count` window, this one included
+
+class _Brain(fields.Field):
+    """`brain:` of an inline test, checked against the fact fields registered now."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return inline_brain_schema().load(value)
 
 
 class TestSchema(Strict):
     name = fields.String()
     signal = fields.Dict(required=True)
-    brain = fields.Nested(TestBrainSchema, load_default=dict)
+    brain = _Brain(load_default=dict)
     at = When()
     expect = fields.List(fields.String(), required=True)
 
@@ -119,10 +126,8 @@ class RulesetFileSchema(Strict):
 
 
 def ruleset_file_schema(ruleset: object) -> Schema:
-    """The file schema for a ruleset, with the extra top-level keys its name allows."""
-    from router.engine.datafiles import EXTRAS  # late: datafiles builds on this module's fields
-
-    extras = EXTRAS.get(ruleset if isinstance(ruleset, str) else "", {})
+    """The file schema for a ruleset, with the extra top-level keys its features registered."""
+    extras = vocabulary.active().extras.get(ruleset if isinstance(ruleset, str) else "", {})
     if not extras:
         return RulesetFileSchema()
     return Schema.from_dict({**RulesetFileSchema._declared_fields, **extras},
@@ -241,13 +246,3 @@ def load(schema: Schema, data: object, display: str, prefix: str = "") -> tuple[
         return schema.load(data), []
     except ValidationError as exc:
         return None, problems(exc.messages, data, display, prefix, schema)
-
-
-def __getattr__(name: str):
-    """Names that moved to datafiles.py (data files and ruleset extras), for existing imports."""
-    from router.engine import datafiles
-
-    try:
-        return getattr(datafiles, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -25,7 +25,7 @@ from router.core import brain
 from router.engine.check import check_files
 from router.engine.loader import Problem, dir_signature, display_path, read_dir
 from router.engine.rules import Rules, load, version_of
-from router.core.signal import utcnow
+from router.core.times import utcnow
 
 log = logging.getLogger("sparky.rules")
 

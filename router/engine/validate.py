@@ -1,5 +1,8 @@
 """Child process of `rules check`: build every ruleset in the engine and run the inline tests.
 
+Started by router/engine/check.py through the composition root (`python -m router.assembly`), so
+it knows the same actions, facts and commands as its parent.
+
 Reads `{"files": {...}, "display_dir": "..."}` on stdin; prints `step <file>` before each
 ruleset (so the parent can name the file if the engine hangs or crashes) and, last, one JSON
 line `{"problems": [[file, line, message], ...]}`.
@@ -35,6 +38,3 @@ def main() -> int:
     print(json.dumps({"problems": [[p.file, p.line, p.message] for p in problems]}), flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

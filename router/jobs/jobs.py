@@ -29,7 +29,7 @@ from router.core import brain
 from router.core import deadletter
 from router.core.config import SECRET_VARS, Config
 from router.jobs.queues import ACTIONS_QUEUE
-from router.core.signal import utcnow
+from router.core.times import utcnow
 
 log = logging.getLogger("sparky.actions")
 

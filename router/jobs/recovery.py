@@ -11,7 +11,8 @@ maintenance run (`with_recovery`), does better:
 2. RQ scheduler locks held by a dead scheduler of this host are released, so delayed jobs
    (retries, paced and grouped messages) do not wait for the lock to expire;
 3. action jobs in flight (`jobs.track`) that are in no queue, registry or worker are requeued;
-4. `group` windows whose flush is overdue are scheduled again.
+4. what features registered (router/core/registry.py `on_recover`): e.g. `group` windows whose
+   flush is overdue are scheduled again.
 
 A job run twice this way acts once: every action is idempotent (router/jobs/runner.py).
 """
@@ -32,8 +33,8 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.utils import parse_composite_key
 from rq.worker import Worker
 
-from actions import group
 from router.core import brain
+from router.core.registry import current as assembled
 
 log = logging.getLogger("sparky.recovery")
 
@@ -177,8 +178,9 @@ def recover(conn: Redis, queue_names: list[str], me: str = "") -> dict[str, int]
         "abandoned": len(requeue_abandoned(conn, queue_names, me)),
         "scheduler_locks": len(release_dead_scheduler_locks(conn, queue_names)),
         "lost": len(requeue_lost(conn, queue_names)),
-        "late_groups": group.reschedule_late(conn),
     }
+    for name, hook in assembled().recoveries.items():   # what features left half done
+        done[name] = hook(conn)
     if any(done.values()):
         log.warning("recovered after a crash: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
     return done

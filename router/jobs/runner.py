@@ -13,49 +13,32 @@ messages while a single alert still goes out at once. In a batch, an action that
 the channel's pace) or failed transiently leaves the batch as its own `run_action` job, due when
 it should run again, with the retries it has left; the rest of the batch goes on.
 
-An action is a module-level function `name(signal, conn, config, *, ctx, **params) -> str`
-returning a short outcome text; `ctx` (jobs.Context) says which decision it carries out. Its
-parameters are checked with the schema in `actions.PARAMS` (the one `sparky rules check` uses).
-
-`JOBS` holds, per action, a job function `f(signal, **params)` for engines that enqueue
-`REGISTRY[name]` directly with the signal (actions/__init__.py); it reads the ruleset and rule
-from the job's meta and runs the same `execute`.
+An action comes from the catalogue (router/core/registry.py, filled by actions/ and plugins): a
+function `name(signal, conn, config, *, ctx, **params) -> str` returning a short outcome text,
+where `ctx` (jobs.Context) says which decision it carries out, and its parameter schema (the one
+`sparky rules check` uses).
 """
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
-from typing import Callable, Iterable
+from typing import Iterable
 
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 from marshmallow import ValidationError
 from rq.job import Job
 
-from actions import PARAMS, deploy, escalate, group, nag, notify, webhook
-from actions import setfact as facts
 from router.jobs import jobs
 from router.jobs.jobs import Context, Permanent
 from router.core import brain
+from router.core.registry import current as assembled
 from router.core import metrics
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
 
-# Action name (as rule files write it) → function. deploy and nag come with their own issues.
-ACTIONS: dict[str, Callable[..., str]] = {
-    "notify": notify.notify,
-    "drop": notify.drop,
-    "group": group.group,
-    "escalate": escalate.escalate,
-    "webhook": webhook.webhook,
-    "set": facts.set_fact,
-    "nag": nag.nag,
-    "deploy": deploy.deploy,
-}
-
-ActionItem = tuple[str, str, str, int, str, dict]
-SENDS_DECISION = frozenset({"webhook"})  # actions whose message carries the stored decision   # (signal_id, ruleset, rule, index, action, params)
+ActionItem = tuple[str, str, str, int, str, dict]   # (signal_id, ruleset, rule, index, action, params)
 
 # Writes an outcome unless the action is already recorded done (a late failure report of a
 # duplicate run must not undo it). KEYS: outcomes. ARGV: field, record, ttl.
@@ -124,11 +107,12 @@ _schemas: dict[str, object] = {}
 
 def load_params(action: str, action_params: dict | None) -> dict:
     """The action's parameters checked by its schema; Permanent naming the problems otherwise."""
-    if action not in PARAMS:
+    known = assembled().actions.get(action)
+    if known is None:
         return dict(action_params or {})
     schema = _schemas.get(action)
     if schema is None:
-        schema = _schemas[action] = PARAMS[action]()
+        schema = _schemas[action] = known.params()
     try:
         return schema.load(action_params or {})
     except ValidationError as exc:
@@ -145,14 +129,16 @@ def run_actions(items: list[list]) -> str:
 
 def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job | None = None) -> str:
     # Every signal and dedupe mark (and, for the actions that send it, the decision): one round trip.
+    catalogue = assembled().actions
+    sends = {name for name, action in catalogue.items() if action.sends_decision}
     with conn.pipeline(transaction=False) as pipe:
         for sid, ruleset, rule, index, action, _ in items:
             pipe.get(brain.key_signal(sid))
             pipe.hget(brain.key_action_outcomes(sid), f"{ruleset}/{rule}/{index}")
-            if action in SENDS_DECISION:
+            if action in sends:
                 pipe.get(brain.key_decision(sid))
         answers = iter(pipe.execute())
-        fetched = [(next(answers), next(answers), next(answers) if item[4] in SENDS_DECISION else None)
+        fetched = [(next(answers), next(answers), next(answers) if item[4] in sends else None)
                    for item in items]
     counts = {"done": 0, "duplicate": 0, "failed": 0, "handed on": 0}
     by_action: Counter = Counter()  # (action, outcome) for /metrics
@@ -222,7 +208,8 @@ def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job:
     def work() -> str:
         if raw_signal is None:
             raise Permanent(f"signal {ctx.signal_id} is gone (unknown, or expired after SPARKY_SIGNAL_TTL)")
-        function = ACTIONS.get(ctx.action)
+        known = assembled().actions.get(ctx.action)
+        function = known.run if known is not None else None
         if function is None:
             raise Permanent(f'unknown action "{ctx.action}"')
         checked = load_params(ctx.action, action_params)
@@ -264,51 +251,3 @@ def wait_times(conn: Redis) -> dict[str, float]:
     registry = ScheduledJobRegistry(ACTIONS_QUEUE, connection=conn)
     return {job_id.decode(): score for job_id, score in
             conn.zrange(registry.key, 0, -1, withscores=True)}
-
-
-def _direct(action: str, signal: dict, params: dict) -> str | Retry:
-    """A job enqueued as `REGISTRY[action](signal, **params)`: context from the job's meta and id."""
-    job = get_current_job()
-    meta = job.meta or {}
-    tail = job.id.rsplit("-", 1)[-1]
-    ctx = Context(signal["id"], str(meta.get("ruleset", "")), str(meta.get("rule", "")),
-                  int(tail) if tail.isdigit() else 0, action)
-    return execute(job.connection, Config.from_env(), ctx, params, job=job, signal=signal)
-
-
-def notify_job(signal: dict, **params) -> str | Retry:
-    return _direct("notify", signal, params)
-
-
-def drop_job(signal: dict, **params) -> str | Retry:
-    return _direct("drop", signal, params)
-
-
-def group_job(signal: dict, **params) -> str | Retry:
-    return _direct("group", signal, params)
-
-
-def escalate_job(signal: dict, **params) -> str | Retry:
-    return _direct("escalate", signal, params)
-
-
-def webhook_job(signal: dict, **params) -> str | Retry:
-    return _direct("webhook", signal, params)
-
-
-def set_job(signal: dict, **params) -> str | Retry:
-    return _direct("set", signal, params)
-
-
-def nag_job(signal: dict, **params) -> str | Retry:
-    return _direct("nag", signal, params)
-
-
-def deploy_job(signal: dict, **params) -> str | Retry:
-    return _direct("deploy", signal, params)
-
-
-JOBS: dict[str, Callable[..., str | Retry]] = {
-    "notify": notify_job, "drop": drop_job, "group": group_job, "escalate": escalate_job,
-    "webhook": webhook_job, "set": set_job, "nag": nag_job, "deploy": deploy_job,
-}

@@ -8,8 +8,12 @@ is queued or running (a flag set with NX). The drain job evaluates up to BATCH s
 and removes ids from the set only after they are evaluated, so a worker killed mid-batch loses
 nothing: the ids stay pending, the flag expires after FLAG_TTL, and the next request, the worker's
 start-up `kick`, or the RQ retry of the abandoned job drains them. Evaluation is idempotent
-(router/dispatch.evaluate_with skips signals that already have a decision), so a batch evaluated
-twice after a crash decides each signal once. A signal whose evaluation raises is isolated from its
+(the evaluator skips signals that already have a decision), so a batch evaluated twice after a
+crash decides each signal once.
+
+The pipeline does not know what evaluating means: each batch goes to the hooks features
+registered (the chat commands take theirs to their own job) and then to the registry's evaluator
+(the rules engine's `decide`, wired by router/assembly.py). A signal whose evaluation raises is isolated from its
 batch and, after a bounded number of attempts, moved to the dead letters (router/pipeline/quarantine.py).
 
 Invariant, so "queued on RQ" holds for every accepted signal: whenever the pending set is not
@@ -24,7 +28,9 @@ from redis import Redis
 from rq import Queue, Retry, get_current_job
 
 from router.core import brain
+from router.core.registry import current as assembled
 from router.jobs import queues as dispatch
+from router.jobs.jobs import waiting
 from router.pipeline import quarantine
 
 BATCH = 500          # signals evaluated per engine call
@@ -65,8 +71,6 @@ def pending(conn: Redis) -> int:
 def backlog(conn: Redis) -> int:
     """What backpressure reads: signals waiting for evaluation, jobs waiting on the evaluation queue,
     and actions not yet carried out (counted one by one: an action job carries up to 50)."""
-    from router.jobs.jobs import waiting  # late: actions import router modules at load
-
     pipe = conn.pipeline(transaction=False)
     pipe.zcard(brain.key_pending())
     pipe.llen(Queue(dispatch.EVAL_QUEUE, connection=conn).key)
@@ -76,6 +80,14 @@ def backlog(conn: Redis) -> int:
 def drain() -> int:
     """RQ job: evaluate pending signals in batches until none is left (or the time budget ends)."""
     return drain_with(get_current_job().connection)
+
+
+def evaluate(conn: Redis, signal_ids: list[str]) -> int:
+    """A batch through what the registry wired: its hooks, then the evaluator (decisions, actions)."""
+    registry = assembled()
+    for hook in registry.batch_hooks:
+        hook(conn, signal_ids)
+    return registry.evaluator(conn, signal_ids)
 
 
 def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> int:
@@ -96,7 +108,7 @@ def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> i
                 continue
             return done
         # Decided or dead-lettered, every id of the batch: one poison signal stops nothing.
-        quarantine.settle(conn, ids, dispatch.evaluate_with)
+        quarantine.settle(conn, ids, evaluate)
         pipe = conn.pipeline(transaction=True)
         pipe.zrem(brain.key_pending(), *ids)
         pipe.expire(flag, FLAG_TTL)

@@ -13,7 +13,7 @@ drain removes it from the pending set with the rest of its batch. `/metrics` cou
 Not the signal's fault, so never counted against it (`signals_fault` is False): the brain
 unreachable, out of memory, read-only or refusing writes (MISCONF), an RQ job timeout (evaluating
 on after the alarm would run without one), and signals claimed by another process
-(router.jobs.queues.Busy). The job fails and RQ retries it; the batch stays pending.
+(Busy, raised by the engine's decisions). The job fails and RQ retries it; the batch stays pending.
 """
 from __future__ import annotations
 
@@ -33,8 +33,13 @@ from router.core import brain
 from router.core import deadletter
 from router.core import metrics
 from router.core.config import PROJECT_ROOT
-from router.jobs.queues import Busy
-from router.core.signal import utcnow
+from router.core.times import utcnow
+
+
+
+class Busy(RuntimeError):
+    """Evaluation cannot go on now for a reason that is not the signals' own (another process holds
+    their claims): the job is retried, and no signal is counted as failing."""
 
 log = logging.getLogger("sparky.quarantine")
 

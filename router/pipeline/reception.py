@@ -14,10 +14,11 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from router.core import brain
-from router.pipeline import intake
+from router.pipeline import intake, sweeps
 from router.core import metrics
 from router.core.config import Config
-from router.core.signal import Signal, parse_time
+from router.core.signal import Signal
+from router.core.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
         now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
         flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
-        expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=SWEEP_MARGIN)
+        expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=sweeps.SWEEP_MARGIN)
     if sweep_at is not None:
         # An alert that resolves unless re-sent expires before any sweep scheduled so far.
         schedule_sweep(conn, sweep_at)
@@ -92,17 +93,10 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     return result
 
 
-# Should a scheduled sweep be lost, its flag runs out this long after its time, and the next
-# alert (or a worker's maintenance) schedules one again.
-SWEEP_MARGIN = 60
-
-
 def schedule_sweep(conn: Redis, at: float) -> None:
-    """Have RQ's scheduler run the expiry sweep at epoch `at` (router/alerts/expiry.py)."""
-    from router.alerts.expiry import schedule  # late: expiry sends its resolutions through this module
-
+    """Have RQ's scheduler run the expiry sweep at epoch `at` (router/pipeline/expiry.py)."""
     try:
-        schedule(conn, at)
+        sweeps.schedule(conn, at)
     except RedisError:
         log.error("could not schedule the expiry sweep for %s; a worker's maintenance will", at)
 

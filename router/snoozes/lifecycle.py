@@ -29,13 +29,13 @@ from router.jobs.jobs import Later
 from actions.notify import default_text, message_for
 from router.core import brain
 from router.commands import channels
-from router.alerts import matchers
+from router.alerts import lookup
 from router.commands.alerts import name_of, preview
 from router.commands.context import zone
 from router.commands.durations import humanize, local_time
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 
 log = logging.getLogger("sparky.commands")
 
@@ -104,7 +104,7 @@ def remind_with(conn: Redis, config: Config, snooze_id: str, now: float) -> str:
     if snooze is None or not brain.is_active_snooze(conn, snooze_id) or snooze["ends_at"] <= now:
         return f"snooze {snooze_id} is over; no reminder"
     tz = zone(snooze.get("tz", "")) or zone("UTC")
-    hits = [a for a in matchers.firing(conn) if matchers.matches(snooze["matchers"], a, now)]
+    hits = [a for a in lookup.firing(conn) if lookup.matches(snooze["matchers"], a, now)]
 
     text = (f"Reminder: snooze `{snooze_id}` (`{snooze.get('text', '')}`, by {snooze.get('created_by', '?')}"
             + (f", because {snooze['reason']}" if snooze.get("reason") else "")
@@ -141,10 +141,10 @@ def end_with(conn: Redis, config: Config, snooze_id: str, now: float) -> str:
 
 def _repost(conn: Redis, config: Config, snooze: dict, now: float) -> str:
     others = [s for s in brain.active_snoozes(conn, now) if s["id"] != snooze["id"]]
-    hits = [a for a in matchers.firing(conn) if matchers.matches(snooze["matchers"], a, now)]
+    hits = [a for a in lookup.firing(conn) if lookup.matches(snooze["matchers"], a, now)]
     posted, acked, still_snoozed = [], [], []
     for alert in hits:
-        if any(matchers.matches(s["matchers"], alert, now) for s in others):
+        if any(lookup.matches(s["matchers"], alert, now) for s in others):
             still_snoozed.append(alert)
         elif alert.get("acked_by"):
             acked.append(alert)
@@ -167,7 +167,7 @@ def _repost(conn: Redis, config: Config, snooze: dict, now: float) -> str:
 
 
 def _post_alert(conn: Redis, config: Config, snooze: dict, alert: dict) -> None:
-    signal = brain.load_signal(conn, alert.get("signal", "")) or matchers.as_signal(alert)
+    signal = brain.load_signal(conn, alert.get("signal", "")) or lookup.as_signal(alert)
     signal = {**signal, "fingerprint": alert["fingerprint"], "status": alert.get("status") or "firing"}
     threads = chat.threads_of(conn, alert["fingerprint"])
     targets = threads or ({snooze["room"]: ""} if snooze.get("room") else {})

@@ -28,7 +28,7 @@ from router.jobs.jobs import Later, Permanent, Retryable
 from router.core import brain
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
-from router.core.signal import from_epoch, utcnow
+from router.core.times import from_epoch, utcnow
 
 log = logging.getLogger("sparky.stale")
 

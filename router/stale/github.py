@@ -29,7 +29,7 @@ from redis import Redis
 from router.jobs.jobs import Permanent
 from router.core import brain
 from router.core.config import Config
-from router.core.signal import iso
+from router.core.times import iso
 from router.stale.http import Client, when
 from router.stale.inventory import Item
 

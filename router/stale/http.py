@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from router.jobs.jobs import Later, Permanent, Retryable
-from router.core.signal import parse_time
+from router.core.times import parse_time
 
 USER_AGENT = "sparky-stale/1 (+https://github.com/acme/sparky)"
 MAX_PAGES = 10_000      # a Link chain longer than this is a server bug, not an inventory

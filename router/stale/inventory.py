@@ -34,7 +34,8 @@ from typing import Iterable
 from redis import Redis
 
 from router.core import brain
-from router.core.signal import Signal, from_epoch
+from router.core.signal import Signal
+from router.core.times import from_epoch
 
 TYPES = ("pull_request", "chef_node", "artifact", "repo")
 

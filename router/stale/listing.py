@@ -14,9 +14,10 @@ from pathlib import Path
 
 from redis import Redis
 
+from router.snoozes.facts import snoozed_by
 from router.core import people
 from router.core import brain
-from router.core.signal import from_epoch
+from router.core.times import from_epoch
 from router.stale import approvals, inventory
 
 
@@ -32,8 +33,6 @@ def _same(book: people.People, a: str, b: str) -> bool:
 def stale_items(conn: Redis, owner: str = "", rules_dir: Path | str | None = None, now: float | None = None,
                 include_active: bool = False) -> list[dict]:
     """Idle items (all, or those `owner` owns or must review), most idle first, with nag state."""
-    from actions.nag import snoozed_by
-
     now = time.time() if now is None else now
     book = people.load(Path(rules_dir)) if rules_dir else people.People()
     found = []

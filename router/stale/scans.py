@@ -46,8 +46,9 @@ from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
 from router.engine import store
 from router.core import durations
-from router.engine.datafiles import SCAN_TYPES as TYPES
-from router.core.signal import new_id, utcnow
+from router.stale.schema import SCAN_TYPES as TYPES
+from router.core.signal import new_id
+from router.core.times import utcnow
 from router.stale import artifactory, chef, github, inventory
 from router.stale.inventory import Item
 

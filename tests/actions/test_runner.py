@@ -6,7 +6,6 @@ import json
 import pytest
 from rq import Queue
 
-from actions import REGISTRY
 from actions import setfact as facts
 from router.jobs import jobs
 from router.jobs import runner
@@ -101,21 +100,6 @@ def test_a_signal_that_expired_is_a_dead_letter(redis, run_jobs, rooms_env):
     run_jobs()
     assert brain.dead_letters(redis)[0]["reason"] == \
         "signal 01GONE is gone (unknown, or expired after SPARKY_SIGNAL_TTL)"
-
-
-def test_registry_jobs_run_the_same_way_when_the_engine_enqueues_them_directly(redis, run_jobs, rooms_env):
-    """actions.REGISTRY[name] as a job function f(signal, **params), ruleset/rule in the job's meta."""
-    signal, = store(redis, alert())
-    q = Queue(ACTIONS_QUEUE, connection=redis)
-    for _ in range(2):  # the same job twice: posted once
-        q.enqueue_call(REGISTRY["notify"], args=(signal,), kwargs={"room": "#ops"},
-                       job_id=f"sparky-action-{signal['id']}-0", meta={"ruleset": "routing", "rule": "ops"})
-        run_jobs()
-    assert all(REGISTRY[name] is runner.JOBS[name] for name in runner.ACTIONS)
-    outcome, = runner.outcomes(redis, signal["id"])
-    assert (outcome["ruleset"], outcome["rule"], outcome["index"], outcome["action"]) == ("routing", "ops", 0,
-                                                                                          "notify")
-    assert redis.llen(brain.key_room("#ops")) == 1
 
 
 def test_direct_execution_without_rq(redis, rooms_env):

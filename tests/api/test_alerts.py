@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from router.commands import execute
+from router.commands.execute import execute
 from tests.api.conftest import fire
 from tests.commands.conftest import chat
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from router.core import brain
 from router.cli.main import main
-from router.commands import execute
+from router.commands.execute import execute
 from router.commands.channels import chat_signal
 from tests.commands.conftest import fire
 

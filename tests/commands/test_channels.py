@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from router.chat import rooms
 from router.core import brain
 from router.cli.main import main
-from router.jobs.queues import evaluate_with
+from router.pipeline.intake import evaluate as evaluate_with
 from tests.commands.conftest import fire, signed, slash_form
 
 FORM = "application/x-www-form-urlencoded"

@@ -1,15 +1,16 @@
 """What each command does, and how it says no: guardrails, references, usage, apologies."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
 from freezegun import freeze_time
 
 from router.core import brain
-from router.commands import execute, registry
+from router.commands.execute import execute
 from router.commands.channels import chat_signal
-from router.jobs.queues import evaluate_with
+from router.pipeline.intake import evaluate as evaluate_with
 from tests.commands.conftest import fire, use_rules, write_rules
 
 
@@ -263,12 +264,12 @@ def test_empty_text_is_help(redis, config, env):
 
 
 def test_a_failing_command_apologises_with_an_error_id_and_logs_the_traceback(redis, config, env, monkeypatch,
-                                                                               caplog):
+                                                                               caplog, registry):
     def broken(ctx, args):
         raise KeyError("labels")
 
-    monkeypatch.setitem(registry.REGISTRY, "alerts", registry.REGISTRY["alerts"].__class__(
-        **{**registry.REGISTRY["alerts"].__dict__, "func": broken}))
+    # a plugin's command that fails, registered as every command is
+    monkeypatch.setitem(registry.commands, "alerts", dataclasses.replace(registry.commands["alerts"], func=broken))
     with caplog.at_level(logging.ERROR, logger="sparky.commands"):
         reply = run(redis, config, "alerts")
     assert reply.outcome == "error" and "Traceback" not in reply.text and "KeyError" not in reply.text

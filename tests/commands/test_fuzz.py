@@ -5,12 +5,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.core import brain
-from router.commands import execute
+from router.commands.execute import execute
 from router.commands.channels import chat_signal
-from router.commands.registry import ALIASES, REGISTRY
+from router.assembly import build
 from tests.commands.conftest import fire
 
-WORDS = sorted(REGISTRY) + sorted(ALIASES) + ["for", "until", "because", "tomorrow", "09:00", "2h", "1d", "s1",
+_BUILT = build()
+WORDS = sorted(_BUILT.commands) + sorted(_BUILT.aliases) + ["for", "until", "because", "tomorrow", "09:00", "2h", "1d", "s1",
                                                "web-01/HTTP", "host=web-01", "env=production", "=~", "!~", "deploy"]
 ODD = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z", "Cc", "Cf"))
 MARKUP = st.sampled_from(["<@U01ALICE>", "<#C04OPS|ops>", "<mailto:a@b.c|a@b.c>", "<http://x|x>", "<!here>", "&lt;",

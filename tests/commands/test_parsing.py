@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from router.commands import durations, parse
-from router.alerts import matchers
+from router.core import matchers
+from router.alerts import lookup
 from router.commands.durations import DurationError
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -139,5 +140,5 @@ def test_matchers_use_the_engines_semantics():
     alert = {"fingerprint": "web-01/HTTP", "subject": "web-01/HTTP", "source": "nagios", "status": "firing",
              "labels": {"host": "web-01", "env": "production"}}
     rendered = [m.as_dict() for m in matchers.parse(["host=~web-.*", "env!=staging", "source=nagios"])]
-    assert matchers.matches(rendered, alert, NOW)
-    assert not matchers.matches([matchers.parse_one("host=~web").as_dict()], alert, NOW)  # whole value
+    assert lookup.matches(rendered, alert, NOW)
+    assert not lookup.matches([matchers.parse_one("host=~web").as_dict()], alert, NOW)  # whole value

@@ -7,7 +7,7 @@ import json
 import time
 
 from router.core import brain
-from router.commands import execute
+from router.commands.execute import execute
 from router.core.signal import Signal
 from router.stale import inventory
 from tests.api import conftest as api_fixtures

@@ -1,6 +1,7 @@
 """The evaluation job: decisions stored once, actions queued once, the rules version recorded."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 import threading
@@ -64,10 +65,9 @@ def crit(**kw) -> Signal:
                   labels={"host": "web-01"}, fingerprint="web-01/HTTP", **kw)
 
 
-def test_decision_records_version_matches_explanations_and_actions(redis, cfg, version, monkeypatch):
-    import actions
-
-    monkeypatch.setitem(actions.REGISTRY, "deploy", None)   # an action not implemented: recorded only
+def test_decision_records_version_matches_explanations_and_actions(redis, cfg, version, monkeypatch, registry):
+    # an action the catalogue has no function for: recorded only
+    monkeypatch.setitem(registry.actions, "deploy", dataclasses.replace(registry.actions["deploy"], run=None))
     ids = store(redis, crit(), Signal(source="github", kind="push", status="branch"))
     assert decide(redis, ids, cfg) == 2
     first = decision(redis, ids[0])

@@ -17,9 +17,9 @@ from freezegun import freeze_time
 from router.alerts import state as alert_state
 from router.chat import rooms
 from router.core import brain
-from router.alerts import expiry
+from router.pipeline import expiry
 from router.jobs.queues import QUEUES
-from router.core.signal import iso
+from router.core.times import iso
 from sources.alertmanager import fingerprint
 
 T0 = datetime(2026, 3, 3, 14, 0, 0, tzinfo=timezone.utc)   # a Tuesday, pinned: today is not an input

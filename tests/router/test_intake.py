@@ -52,7 +52,7 @@ def test_pending_left_by_a_dead_process_is_kicked(client, redis, run_jobs):
 def test_a_batch_evaluated_twice_decides_once(client, redis):
     """A worker killed after evaluating but before removing ids: the ids are drained again."""
     sid = post_json(client, "/hooks/generic", ALERT).get_json()["signals"][0]
-    from router.jobs.queues import evaluate_with
+    from router.pipeline.intake import evaluate as evaluate_with
 
     evaluate_with(redis, [sid])
     first = json.loads(redis.get(brain.key_decision(sid)))

@@ -18,7 +18,7 @@ from router.core import brain
 from router.pipeline import intake
 from router.pipeline import quarantine
 from router.pipeline import reception
-from router.jobs.queues import Busy
+from router.pipeline.quarantine import Busy
 from router.core.signal import Signal
 from tests.router.test_reception import post_json
 
@@ -111,7 +111,7 @@ def test_a_failure_that_clears_on_retry_is_not_dead_lettered(redis, client):
         calls.append(list(ids))
         if len(calls) == 1:
             raise ValueError("once")
-        from router.jobs.queues import evaluate_with
+        from router.pipeline.intake import evaluate as evaluate_with
         return evaluate_with(conn, ids)
 
     assert quarantine.settle(redis, [sid], flaky) == []

@@ -43,7 +43,7 @@ def test_evaluation_job_marks_signal_evaluated_once(client, redis, run_jobs):
     decision = client.get(f"/api/signals/{sid}/decision").get_json()
     assert decision["signal"] == sid
     # a second job for the same signal (a retry) does not evaluate it again
-    from router.jobs.queues import evaluate_with
+    from router.pipeline.intake import evaluate as evaluate_with
 
     assert evaluate_with(redis, [sid]) == 0
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from router.core.signal import parse_time
+from router.core.times import parse_time
 from sources import alertmanager
 from sources.common import Refused
 from tests.sources.expected import API_V2, EXPECTED, VARIANTS, read, shape

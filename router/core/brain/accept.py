@@ -13,6 +13,7 @@ import json
 
 from redis import Redis
 
+from router.core.times import from_epoch
 from router.core.brain.actions import ALERT_STATE_TTL
 from router.core.brain.shared import key_alert, key_alert_expiry, key_expiry_sweep, key_metrics
 from router.core.brain.signals import (
@@ -124,8 +125,6 @@ def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys:
     A delivery key of "" means the source gave none: the signal is always new. `expiries` gives,
     per signal, the epoch second a living alert resolves unless re-sent (None: not a living alert).
     """
-    from router.core.signal import from_epoch  # late: router.signal is a leaf, keep brain importable alone
-
     expiries = expiries or [None] * len(signals)
     keys = [key_pending(), key_drain_flag(), key_metrics(), key_alert_expiry(), key_expiry_sweep()]
     args: list = [repr(now), signal_ttl, dedup_ttl, flag_ttl, SIGNAL_INDEX_CAP, *metric_fields,

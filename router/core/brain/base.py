@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
+from router.core.times import utcnow
+
 PREFIX = "sparky:"
 
 
@@ -12,6 +14,4 @@ def digest(value: str) -> str:
 
 
 def now_iso() -> str:
-    from router.core.signal import utcnow  # late: router.signal is a leaf module, keep brain importable alone
-
     return utcnow()

@@ -5,7 +5,7 @@ import json
 
 from redis import Redis
 
-from router.core.brain.base import PREFIX, digest
+from router.core.brain.base import PREFIX
 from router.core.brain.shared import key_audit, key_snooze, key_snoozes
 
 # -- chat commands and audit -------------------------------------------------------------------------
@@ -16,13 +16,7 @@ COMMAND_TTL = 7 * 24 * 3600      # a command's record lives as long as its signa
 COMMAND_CLAIM_TTL = 300          # seconds one process may take to run a claimed command
 SNOOZE_HISTORY_CAP = 1_000       # ended snoozes kept for `why` and the audit trail
 SNOOZE_HISTORY_TTL = 30 * 24 * 3600
-ALERT_ID_LENGTH = 7              # short alert ids shown in chat: the start of the fingerprint digest
 
-
-
-def alert_id(fingerprint: str) -> str:
-    """The short id chat shows for an alert (like a short git sha of its fingerprint)."""
-    return digest(fingerprint)[:ALERT_ID_LENGTH]
 
 
 def key_command(signal_id: str) -> str:

@@ -2,6 +2,8 @@
 versions, the audit stream, rooms, locks, metrics."""
 from __future__ import annotations
 
+import json
+
 from redis import Redis
 
 from router.core.brain.base import PREFIX, digest, now_iso
@@ -11,6 +13,34 @@ ROOM_CAP = 1_000                 # messages kept per built-in room
 
 
 # -- alert state, snoozes, acks, windows ------------------------------------------------------------
+
+FIRING_STATES = ("firing", "flapping")
+ALERT_ID_LENGTH = 7              # short alert ids shown in chat: the start of the fingerprint digest
+
+
+def alert_id(fingerprint: str) -> str:
+    """The short id chat shows for an alert (like a short git sha of its fingerprint)."""
+    return digest(fingerprint)[:ALERT_ID_LENGTH]
+
+
+def decode_alert(raw: dict) -> dict:
+    """An alert state hash as read from Redis: text, `labels` decoded, and its short `id`."""
+    alert = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+             for k, v in raw.items()}
+    try:
+        alert["labels"] = json.loads(alert.get("labels") or "{}")
+    except ValueError:
+        alert["labels"] = {}
+    if alert.get("fingerprint"):
+        alert["id"] = alert_id(alert["fingerprint"])
+    return alert
+
+
+def load_alert(conn: Redis, fingerprint: str) -> dict:
+    """The alert's state (router/alerts/state.py keeps it); {} if never seen."""
+    raw = conn.hgetall(key_alert(fingerprint))
+    return decode_alert(raw) if raw else {}
+
 
 def key_alert(fingerprint: str) -> str:
     """Hash per alert fingerprint: status, firing_since, last_seen, acked_by, snoozed_by, signal."""

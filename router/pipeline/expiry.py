@@ -17,18 +17,16 @@ next, and a worker's maintenance (worker.py) schedules one should the chain have
 from __future__ import annotations
 
 import logging
-import math
 import time
-from datetime import datetime, timezone
 
 from redis import Redis
-from rq import Queue, get_current_job
+from rq import get_current_job
 
 from router.core import brain
-from router.pipeline import reception
+from router.pipeline import reception, sweeps
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE
-from router.core.signal import Signal, from_epoch
+from router.core.signal import Signal
+from router.core.times import from_epoch
 
 log = logging.getLogger("sparky.expiry")
 
@@ -64,16 +62,15 @@ def resolution(alert: dict, fingerprint: str, expired: float, config: Config) ->
 
 def sweep_with(conn: Redis, config: Config, now: float | None = None) -> list[str]:
     """Resolve the alerts whose expiry passed; returns the ids of the `resolved` signals sent."""
-    from router.alerts import state as alerts  # late: the actions package imports router modules at load
-
     now = time.time() if now is None else now
     sent: list[str] = []
     for _ in range(ROUNDS):
         found = due(conn, now)
         if not found:
             break
-        states = [alerts.state(conn, fp) for fp, _ in found]
-        expired = [(fp, at, state) for (fp, at), state in zip(found, states) if alerts.is_firing(state)]
+        states = [brain.load_alert(conn, fp) for fp, _ in found]
+        expired = [(fp, at, state) for (fp, at), state in zip(found, states)
+                   if state.get("status") in brain.FIRING_STATES]
         if expired:
             # Reception's own path (and its Lua script removes the expiry with the resolution);
             # no backpressure: a resolution is owed, and the backlog it adds is one signal each.
@@ -94,35 +91,5 @@ def sweep() -> str:
     conn = get_current_job().connection
     conn.delete(brain.key_expiry_sweep())
     sent = sweep_with(conn, Config.from_env())
-    ensure(conn)
+    sweeps.ensure(conn)
     return f"{len(sent)} alerts resolved by expiry"
-
-
-def schedule(conn: Redis, at: float) -> str:
-    """Run a sweep at epoch `at` (RQ's scheduler; at once if past). One job per second, whoever asks."""
-    second = math.ceil(at)
-    job_id = f"sparky-expiry-{second}"
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_at(
-        datetime.fromtimestamp(second, timezone.utc), sweep, job_id=job_id, result_ttl=60, failure_ttl=86400,
-        description="resolve alerts not re-sent in time")
-    return job_id
-
-
-# Take the sweep flag for the earliest expiry unless a sweep is already scheduled at or before it.
-# KEYS: expiry set, sweep flag. ARGV: now, margin. → the time to schedule, or false.
-ENSURE = """
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 then return false end
-local at = tonumber(first[2])
-local held = redis.call('GET', KEYS[2])
-if held and tonumber(held) <= at then return false end
-redis.call('SET', KEYS[2], string.format('%.3f', at), 'EX', math.max(1, math.ceil(at - tonumber(ARGV[1]))) + tonumber(ARGV[2]))
-return string.format('%.3f', at)
-"""
-
-
-def ensure(conn: Redis, now: float | None = None) -> str | None:
-    """Schedule a sweep for the earliest expiry unless one is scheduled by then; returns its job id."""
-    now = time.time() if now is None else now
-    at = conn.eval(ENSURE, 2, brain.key_alert_expiry(), brain.key_expiry_sweep(), repr(now), reception.SWEEP_MARGIN)
-    return schedule(conn, float(at)) if at else None

@@ -1,0 +1,23 @@
+"""The chat commands as a feature: `register(registry)` adds them, the way a plugin adds its own.
+
+Also registered here: the kinds of request `approve`/`deny` decide (deploys, stale clean-ups), the
+command names SPEC §6 gives that are not built yet (permissions.yml may name them, and `help`
+says they are coming), and the hook that hands each evaluated batch's chat commands to their own
+job (router/commands/jobs.py).
+"""
+from __future__ import annotations
+
+from router.commands import ack, alerts, approve, deploy, help, jobs, snooze, stale, why  # noqa: F401
+from router.commands.registry import DECLARED
+from router.core.registry import Registry
+
+# SPEC §6 names these; until they are built they answer "not available in this Sparky yet".
+PLANNED = ("builds", "traffic", "lunch", "image", "say")
+
+
+def register(registry: Registry) -> None:
+    for name in sorted(DECLARED):
+        registry.add_command(DECLARED[name])
+    registry.planned.update(name for name in PLANNED if name not in registry.commands)
+    registry.approvables += [deploy.DEPLOY_REQUESTS, stale.STALE_REQUESTS]
+    registry.on_batch(jobs.enqueue_commands)

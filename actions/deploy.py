@@ -17,10 +17,9 @@ from redis import Redis
 
 from router.jobs.jobs import Context
 from router.core.config import Config
+from router.deploys import lifecycle
 
 
 def deploy(signal: dict, conn: Redis, config: Config, *, ctx: Context | None = None, **params) -> str:
-    from router.deploys import lifecycle   # late: router.deploys imports actions.chat
-
     ctx = ctx or Context(signal.get("id", ""), "deploy", "", 0, "deploy")
     return lifecycle.act(conn, config, signal, ctx.ruleset, ctx.rule, ctx.index)

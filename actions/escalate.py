@@ -17,7 +17,7 @@ from router.alerts import state as alerts
 from router.chat import send as chat
 from router.jobs import jobs
 from router.jobs.jobs import Context, Permanent
-from actions.notify import alert_buttons, context_line, default_text, firing
+from router.chat.compose import alert_buttons, context_line, default_text, firing
 from router.core.templates import render
 from router.core import brain
 from router.core.config import Config

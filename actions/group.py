@@ -24,7 +24,7 @@ from rq import get_current_job
 from router.chat import send as chat
 from router.jobs import jobs
 from router.jobs.jobs import Context
-from actions.notify import default_text, firing
+from router.chat.compose import default_text, firing
 from router.core.templates import lookup, render, text_of
 from router.core import brain
 from router.core.config import Config

@@ -40,6 +40,8 @@ from router.core.templates import render
 from router.core import brain
 from router.core.config import Config
 from router.core.times import from_epoch
+from actions import nag_delivery
+from router.stale import approvals
 
 ASKS = ("remind", "review", "close", "delete", "archive")
 DEFAULT_WAIT = 120
@@ -99,9 +101,6 @@ def nag(signal: dict, conn: Redis, config: Config, *, to: str = "{labels.owner}"
         digest_over: int = DEFAULT_DIGEST_OVER, wait: object = DEFAULT_WAIT,
         ctx: Context | None = None) -> str:
     """Queue a nag about the signal's item for each owner not nagged about it within `every`."""
-    from actions import nag_delivery
-    from router.stale import approvals
-
     ctx = ctx or Context(signal["id"], action="nag")
     now = time.time()
     if not signal.get("fingerprint"):
@@ -164,8 +163,6 @@ def _approvers(approvers: object, signal: dict, owner: str) -> list[str]:
 def _item(signal: dict, ctx: Context, ask: str, template: str, every: int, escalate_after: object,
           escalate_room: str, escalate_mention: str, request: dict | None, config: Config,
           now: float) -> dict:
-    from router.stale import approvals
-
     labels = signal.get("labels") or {}
     cannot = approvals.configured(request["kind"], config, labels) if request else ""
     return {

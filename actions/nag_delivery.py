@@ -144,8 +144,6 @@ def _claim(conn: Redis, owner: str, nags: list[dict], delivery: str) -> list[dic
 def _defer(conn: Redis, owner: str, dest: str, mention: str, digest_over: int, nags: list[dict],
            delivery: str, now: float) -> str:
     """Today's digest went out already: these wait for tomorrow's."""
-    from actions import nag_delivery
-
     tomorrow = (dt.datetime.fromtimestamp(now, dt.timezone.utc).date() + dt.timedelta(days=1))
     at = dt.datetime.combine(tomorrow, dt.time(0, 1), dt.timezone.utc).timestamp()
     with conn.pipeline(transaction=True) as pipe:
@@ -154,7 +152,7 @@ def _defer(conn: Redis, owner: str, dest: str, mention: str, digest_over: int, n
         pipe.expire(brain.key_nag_pending(owner, dest), brain.NAG_PENDING_TTL)
         pipe.hset(brain.key_nag_state(owner, dest), "due", str(at))
         pipe.execute()
-    nag_delivery.schedule(conn, owner, dest, mention, digest_over, at)
+    schedule(conn, owner, dest, mention, digest_over, at)
     return f"{len(nags)} nags for {owner} wait for tomorrow's digest ({from_epoch(at)}): one digest a day"
 
 

@@ -24,6 +24,7 @@ from router.assembly import assemble
 from router.core.config import Config
 from router.core.registry import Registry, install, installed
 from router.api import stale as stale_api
+from router.engine import store
 
 log = logging.getLogger("sparky")
 
@@ -37,8 +38,6 @@ class Sparky:
 
     def rules_ready(self) -> tuple[bool, str]:
         """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
-        from router.engine import store  # late: the engine is heavy and only readiness needs it here
-
         try:
             rules = store.current(self.conn, self.config.rules_dir, poll=self.config.rules_poll)
         except store.RulesUnavailable as exc:
@@ -68,7 +67,7 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
     app.json.sort_keys = False
     app.extensions["sparky"] = Sparky(config=config, conn=connect(config))
     app.before_request(api.require_admin_token)
-    app.register_blueprint(hooks.bp)
+    app.register_blueprint(hooks.blueprint(registry))   # a path per registered source
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(rooms_api.bp)

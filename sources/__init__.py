@@ -11,7 +11,7 @@ test` find them — as a plugin's own source will be.
 """
 from sources import alertmanager, generic, github, jenkins, nagios, runscope, slack
 
-# source name -> adapter
+# endpoint name (`sparky rules test SOURCE`, `/hooks/<name>`) -> adapter
 ADAPTERS = {
     "nagios": nagios,
     "alertmanager": alertmanager,
@@ -24,5 +24,5 @@ ADAPTERS = {
 
 
 def register(registry) -> None:
-    for adapter in ADAPTERS.values():
-        registry.add_source(adapter)
+    for name, adapter in ADAPTERS.items():
+        registry.add_source(name, adapter)

@@ -31,6 +31,9 @@ from sources.common import (Refused, decode_json, first_line, is_json, json_obje
 
 NAME = "alertmanager"
 AUTH = "token"
+# Where it is posted (router/pipeline/hooks.py): Alertmanager's webhook, and Prometheus pushing to
+# Sparky as if it were its Alertmanager, which expects 200.
+PATHS = {"/hooks/alertmanager": {}, "/api/v2/alerts": {"load": "load_v2", "parse": "parse_v2", "ok_status": 200}}
 
 ALERT_STATUS = {"firing": "firing", "resolved": "resolved"}
 

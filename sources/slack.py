@@ -33,6 +33,8 @@ from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_
 
 NAME = "chat"
 AUTH = "slack"
+# Slack wants a 200 from every endpoint, and its own answer shapes (router/pipeline/hooks.py).
+PATHS = {path: {"ok_status": 200, "slack": True} for path in ("/slack/commands", "/slack/events", "/slack/interactions")}
 
 MAX_AGE = 5 * 60  # Slack's freshness window for the request timestamp, in seconds
 SUBJECT_LIMIT = 80

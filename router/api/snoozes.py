@@ -23,7 +23,7 @@ from router.core import matchers
 from router.alerts import lookup
 from router.commands import snooze as snoozing
 from router.commands.context import Context
-from router.commands.durations import MAX_SECONDS, DurationError, Until, resolve
+from router.core.durations import MAX_SECONDS, DurationError, Until, resolve
 from router.commands.parse import words
 from router.commands.registry import UsageError
 from router.api.errors import json_error

@@ -149,3 +149,14 @@ def thread_of(conn: Redis, fingerprint: str, room: str) -> str:
 def threads_of(conn: Redis, fingerprint: str) -> dict[str, str]:
     """Every room the alert was posted to, with its firing message there."""
     return {k.decode(): v.decode() for k, v in conn.hgetall(brain.key_alert_threads(fingerprint)).items()}
+
+
+def notice(conn: Redis, config: Config, room: str, transport: str, key: str, text: str) -> str:
+    """A plain message from Sparky to a room (snooze reminders and endings), once per `key`: to the
+    built-in room when the thing it is about came from one, else through `send`."""
+    if not room:
+        return "no room"
+    if transport == "rooms":
+        ts, posted = rooms.post(conn, room, key, {"text": text, "author": "sparky"})
+        return f"{'posted' if posted else 'already posted'} to built-in room {room} ({ts})"
+    return send(conn, config, Message(room=room, key=key, text=text)).describe()

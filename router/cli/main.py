@@ -136,8 +136,6 @@ def up(port: int | None, web_workers: int) -> None:
 
 
 def _brain_conn():
-    from router.app import connect, resolve_redis
-
     return connect(resolve_redis(Config.from_env()))
 
 
@@ -151,8 +149,6 @@ def brain() -> None:
 def brain_export(path: str) -> None:
     """Write every sparky: key (type, TTL, value) to PATH as JSON ("-" for stdout)."""
     import json
-
-    from router.core import backup
 
     data = backup.export(_brain_conn())
     with click.open_file(path, "w") as out:
@@ -168,8 +164,6 @@ def brain_import(path: str, replace: bool) -> None:
     """Load a brain export; existing keys are kept unless --replace."""
     import json
 
-    from router.core import backup
-
     with click.open_file(path) as src:
         try:
             data = json.load(src)
@@ -183,8 +177,6 @@ def brain_import(path: str, replace: bool) -> None:
 @click.option("--burst", is_flag=True, help="drain the queues, then exit")
 def worker(burst: bool) -> None:
     """Run one RQ worker on Sparky's queues (same as `python worker.py`)."""
-    import worker as worker_module
-
     worker_module.main(["--burst"] if burst else [])
 
 
@@ -198,6 +190,9 @@ main.add_command(rules)
 main.add_command(say)          # sparky say --as USER "<command>" (router/cli/say.py)
 main.add_command(audit)        # sparky audit tail (router/cli/audit.py)
 from router.cli.stale import register as register_stale  # noqa: E402
+from router.app import connect, resolve_redis
+from router.core import backup
+import worker as worker_module
 register_stale(main)           # sparky scan [NAME], sparky stale [OWNER] (router/cli/stale.py)
 
 if __name__ == "__main__":

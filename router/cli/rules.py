@@ -12,6 +12,8 @@ from redis.exceptions import RedisError
 from router.core.config import Config
 from router.engine import check_dir, reload
 from router.engine.dryrun import DryRunError, default_headers, dry_run, parse_at, signals_from
+from router.app import connect, resolve_redis
+from router.core.embedded import EmbeddedRedis
 
 
 @click.group()
@@ -70,8 +72,6 @@ def test_payload(source: str, payload: Path, headers_file: Path | None, at: str 
 @rules.command("reload")
 def reload_rules() -> None:
     """Check SPARKY_RULES_DIR and make it the rules in force in every process."""
-    from router.app import connect, resolve_redis
-
     config = resolve_redis(Config.from_env())
     outcome = reload(connect(config), config.rules_dir, by="cli")
     if not outcome.ok:
@@ -84,8 +84,6 @@ def reload_rules() -> None:
 
 def _brain(config: Config) -> Redis | None:
     """The brain to read, if one is reachable: SPARKY_REDIS_URL, or a running embedded Redis."""
-    from router.core.embedded import EmbeddedRedis
-
     url = config.redis_url
     if not url:
         server = EmbeddedRedis(config.data_dir)

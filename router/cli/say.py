@@ -13,7 +13,8 @@ import click
 
 from router.core import brain
 from router.app import connect, resolve_redis
-from router.commands.channels import chat_signal, post_notice, record_said
+from router.chat.send import notice
+from router.commands.channels import chat_signal, record_said
 from router.commands.jobs import run_here
 from router.core.config import Config
 
@@ -36,7 +37,7 @@ def say(user: str, room: str, text: tuple[str, ...]) -> None:
         record_said(conn, room, user, line, signal["id"])
     reply = run_here(conn, config, signal)
     if room:
-        post_notice(conn, config, room, "rooms", f"command/{signal['id']}/reply", reply.text)
+        notice(conn, config, room, "rooms", f"command/{signal['id']}/reply", reply.text)
     click.echo(reply.text)
     if reply.outcome != "ok":
         sys.exit(1)

@@ -9,6 +9,9 @@ from redis import Redis
 
 from router.app import resolve_redis
 from router.core.config import Config
+from router.engine import RulesUnavailable
+from router.stale import cron, inventory, scans
+from router.stale.listing import format_items, stale_items
 
 
 def _setup() -> tuple[Redis, Config]:
@@ -25,9 +28,6 @@ def scan(name: str | None, queued: bool, listing: bool) -> None:
 
     The signals go through the rules like any others: nags follow on the workers.
     """
-    from router.engine import RulesUnavailable
-    from router.stale import cron, inventory, scans
-
     conn, config = _setup()
     try:
         in_force = scans.in_force(conn, config)
@@ -74,8 +74,6 @@ def scan(name: str | None, queued: bool, listing: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the items as JSON")
 def stale(owner: str | None, as_json: bool) -> None:
     """List the idle items of the last scans (OWNER's only, with OWNER), and what was done about them."""
-    from router.stale.listing import format_items, stale_items
-
     conn, config = _setup()
     items = stale_items(conn, owner or "", config.rules_dir)
     if as_json:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from router.core import brain
 from router.alerts import lookup
-from router.commands.alerts import name_of
+from router.alerts.lines import name_of
 from router.commands.context import Context
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command

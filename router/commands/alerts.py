@@ -9,29 +9,13 @@ from redis import Redis
 from router.core import brain
 from router.core import matchers
 from router.alerts import lookup
+from router.alerts.lines import age, covering, name_of
 from router.commands.context import Context
-from router.commands.durations import humanize, local_time
+from router.core.durations import local_time
 from router.commands.registry import Reply, UsageError, command
-from router.core.times import parse_time
+from router.commands.parse import words as split
 
 LIST_LIMIT = 15       # alert lines in one chat answer
-PREVIEW_LIMIT = 5     # alert names in a snooze preview
-
-
-def age(iso: str, now: float) -> str:
-    try:
-        return humanize(now - parse_time(iso).timestamp())
-    except (ValueError, TypeError):
-        return "?"
-
-
-def name_of(alert: dict) -> str:
-    return alert.get("subject") or alert.get("fingerprint", "?")
-
-
-def covering(alert: dict, snoozes: list[dict], now: float) -> list[dict]:
-    """The active snoozes that silence this alert."""
-    return [s for s in snoozes if lookup.matches(s.get("matchers") or [], alert, now)]
 
 
 def line(alert: dict, snoozes: list[dict], ctx: Context) -> str:
@@ -49,16 +33,6 @@ def line(alert: dict, snoozes: list[dict], ctx: Context) -> str:
         parts.append(f"snoozed by {s.get('created_by', '?')} ({s['id']}) until "
                      f"{local_time(s['ends_at'], ctx.tz, ctx.now)}")
     return " · ".join(parts)
-
-
-def preview(alerts: list[dict], limit: int = PREVIEW_LIMIT) -> str:
-    """`3 firing alerts: web-01/HTTP, web-02/HTTP, db-01/Disk` (the SPEC §6 preview)."""
-    if not alerts:
-        return "no firing alert"
-    names = ", ".join(name_of(a) for a in alerts[:limit])
-    more = f" and {len(alerts) - limit} more" if len(alerts) > limit else ""
-    noun = "firing alert" if len(alerts) == 1 else "firing alerts"
-    return f"{len(alerts)} {noun}: {names}{more}"
 
 
 def select(conn: Redis, words: list[str], now: float) -> tuple[list[dict], list[dict] | None, str]:
@@ -98,8 +72,6 @@ def alerts(ctx: Context, args: str) -> Reply:
       alerts env=production
       alerts host=~web-.* severity=critical
     """
-    from router.commands.parse import words as split
-
     found, _, asked = select(ctx.conn, split(args), ctx.now)
     snoozes = brain.active_snoozes(ctx.conn, ctx.now)
     quiet = [a for a in found if not is_firing(a)]

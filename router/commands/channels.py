@@ -88,13 +88,3 @@ def _respond(config: Config, url: str, reply: Reply) -> int:
     if response.status_code >= 400 and response.status_code not in RESPONSE_URL_GONE:
         log.warning("response_url refused the reply: %s %s", response.status_code, (response.body or "")[:200])
     return response.status_code
-
-
-def post_notice(conn: Redis, config: Config, room: str, transport: str, key: str, text: str) -> str:
-    """A message from Sparky to a room (snooze reminders and endings): built-in or via router.chat.send."""
-    if not room:
-        return "no room"
-    if transport == "rooms":
-        ts, posted = rooms.post(conn, room, key, {"text": text, "author": "sparky"})
-        return f"{'posted' if posted else 'already posted'} to built-in room {room} ({ts})"
-    return chat.send(conn, config, chat.Message(room=room, key=key, text=text)).describe()

@@ -11,15 +11,9 @@ from router.commands import permissions
 from router.commands.permissions import Person, Policy
 from router.commands.registry import Command, Refused
 from router.core.config import Config
+from router.core.times import zone
 
 DEFAULT_TZ = "UTC"
-
-
-def zone(name: str) -> zoneinfo.ZoneInfo | None:
-    try:
-        return zoneinfo.ZoneInfo(name) if name else None
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from router.commands.registry import Refused, Reply, UsageError, command
 from router.deploys import apps, approvals, locks, messages, releases
 from router.deploys import records as reqs
 from router.deploys.approvals import Refusal
+from router.core.durations import humanize
 
 
 def _authorize(ctx: Context, **args: str) -> None:
@@ -92,8 +93,6 @@ def deploy(ctx: Context, args: str) -> Reply:
 
 
 def _age(request: dict, now: float) -> str:
-    from router.commands.durations import humanize
-
     return humanize(now - request["created"]) + " ago"
 
 

@@ -29,6 +29,9 @@ from router.commands.context import Context
 from router.commands.registry import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
 from router.core.config import Config
 from router.core.registry import current
+from router.engine import store
+from router.engine import RulesUnavailable
+from router.commands.channels import chat_signal
 
 T = TypeVar("T")
 
@@ -39,8 +42,6 @@ API_CHANNEL = "api"    # the write endpoints of /api (router/*_api.py), acting f
 
 def rules_data(conn: Redis, config: Config) -> tuple[dict, str]:
     """(data files and extras of the rules in force, their version); RulesUnavailable if none."""
-    from router.engine import store
-
     rules = store.current(conn, config.rules_dir, poll=config.rules_poll)
     return rules.data, rules.version
 
@@ -83,8 +84,6 @@ def execute(conn: Redis, config: Config, signal: dict, now: float | None = None)
 
 
 def _execute(conn: Redis, config: Config, signal: dict, now: float | None) -> tuple[Context | None, Reply]:
-    from router.engine import RulesUnavailable
-
     labels = signal.get("labels") or {}
     _remember_room_name(conn, labels)
     try:
@@ -143,8 +142,6 @@ def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: C
     checked against it and news (snooze reminders, deploy progress) goes there. Raises
     RulesUnavailable (no rules in force), Refused or UsageError; returns what `work` returns.
     """
-    from router.commands.channels import chat_signal   # late: channels pulls in the chat actions
-
     data, version = rules_data(conn, config)
     signal = chat_signal(API_CHANNEL, what, room, user).to_dict()
     # Not a stored signal (nothing to evaluate or `why`): an id would point at nothing.

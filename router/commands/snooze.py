@@ -26,9 +26,9 @@ from router.core import brain
 from router.snoozes import lifecycle
 from router.core import matchers
 from router.alerts import lookup
-from router.commands.alerts import covering, name_of, preview
+from router.alerts.lines import covering, name_of, preview
 from router.commands.context import Context
-from router.commands.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
+from router.core.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.commands.parse import keyword_split, words
 from router.commands.registry import Refused, Reply, UsageError, command
 from router.core.durations import parse as parse_rule_duration

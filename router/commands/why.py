@@ -14,10 +14,11 @@ import json
 import math
 
 from router.core import brain
+from router.jobs.runner import outcomes
 from router.alerts import lookup
-from router.commands.alerts import name_of
+from router.alerts.lines import name_of
 from router.commands.context import Context
-from router.commands.durations import local_time
+from router.core.durations import local_time
 from router.commands.parse import words
 from router.commands.registry import Reply, UsageError, command
 from router.core.times import parse_time
@@ -55,10 +56,6 @@ def _ruleset_line(name: str, outcome: dict) -> list[str]:
 
 
 def _outcomes(ctx: Context, signal_id: str) -> dict[tuple, dict]:
-    try:
-        from router.jobs.runner import outcomes
-    except ImportError:
-        return {}
     return {(o.get("ruleset"), o.get("rule"), o.get("index")): o for o in outcomes(ctx.conn, signal_id)
             if not o.get("step")}
 

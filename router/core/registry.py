@@ -65,7 +65,7 @@ class Registry:
         self.facts: list[Facts] = []
         self.commands: dict[str, Any] = {}            # name -> router.commands.registry.Command
         self.aliases: dict[str, str] = {}
-        self.sources: dict[str, Any] = {}             # name -> adapter module (sources/)
+        self.sources: dict[str, Any] = {}             # endpoint name -> adapter module (sources/)
         self.extras: dict[str, dict[str, Any]] = {}   # ruleset -> {top-level key: marshmallow field}
         self.approvables: list[Any] = []              # kinds of request `approve`/`deny` decide
         self.batch_hooks: list[Callable] = []         # (conn, signal_ids): each drained batch
@@ -94,9 +94,10 @@ class Registry:
         for alias in command.aliases:
             self.aliases[alias] = command.name
 
-    def add_source(self, adapter: Any) -> None:
-        self._unique(adapter.NAME, self.sources, "source")
-        self.sources[adapter.NAME] = adapter
+    def add_source(self, name: str, adapter: Any) -> None:
+        """An adapter (sources/): posted to at `/hooks/<name>` unless it names its own `PATHS`."""
+        self._unique(name, self.sources, "source")
+        self.sources[name] = adapter
 
     def add_extras(self, ruleset: str, keys: Mapping[str, Any]) -> None:
         mine = self.extras.setdefault(ruleset, {})

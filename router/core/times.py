@@ -7,6 +7,7 @@ machine's local time (tests run in odd time zones to keep it so).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 
 def iso(moment: dt.datetime) -> str:
@@ -37,4 +38,12 @@ def epoch_of(value: object) -> float | None:
     try:
         return parse_time(value).timestamp()
     except ValueError:
+        return None
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The time zone a person or a calendar names (`Europe/Berlin`); None when unknown or empty."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return None

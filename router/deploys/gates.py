@@ -31,6 +31,7 @@ from router.core.config import Config
 from router.deploys import apps, calendar, facts, locks
 from router.deploys import records as reqs
 from router.core.signal import Signal, new_id
+from router.engine import decide, store
 
 SOURCE, KIND, STATUS = "sparky", "deploy", "requested"
 SIGNALS_KEPT = 20   # evaluation signal ids remembered per request
@@ -90,8 +91,6 @@ def run(conn: Redis, config: Config, request_id: str, trigger: str, now: float |
         ) -> tuple[dict, dict, dict] | None:
     """Evaluate an open request (new or waiting) once more: (request, signal, decision), or None
     when it is not open any more."""
-    from router.engine import decide, store   # late: the engine imports actions, which import us
-
     now = time.time() if now is None else now
     rules = store.current(conn, config.rules_dir, poll=config.rules_poll)
     signal_id = new_id()

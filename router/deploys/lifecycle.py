@@ -26,6 +26,8 @@ from router.core.config import Config
 from router.deploys import apps, facts, gates, locks, messages, targets, verdict
 from router.deploys import records as reqs
 from router.jobs.queues import ACTIONS_QUEUE
+from router.engine import store
+from router.core.durations import humanize
 
 log = logging.getLogger("sparky.deploys")
 
@@ -34,8 +36,6 @@ NO_RULE = "(no rule)"
 
 
 def rules_in_force(conn: Redis, config: Config):
-    from router.engine import store   # late: the engine imports actions, which import this module
-
     return store.current(conn, config.rules_dir, poll=config.rules_poll)
 
 
@@ -218,8 +218,6 @@ def start(conn: Redis, config: Config, request_id: str, rule: str, evaluation: i
         facts.watch(pipe, {**request, "env": target.get("environment", request["env"])},
                     ("jenkins",) if target["type"] == "jenkins" else ("github",))
         pipe.execute()
-    from router.deploys.progress import timeout_job   # late: progress builds on this module
-
     Queue(ACTIONS_QUEUE, connection=conn).enqueue_in(
         dt.timedelta(seconds=app.timeout), timeout_job, request_id, now,
         job_id=f"sparky-deploy-timeout-{request_id}", retry=RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600,
@@ -247,8 +245,6 @@ def _refuse_any(conn: Redis, config: Config, request: dict, rule: str, reason: s
 
 
 def human(seconds: float) -> str:
-    from router.commands.durations import humanize
-
     return humanize(seconds)
 
 
@@ -345,3 +341,14 @@ def bypass_job(request_id: str) -> str:
     """RQ job: start a bypassed request (queued by `bypass`, which has already announced it)."""
     conn = _job_conn()
     return start(conn, Config.from_env(), request_id, "bypass", bypass=True)
+
+
+def timeout_job(request_id: str, started: float) -> str:
+    """RQ job (scheduled at start + the app's timeout): end a deploy that never reported back."""
+    conn, config = get_current_job().connection, Config.from_env()
+    request = reqs.get(conn, request_id)
+    if request is None or request["state"] != "deploying" or abs(request.get("started", 0) - started) > 1e-3:
+        return "finished before its timeout"
+    return finish(conn, config, request_id, "timed_out",
+                  f"no result after {human(time.time() - started)}: timed out "
+                  f"(the deploy may still be running: check it)")

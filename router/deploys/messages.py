@@ -18,6 +18,7 @@ from router.jobs.jobs import Later
 from router.core.config import Config
 from router.deploys.apps import DEFAULT_ROOM
 from router.jobs.queues import ACTIONS_QUEUE
+from router.jobs.jobs import digest
 
 RETRY = Retry(max=3, interval=[5, 30, 60])
 MAX_WAITS = 30
@@ -58,8 +59,6 @@ def post(conn: Redis, request: dict, event: str, text: str, emoji: str = "", con
 
 
 def _safe(key: str) -> str:
-    from router.jobs.jobs import digest
-
     return digest(key)
 
 

@@ -17,7 +17,6 @@ still running then is timed out and its environment unlocked.
 """
 from __future__ import annotations
 
-import time
 
 from redis import Redis
 from rq import get_current_job
@@ -26,7 +25,7 @@ from router.core import brain
 from router.core.config import Config
 from router.deploys import apps, messages
 from router.deploys import records as reqs
-from router.deploys.lifecycle import finish, human, rules_in_force
+from router.deploys.lifecycle import finish, rules_in_force
 
 JENKINS_OUTCOMES = {"succeeded": "succeeded", "failed": "failed", "unstable": "failed", "aborted": "failed"}
 JENKINS_RUNNING = frozenset({"queued", "started"})
@@ -87,14 +86,3 @@ def _claim_build(conn: Redis, request: dict, build: str) -> bool:
 
     reqs.update(conn, request["id"], take)
     return True
-
-
-def timeout_job(request_id: str, started: float) -> str:
-    """RQ job (scheduled at start + the app's timeout): end a deploy that never reported back."""
-    conn, config = get_current_job().connection, Config.from_env()
-    request = reqs.get(conn, request_id)
-    if request is None or request["state"] != "deploying" or abs(request.get("started", 0) - started) > 1e-3:
-        return "finished before its timeout"
-    return finish(conn, config, request_id, "timed_out",
-                  f"no result after {human(time.time() - started)}: timed out "
-                  f"(the deploy may still be running: check it)")

@@ -15,6 +15,9 @@ from router.engine.loader import did_you_mean
 from router.engine.results import evaluate
 from router.engine.rules import Rules
 from router.core.times import iso
+from router.core.registry import current
+from router.core.times import parse_time
+from sources.common import Refused
 
 # Source names besides the adapters': the Alertmanager v2 push API (what Prometheus posts).
 V2_SOURCES = ("alertmanager-v2", "prometheus")
@@ -31,28 +34,23 @@ class DryRunError(Exception):
 def parse_at(text: str) -> float:
     """`2026-11-20T09:00:00Z`, `2026-11-20 09:00` (UTC when no zone is given) → epoch seconds."""
     try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_time(text).timestamp()
     except ValueError:
         raise DryRunError(f'bad time "{text}" (use ISO 8601, e.g. 2026-11-20T09:00:00Z)') from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.timestamp()
 
 
 def signals_from(source: str, raw: bytes, headers: Mapping[str, str]) -> list[dict]:
-    from sources import ADAPTERS
-    from sources.common import Refused
-
-    names = list(ADAPTERS) + list(V2_SOURCES)
+    adapters = current().sources   # the sources registered (router/core/registry.py)
+    names = list(adapters) + list(V2_SOURCES)
     if source not in names:
         raise DryRunError(f'unknown source "{source}"{did_you_mean(source, names)}; '
                           f'one of: {", ".join(sorted(names))}')
     try:
         if source in V2_SOURCES:
-            adapter = ADAPTERS["alertmanager"]
+            adapter = adapters["alertmanager"]
             signals = adapter.parse_v2(adapter.load_v2(raw, headers), headers)
         else:
-            adapter = ADAPTERS[source]
+            adapter = adapters[source]
             signals = adapter.parse(adapter.load(raw, headers), headers)
     except Refused as exc:
         raise DryRunError(f"{source}: {exc.reason}", 415 if exc.status == 415 else 400) from None

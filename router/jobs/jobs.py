@@ -27,6 +27,7 @@ from rq.job import Job, JobStatus
 
 from router.core import brain
 from router.core import deadletter
+from router.core.durations import parse
 from router.core.config import SECRET_VARS, Config
 from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import utcnow
@@ -144,8 +145,6 @@ def seconds(value: object) -> float:
     """A duration as rule files write it ("30s", "1h30m", see router/core/durations.py) or a number."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    from router.core.durations import parse  # late: the engine imports actions
-
     try:
         return parse(str(value))
     except ValueError as exc:

@@ -17,11 +17,11 @@ from router.core import brain
 from router.core import deadletter
 from router.core import metrics
 from router.pipeline.reception import Backpressure, accept
-from sources import ADAPTERS, alertmanager, common, github, slack
+from router.core.registry import Registry
+from sources import common, github, slack
 from sources.common import Refused
 
 log = logging.getLogger(__name__)
-bp = Blueprint("hooks", __name__)
 
 RETRY_AFTER_DOWN = "5"
 RETRY_AFTER_BUSY = "10"
@@ -36,24 +36,16 @@ class Endpoint:
     slack: bool = False           # Slack wants 200s and its own answer shapes
 
 
-def _endpoint(name: str, **kw) -> Endpoint:
-    adapter = ADAPTERS[name]
-    return Endpoint(adapter, adapter.load, adapter.parse, **kw)
-
-
-ENDPOINTS: dict[str, Endpoint] = {
-    "/hooks/nagios": _endpoint("nagios"),
-    "/hooks/alertmanager": _endpoint("alertmanager"),
-    "/hooks/jenkins": _endpoint("jenkins"),
-    "/hooks/github": _endpoint("github"),
-    "/hooks/runscope": _endpoint("runscope"),
-    "/hooks/generic": _endpoint("generic"),
-    # Prometheus pushes here as if Sparky were its Alertmanager, and expects 200.
-    "/api/v2/alerts": Endpoint(alertmanager, alertmanager.load_v2, alertmanager.parse_v2, ok_status=200),
-    "/slack/commands": _endpoint("slack", ok_status=200, slack=True),
-    "/slack/events": _endpoint("slack", ok_status=200, slack=True),
-    "/slack/interactions": _endpoint("slack", ok_status=200, slack=True),
-}
+def endpoints(registry: Registry) -> dict[str, Endpoint]:
+    """Every path a source posts to: `/hooks/<name>` for each registered source, or the paths its
+    adapter names itself (`PATHS`: path -> how, e.g. Alertmanager's `/api/v2/alerts`, Slack's three)."""
+    found: dict[str, Endpoint] = {}
+    for name, adapter in registry.sources.items():
+        for path, how in (getattr(adapter, "PATHS", None) or {f"/hooks/{name}": {}}).items():
+            found[path] = Endpoint(adapter, getattr(adapter, how.get("load", "load")),
+                                   getattr(adapter, how.get("parse", "parse")),
+                                   ok_status=how.get("ok_status", 202), slack=how.get("slack", False))
+    return found
 
 
 def _sparky():
@@ -78,12 +70,12 @@ def _authenticate(endpoint: Endpoint, raw: bytes) -> None:
         common.check_token(request.headers, request.args, config.hook_tokens)
 
 
-def _refuse(path: str, raw: bytes, status: int, reason: str) -> Response:
+def _refuse(path: str, raw: bytes, status: int, reason: str, source: str) -> Response:
     """Answer a refusal as JSON and keep the request in the dead-letter list."""
     letter = deadletter.letter(path, status, reason, request.headers, request.args, raw)
     try:
         brain.push_dead_letter(_sparky().conn, letter)
-        metrics.count(_sparky().conn, "sparky_signals_received", source=ENDPOINTS[path].adapter.NAME,
+        metrics.count(_sparky().conn, "sparky_signals_received", source=source,
                       outcome=f"refused_{status}")
     except RedisError:
         log.error("dead letter %s not recorded: brain unreachable", letter["id"])
@@ -99,12 +91,12 @@ def _unavailable(reason: str, retry_after: str) -> Response:
     return response
 
 
-def receive(path: str) -> Response:
-    endpoint = ENDPOINTS[path]
+def receive(path: str, endpoint: Endpoint) -> Response:
     config = _sparky().config
     raw = _read_body(config.max_body)
     if len(raw) > config.max_body:
-        return _refuse(path, raw, 413, f"body larger than SPARKY_MAX_BODY ({config.max_body} bytes)")
+        return _refuse(path, raw, 413, f"body larger than SPARKY_MAX_BODY ({config.max_body} bytes)",
+                       endpoint.adapter.NAME)
     try:
         _authenticate(endpoint, raw)
         payload = endpoint.load(raw, request.headers)
@@ -112,10 +104,11 @@ def receive(path: str) -> Response:
             return jsonify(challenge=challenge)
         signals = endpoint.parse(payload, request.headers)
     except Refused as refused:
-        return _refuse(path, raw, refused.status, refused.reason)
+        return _refuse(path, raw, refused.status, refused.reason, endpoint.adapter.NAME)
     except Exception:  # an adapter bug must not become a 500 for the sender, nor lose the body
         log.exception("adapter for %s failed on a request; kept as a dead letter", path)
-        return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list")
+        return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list",
+                       endpoint.adapter.NAME)
 
     try:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
@@ -136,15 +129,15 @@ def receive(path: str) -> Response:
     return response
 
 
-def _register() -> None:
-    for path, endpoint in ENDPOINTS.items():
-        def view(path=path):
-            return receive(path)
+def blueprint(registry: Registry) -> Blueprint:
+    """The hooks of the registered sources, as a blueprint for `create_app`."""
+    bp = Blueprint("hooks", __name__)
+    for path, endpoint in endpoints(registry).items():
+        def view(path=path, endpoint=endpoint):
+            return receive(path, endpoint)
 
         # The adapter's docstring summarises the endpoint in /openapi.json.
         view.__doc__ = endpoint.adapter.__doc__
         view.openapi = {"tags": ("ingest",)}
         bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
-
-
-_register()
+    return bp

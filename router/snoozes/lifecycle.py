@@ -26,13 +26,12 @@ from rq import Queue, Retry, get_current_job
 
 from router.chat import send as chat
 from router.jobs.jobs import Later
-from actions.notify import default_text, message_for
+from router.chat.compose import default_text, message_for
 from router.core import brain
-from router.commands import channels
 from router.alerts import lookup
-from router.commands.alerts import name_of, preview
-from router.commands.context import zone
-from router.commands.durations import humanize, local_time
+from router.alerts.lines import name_of, preview
+from router.core.times import zone
+from router.core.durations import humanize, local_time
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import from_epoch
@@ -111,7 +110,7 @@ def remind_with(conn: Redis, config: Config, snooze_id: str, now: float) -> str:
             + f") ends at {local_time(snooze['ends_at'], tz, now)}, in {humanize(snooze['ends_at'] - now)}. "
             + f"It matches {preview(hits)}; what still fires then is posted again. "
             + f"To keep them quiet longer, snooze again; to end it now, `unsnooze {snooze_id}`.")
-    return channels.post_notice(conn, config, snooze.get("room", ""), snooze.get("transport", "chat"),
+    return chat.notice(conn, config, snooze.get("room", ""), snooze.get("transport", "chat"),
                                 f"snooze/{snooze_id}/reminder", text)
 
 
@@ -161,7 +160,7 @@ def _repost(conn: Redis, config: Config, snooze: dict, now: float) -> str:
         text += f" Still snoozed by another snooze: {', '.join(name_of(a) for a in still_snoozed[:10])}."
     if not hits:
         text += " Nothing it matched is firing."
-    channels.post_notice(conn, config, snooze.get("room", ""), snooze.get("transport", "chat"),
+    chat.notice(conn, config, snooze.get("room", ""), snooze.get("transport", "chat"),
                          f"snooze/{snooze['id']}/ended", text)
     return f"snooze {snooze['id']} ended: {len(posted)} re-posted, {len(acked)} acked, {len(still_snoozed)} still snoozed"
 

@@ -25,10 +25,12 @@ from redis import Redis
 from rq import Queue, Retry, get_current_job
 
 from router.jobs.jobs import Later, Permanent, Retryable
+from router.chat import send as chat
 from router.core import brain
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import from_epoch, utcnow
+from router.stale import artifactory, chef, github
 
 log = logging.getLogger("sparky.stale")
 
@@ -260,8 +262,6 @@ def carry_out_with(conn: Redis, config: Config, request_id: str, last_attempt: b
 
 
 def _perform(request: dict, config: Config) -> str:
-    from router.stale import artifactory, chef, github
-
     target, kind = request["target"], request["kind"]
     if kind == "close_pr":
         note = (f"Closed by Sparky: no activity for {request.get('idle_days') or 'many'} days; "
@@ -287,8 +287,6 @@ def _finish(conn: Redis, config: Config, request: dict, state: str, outcome: str
                 subject=request["subject"], who=request["decided_by"], outcome=outcome,
                 rule=request.get("rule", ""))
     if request.get("room"):
-        from router.chat import send as chat
-
         mark = ":white_check_mark:" if state == "done" else ":x:"
         try:
             chat.send(conn, config, chat.Message(

@@ -22,14 +22,13 @@ from urllib.parse import unquote
 from router.core.config import Config
 from router.stale.http import Client, when
 from router.stale.inventory import Item
+from router.jobs.jobs import Permanent
 
 PAGE = 1000
 INCLUDE = '.include("repo","path","name","type","size","created","created_by","modified","stat","property")'
 
 
 def client(config: Config, timeout: float = 60.0) -> Client:
-    from router.jobs.jobs import Permanent
-
     if not config.artifactory_url:
         raise Permanent("artifactory: ARTIFACTORY_URL is not set")
     headers = {"Authorization": f"Bearer {config.artifactory_token}"} if config.artifactory_token else {}

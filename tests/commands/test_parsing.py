@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from router.commands import durations, parse
+from router.commands import parse
+from router.core import durations
 from router.core import matchers
 from router.alerts import lookup
-from router.commands.durations import DurationError
+from router.core.durations import DurationError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.core import brain
-from router.pipeline.hooks import ENDPOINTS
+from router.assembly import build
+from router.pipeline.hooks import endpoints
 
-PATHS = sorted(ENDPOINTS)
+PATHS = sorted(endpoints(build()))
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "",
                  "application/json; charset=utf-8", "multipart/form-data"]
 

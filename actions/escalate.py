@@ -16,7 +16,8 @@ from rq import get_current_job
 from router.alerts import state as alerts
 from router.chat import send as chat
 from router.jobs import jobs
-from router.jobs.jobs import Context, Permanent
+from router.jobs.jobs import Context
+from router.core.outcomes import Permanent
 from router.chat.compose import alert_buttons, context_line, default_text, firing
 from router.core.templates import render
 from router.core import brain

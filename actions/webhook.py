@@ -25,7 +25,8 @@ import urllib3
 from redis import Redis
 
 from router.jobs import jobs
-from router.jobs.jobs import Context, Later, Permanent, Retryable
+from router.jobs.jobs import Context
+from router.core.outcomes import Retryable, classify, retry_after
 from router.core.templates import render_all
 from router.core import brain
 from router.core.config import Config
@@ -112,12 +113,7 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     except (urllib3.exceptions.HTTPError, OSError):
         raise Retryable(f"{shown}: ConnectionError") from None
     status = response.status
-    if status == 429:
-        wait = response.headers.get("Retry-After", "")
-        seconds = int(wait) if wait.isdigit() else 10
-        raise Later(seconds, f"{shown}: HTTP 429, asked to wait {seconds}s", 429)
-    if status >= 500:
-        raise Retryable(f"{shown}: HTTP {status}", status)
-    if status >= 400:
-        raise Permanent(f"{shown}: HTTP {status}", status)
+    failure = classify(status, f"{shown}: HTTP {status}", wait=retry_after(response.headers.get("Retry-After")))
+    if failure is not None:
+        raise failure
     return f"{shown}: HTTP {status}"

@@ -17,7 +17,7 @@ from router.core import people
 from router.chat import pacing as ratelimit
 from router.chat import rooms
 from router.chat import slack
-from router.jobs.jobs import Later, Retryable
+from router.core.outcomes import Later, Retryable
 from router.core import brain
 from router.core.config import Config
 
@@ -60,7 +60,7 @@ class Sent:
 
 
 def send(conn: Redis, config: Config, message: Message, writes: list | None = None) -> Sent:
-    """Post `message` once. Raises jobs.Later / Retryable / Permanent for the job to handle.
+    """Post `message` once. Raises outcomes.Later / Retryable / Permanent for the job to handle.
 
     With `writes` (a batch's list, see jobs.Context), the "sent" marker of a Slack post joins the
     batch's final round trip: until then the marker says "sending", which a re-run after a crash

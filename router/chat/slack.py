@@ -1,8 +1,8 @@
 """Slack Web API transport: a `chat.Message` becomes a Block Kit `chat.postMessage`.
 
 slack_sdk's own retries are off (`retry_handlers=[]`): retrying is RQ's job, with backoff and a
-dead-letter list at the end. Failures become `jobs.Later` (429), `jobs.Retryable` (5xx, timeouts)
-or `jobs.Permanent` (channel_not_found, invalid_auth...), each with a reason we write ourselves,
+dead-letter list at the end. Failures become `outcomes.Later` (429), `outcomes.Retryable` (5xx, timeouts)
+or `outcomes.Permanent` (channel_not_found, invalid_auth...), each with a reason we write ourselves,
 so no token can travel in an exception text. Every post carries message metadata with its
 delivery key: after a timeout (posted or not?) the channel is searched for it before posting again.
 """
@@ -16,7 +16,7 @@ import urllib.error
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.outcomes import Retryable, classify, retry_after
 from router.core.config import Config
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def post(config: Config, args: dict) -> tuple[str, str]:
     try:
         response = client(config).chat_postMessage(**args)
     except SlackApiError as exc:
-        raise classify("chat.postMessage", exc) from None
+        raise failure_of("chat.postMessage", exc) from None
     except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
         raise Uncertain(f"Slack chat.postMessage: no answer ({type(exc).__name__})") from None
     except SlackClientError as exc:
@@ -83,25 +83,17 @@ def post(config: Config, args: dict) -> tuple[str, str]:
     return str(response.get("channel") or args["channel"]), str(response.get("ts") or "")
 
 
-def classify(method: str, exc: SlackApiError) -> Exception:
+def failure_of(method: str, exc: SlackApiError) -> Exception:
+    """What Slack's refusal means (router/core/outcomes.py): wait, retry or give up."""
     status = getattr(exc.response, "status_code", 0) or 0
     data = exc.response.data if isinstance(getattr(exc.response, "data", None), dict) else {}
     error = str(data.get("error") or "")[:200]
     headers = getattr(exc.response, "headers", None) or {}
-    if status == 429 or error == "ratelimited":
-        wait = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
-        return Later(wait, f"Slack {method}: rate limited, asked to wait {wait}s", 429)
     what = f"Slack {method}: HTTP {status}" + (f" {error}" if error else "")
-    if status >= 500 or error in TRANSIENT_ERRORS:
-        return Retryable(what, status)
-    return Permanent(what, status)
-
-
-def _seconds(value) -> int:
-    try:
-        return max(1, int(float(value)))
-    except (TypeError, ValueError):
-        return 1
+    # Slack answers most API errors with a 200 and `ok: false`: never a success here.
+    return classify(status if status >= 400 else 400, what,
+                    wait=retry_after(headers.get("Retry-After") or headers.get("retry-after"), 1.0),
+                    limited=error == "ratelimited", transient=error in TRANSIENT_ERRORS)
 
 
 def find(config: Config, channel: str, key: str, since: float, thread: str = "") -> str | None:

@@ -21,7 +21,7 @@ from slack_sdk.webhook import WebhookClient
 
 from router.chat import send as chat
 from router.chat import rooms
-from router.jobs.jobs import Retryable
+from router.core.outcomes import Later, Retryable, classify, retry_after
 from router.chat.slack import escape
 from router.commands.registry import Reply
 from router.core.config import Config
@@ -83,8 +83,10 @@ def _respond(config: Config, url: str, reply: Reply) -> int:
         response = client.send_dict(body)
     except Exception as exc:  # noqa: BLE001  timeouts and refused connections: RQ retries the job
         raise Retryable(f"response_url: {type(exc).__name__}") from None
-    if response.status_code == 429 or response.status_code >= 500:
-        raise Retryable(f"response_url answered {response.status_code}", response.status_code)
+    failure = classify(response.status_code, f"response_url answered {response.status_code}",
+                       wait=retry_after(response.headers.get("Retry-After") if response.headers else None))
+    if isinstance(failure, (Later, Retryable)):
+        raise failure
     if response.status_code >= 400 and response.status_code not in RESPONSE_URL_GONE:
         log.warning("response_url refused the reply: %s %s", response.status_code, (response.body or "")[:200])
     return response.status_code

@@ -20,7 +20,8 @@ import time
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from router.jobs.jobs import Later, attempts_of, last_attempt
+from router.jobs.jobs import attempts_of, last_attempt
+from router.core.outcomes import Later
 from router.core import brain
 from router.pipeline import quarantine
 from router.commands.channels import deliver

@@ -1,7 +1,8 @@
 """What the deploy feature asks GitHub: a ref's commit, and a repo's default branch (cached).
 
-`requests` against GITHUB_API_URL with GITHUB_TOKEN when set. Failures become `GitHubError` with
-a sentence for the chat reply; the token never appears in it. When GitHub cannot be reached, a
+GITHUB_API_URL with GITHUB_TOKEN when set, through the outbound client every system call uses
+(router/core/http.py). Failures become `GitHubError` with a sentence for the chat reply; the
+token never appears in it. When GitHub cannot be reached, a
 branch's last pushed sha from the brain (GitHub push signals, router/deploys/facts.py) is used.
 """
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-import requests
 from redis import Redis
 
 from router.core import brain
 from router.core.config import Config
+from router.core.http import Client
+from router.core.outcomes import Later, Permanent, Retryable
 
 log = logging.getLogger("sparky.deploys")
 
@@ -25,19 +27,18 @@ class GitHubError(Exception):
 
 
 def _get(config: Config, path: str) -> dict:
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
-               "User-Agent": "sparky"}
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     if config.github_token:
         headers["Authorization"] = f"Bearer {config.github_token}"
-    url = config.github_api_url.rstrip("/") + path
     try:
-        response = requests.get(url, headers=headers, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        raise GitHubError(f"GitHub is not reachable ({type(exc).__name__})") from None
-    if response.status_code in (404, 422):   # 422: "No commit found for SHA" (an unknown ref)
+        with Client("GitHub", config.github_api_url, headers=headers, timeout=TIMEOUT,
+                    secrets=(config.github_token,)) as github:
+            # 422: "No commit found for SHA" (an unknown ref)
+            response = github.request("GET", path, ok=(404, 422))
+    except (Later, Retryable, Permanent) as exc:
+        raise GitHubError(f"GitHub could not answer: {exc}") from None
+    if response.status_code in (404, 422):
         raise LookupError(path)
-    if response.status_code >= 400:
-        raise GitHubError(f"GitHub answered {response.status_code} for {path}")
     try:
         body = response.json()
     except ValueError:

@@ -14,7 +14,7 @@ from redis import Redis
 from rq import Queue, Retry, get_current_job
 
 from router.chat import send as chat
-from router.jobs.jobs import Later
+from router.core.outcomes import Later
 from router.core.config import Config
 from router.deploys.apps import DEFAULT_ROOM
 from router.jobs.queues import ACTIONS_QUEUE

@@ -18,17 +18,16 @@ requester's: a person cannot approve their own deploy.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from typing import Callable, TypeVar
 
-from redis import Redis, WatchError
+from redis import Redis
 
 from router.core import brain
+from router.core.approvals import Store, Unchanged  # noqa: F401  (Unchanged: what a change raises)
 from router.core.times import from_epoch
 
 PREFIX = "dp-"
-ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"   # no 0/o, 1/l/i: ids are typed by people
 OPEN_FOR = 24 * 3600                          # a request not deployed within a day expires
 DEFAULT_EXPIRE = 4 * 3600                     # an approval's life when the rule names none
 OPEN = ("new", "waiting", "refused")
@@ -37,19 +36,18 @@ CLOSED = ("succeeded", "failed", "timed_out", "denied", "expired")
 T = TypeVar("T")
 
 
-class Unchanged(Exception):
-    """Raised by an `update` change to leave the record as it is; carries the answer."""
+def _view(request: dict, now: float) -> dict:
+    """An open request past its expiry is shown as `expired`."""
+    if request["state"] in OPEN and request["expires_at"] <= now:
+        request["state"] = "expired"
+    return request
 
-    def __init__(self, answer: object = None):
-        super().__init__("unchanged")
-        self.answer = answer
+
+STORE = Store(PREFIX, brain.key_deploy, brain.DEPLOY_TTL, view=_view)
 
 
 def new_id(conn: Redis) -> str:
-    while True:
-        candidate = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(6))
-        if not conn.exists(brain.key_deploy(candidate)):
-            return candidate
+    return STORE.new_id(conn)
 
 
 def create(conn: Redis, *, app: str, repo: str, ref: str, sha: str, env: str, requester: str, room: str,
@@ -65,63 +63,28 @@ def create(conn: Redis, *, app: str, repo: str, ref: str, sha: str, env: str, re
         "target": {}, "started": 0.0, "finished": 0.0, "outcome": "",
     }
     with conn.pipeline(transaction=True) as pipe:
-        pipe.set(brain.key_deploy(request["id"]), json.dumps(request), ex=brain.DEPLOY_TTL)
+        STORE.save(pipe, request)
         pipe.zadd(brain.key_deploys(), {request["id"]: now})
         pipe.zremrangebyrank(brain.key_deploys(), 0, -brain.DEPLOYS_CAP - 1)
         pipe.execute()
     return request
 
 
-def normalise_id(request_id: str) -> str:
-    return request_id.strip().strip("`").lower()
-
-
 def get(conn: Redis, request_id: str, now: float | None = None) -> dict | None:
     """The request, with an open one past its expiry shown as `expired`."""
-    raw = conn.get(brain.key_deploy(normalise_id(request_id)))
-    return _view(json.loads(raw), now) if raw else None
-
-
-def _view(request: dict, now: float | None) -> dict:
-    now = time.time() if now is None else now
-    if request["state"] in OPEN and request["expires_at"] <= now:
-        request["state"] = "expired"
-    return request
+    return STORE.get(conn, request_id, now)
 
 
 def update(conn: Redis, request_id: str, change: Callable[[dict], T], now: float | None = None) -> tuple[dict, T]:
-    """Apply `change(request)` (it edits the dict in place and returns an answer) atomically.
-
-    `change` may raise `Unchanged(answer)` to write nothing. Raises LookupError when the request
-    does not exist. Returns (the request as it is now, the answer).
-    """
-    key = brain.key_deploy(normalise_id(request_id))
-    with conn.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                pipe.watch(key)
-                raw = pipe.get(key)
-                if raw is None:
-                    raise LookupError(request_id)
-                request = _view(json.loads(raw), now)
-                try:
-                    answer = change(request)
-                except Unchanged as same:
-                    pipe.unwatch()
-                    return request, same.answer
-                pipe.multi()
-                pipe.set(key, json.dumps(request), ex=brain.DEPLOY_TTL)
-                pipe.execute()
-                return request, answer
-            except WatchError:
-                continue
+    """Apply `change(request)` atomically (router/core/approvals.py `Store.update`)."""
+    return STORE.update(conn, request_id, change, now)
 
 
 def recent(conn: Redis, limit: int = 10, app: str = "", now: float | None = None) -> list[dict]:
     """Newest requests first (of one app when named)."""
     ids = [i.decode() for i in conn.zrevrange(brain.key_deploys(), 0, 499 if app else limit - 1)]
     raws = conn.mget([brain.key_deploy(i) for i in ids]) if ids else []
-    found = [_view(json.loads(raw), now) for raw in raws if raw]
+    found = [_view(json.loads(raw), time.time() if now is None else now) for raw in raws if raw]
     if app:
         found = [r for r in found if r["app"].lower() == app.lower()]
     return found[:limit]

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import math
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from rq.job import Job, JobStatus
 
 from router.core import brain
 from router.core import deadletter
+from router.core.outcomes import Later, Permanent, Retryable
 from router.core.durations import parse
 from router.core.config import SECRET_VARS, Config
 from router.jobs.queues import ACTIONS_QUEUE
@@ -40,40 +40,6 @@ JOB_TIMEOUT = 120
 RESULT_TTL = 300
 FAILURE_TTL = 7 * 24 * 3600
 REDACTED = "[redacted]"
-
-
-class Later(Exception):
-    """Try again `seconds` from now, or at epoch time `until`: the receiver asked to wait, or the
-    channel's rate slot is later."""
-
-    def __init__(self, seconds: float, reason: str, status: int = 0, until: float | None = None):
-        super().__init__(reason)
-        self.until = until if until is not None else time.time() + seconds
-        self.status = status
-
-    def interval(self) -> int:
-        """Whole seconds for RQ's Retry so that the job is due no earlier than `until`.
-
-        RQ's scheduled registry keeps whole seconds (rounded down) and its scheduler polls once a
-        second: aiming at the next whole second at or after `until` is never early.
-        """
-        return max(1, math.ceil(math.ceil(self.until) - time.time()))
-
-
-class Retryable(Exception):
-    """A transient failure (5xx, timeout, connection refused): retry with backoff."""
-
-    def __init__(self, reason: str, status: int = 0):
-        super().__init__(reason)
-        self.status = status
-
-
-class Permanent(Exception):
-    """A failure retrying cannot fix (4xx, unknown channel, bad parameters)."""
-
-    def __init__(self, reason: str, status: int = 0):
-        super().__init__(reason)
-        self.status = status
 
 
 class ActionFailed(Exception):

@@ -31,7 +31,8 @@ from marshmallow import ValidationError
 from rq.job import Job
 
 from router.jobs import jobs
-from router.jobs.jobs import Context, Permanent
+from router.jobs.jobs import Context
+from router.core.outcomes import Later, Permanent
 from router.core import brain
 from router.core.registry import current as assembled
 from router.core import metrics
@@ -151,7 +152,7 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
         try:
             outcome = execute(conn, config, ctx, item[5], job=job, batch=True, later_writes=writes,
                               prefetched=(raw_signal, previous))
-        except jobs.Later as later:
+        except Later as later:
             _hand_on(conn, item, later.until, jobs.RETRY, job, failed=False)
             counts["handed on"] += 1
             by_action[item[4], "deferred"] += 1

@@ -25,7 +25,7 @@ from redis import Redis
 from rq import Queue, Retry, get_current_job
 
 from router.chat import send as chat
-from router.jobs.jobs import Later
+from router.core.outcomes import Later
 from router.chat.compose import default_text, message_for
 from router.core import brain
 from router.alerts import lookup
@@ -82,7 +82,7 @@ def end_now(conn: Redis, snooze: dict, by: str, note: str, now: float) -> None:
 
 
 def _deferred(work):
-    """Run a job body; a chat pacing wait (router.jobs.jobs.Later) becomes an RQ retry at that time."""
+    """Run a job body; a chat pacing wait (router.core.outcomes.Later) becomes an RQ retry at that time."""
     try:
         return work()
     except Later as later:

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.outcomes import Later, Permanent, Retryable
 from router.chat import send as chat
 from router.core import brain
+from router.core.approvals import Store
 from router.core.config import Config
 from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import from_epoch, utcnow
@@ -35,7 +35,6 @@ from router.stale import artifactory, chef, github
 log = logging.getLogger("sparky.stale")
 
 PREFIX = "st-"
-ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"   # no 0/o, 1/l/i: ids are typed by people
 EXPIRES = 7 * 86400
 RETRY = Retry(max=3, interval=[10, 30, 60])
 # What each `ask` does, and to which type of item it applies.
@@ -66,21 +65,19 @@ def configured(kind: str, config: Config, labels: dict) -> str:
     return ""
 
 
+STORE = Store(PREFIX, brain.key_stale_request, brain.STALE_REQUEST_TTL)   # router/core/approvals.py
+
+
 def new_id(conn: Redis) -> str:
-    while True:
-        candidate = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(6))
-        if not conn.exists(brain.key_stale_request(candidate)):
-            return candidate
+    return STORE.new_id(conn)
 
 
 def get(conn: Redis, request_id: str) -> dict | None:
-    raw = conn.get(brain.key_stale_request(request_id.strip().lower()))
-    return json.loads(raw) if raw else None
+    return STORE.get(conn, request_id)
 
 
 def _save(conn: Redis, request: dict, pipe=None) -> None:
-    target = pipe if pipe is not None else conn
-    target.set(brain.key_stale_request(request["id"]), json.dumps(request), ex=brain.STALE_REQUEST_TTL)
+    STORE.save(pipe if pipe is not None else conn, request)
 
 
 def is_open(request: dict | None, now: float | None = None) -> bool:

@@ -20,9 +20,9 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from router.core.config import Config
-from router.stale.http import Client, when
+from router.core.http import Client, when
 from router.stale.inventory import Item
-from router.jobs.jobs import Permanent
+from router.core.outcomes import Permanent
 
 PAGE = 1000
 INCLUDE = '.include("repo","path","name","type","size","created","created_by","modified","stat","property")'

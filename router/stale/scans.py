@@ -39,7 +39,7 @@ from croniter import croniter
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.outcomes import Later, Permanent, Retryable
 from router.core import brain
 from router.pipeline import reception
 from router.core.config import Config

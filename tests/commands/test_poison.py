@@ -75,6 +75,6 @@ def test_a_response_url_that_keeps_failing_ends_in_an_apology_in_the_room(client
 
     assert len(response_url.bodies) == 1 + jobs.RETRY.max         # tried, and retried a bounded number of times
     letter, = brain.dead_letters(redis)
-    assert letter["endpoint"] == "command" and letter["error"] == "router.jobs.jobs.Retryable: response_url answered 500"
+    assert letter["endpoint"] == "command" and letter["error"] == "router.core.outcomes.Retryable: response_url answered 500"
     apology, = rooms.messages(redis, "C04OPS")
     assert apology["text"] == f"Sorry, your command could not be answered (dead letter {letter['id']}, logged)."

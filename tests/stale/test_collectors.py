@@ -7,7 +7,7 @@ import json
 import pytest
 
 from router.stale import artifactory, chef, inventory
-from router.stale.http import Client
+from router.core.http import Client
 from tests.conftest import PAYLOADS
 
 INVENTORY = PAYLOADS / "inventory"
@@ -78,7 +78,7 @@ def test_artifactory_aql_and_usage_rows_become_the_same_items():
 
 
 def test_a_client_never_puts_its_token_in_an_error():
-    from router.jobs.jobs import Retryable
+    from router.core.outcomes import Retryable
 
     secret = "ghp_0123456789abcdef"
     client = Client(

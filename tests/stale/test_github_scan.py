@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from router.jobs.jobs import Permanent
+from router.core.outcomes import Permanent
 from router.core import brain
 from router.stale import inventory, scans
 from tests.stale.conftest import deliver_due, publish, room, write_rules

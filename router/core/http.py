@@ -1,5 +1,6 @@
-"""Outbound HTTP for scans and clean-ups: one `requests.Session` per system, pagination by Link
-header, and failures classified the way action jobs classify them (router/jobs/jobs.py):
+"""Outbound HTTP to the systems Sparky asks (GitHub, Chef, Artifactory): one `requests.Session` per
+system, pagination by Link header, and failures classified as every outbound call's are
+(router/core/outcomes.py):
 
 - 429, or 403 with `X-RateLimit-Remaining: 0` (GitHub's primary and secondary limits) → `Later`
   with the wait the server asked for (`Retry-After`, else `X-RateLimit-Reset`);
@@ -18,10 +19,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from router.jobs.jobs import Later, Permanent, Retryable
+from router.core.outcomes import Permanent, Retryable, classify
 from router.core.times import parse_time
 
-USER_AGENT = "sparky-stale/1 (+https://github.com/acme/sparky)"
+USER_AGENT = "sparky/1 (+https://github.com/acme/sparky)"
 MAX_PAGES = 10_000      # a Link chain longer than this is a server bug, not an inventory
 
 
@@ -79,11 +80,9 @@ class Client:
         if status < 400 or status in ok:
             return response
         reason = self.scrub(f"{where}: {status} {_message(response)}".strip())
-        if status == 429 or (status == 403 and response.headers.get("X-RateLimit-Remaining") == "0"):
-            raise Later(_wait(response), f"{reason} (rate limited)", status)
-        if status >= 500:
-            raise Retryable(reason, status)
-        raise Permanent(reason, status)
+        # GitHub's primary and secondary rate limits answer 403 with no requests remaining
+        raise classify(status, reason, wait=_wait(response),
+                       limited=status == 403 and response.headers.get("X-RateLimit-Remaining") == "0")
 
     def json(self, method: str, path: str, **kwargs) -> object:
         response = self.request(method, path, **kwargs)

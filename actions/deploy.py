@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core.config import Config
 from router.deploys import lifecycle
 

@@ -15,12 +15,14 @@ from rq import get_current_job
 
 from router.alerts import state as alerts
 from router.chat import send as chat
-from router.jobs import jobs
-from router.jobs.jobs import Context
+from router.core import brain
+from router.core import durations
+from router.jobs import guard
+from router.jobs import policy
+from router.jobs.context import Context
 from router.core.outcomes import Permanent
 from router.chat.compose import alert_buttons, context_line, default_text, firing
 from router.core.templates import render
-from router.core import brain
 from router.core.config import Config
 from router.core.times import from_epoch
 
@@ -29,7 +31,7 @@ def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mentio
              room: str = "", template: str = "", ctx: Context | None = None) -> str:
     """Schedule the first check of a firing alert `after` ("15m") from now; `repeat` more rounds."""
     ctx = ctx or Context(signal["id"], action="escalate")
-    after = int(jobs.seconds(after))
+    after = int(durations.seconds(after))
     if not firing(signal):
         return f"not escalated: {signal.get('kind')} {signal.get('status')} is not a firing alert"
     state = alerts.state(conn, signal["fingerprint"])
@@ -44,8 +46,8 @@ def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mentio
 
 def _schedule(conn: Redis, at: float, signal: dict, ctx: Context, room: str, mention: str, template: str,
               after: int, repeat: int, round_: int, episode: str) -> None:
-    job_id = f"esc-{jobs.digest(ctx.key)}-{round_}"
-    jobs.schedule(conn, at, check, signal["id"], signal["fingerprint"], ctx.identity(), room, mention,
+    job_id = f"esc-{brain.digest(ctx.key)}-{round_}"
+    policy.schedule(conn, at, check, signal["id"], signal["fingerprint"], ctx.identity(), room, mention,
                   template, after, repeat, round_, episode, job_id=job_id,
                   description=f"escalate {signal['fingerprint']} round {round_} ({ctx.scope})")
 
@@ -96,8 +98,8 @@ def check_with(conn: Redis, config: Config, signal_id: str, fingerprint: str, co
 
     def finish(pipe, state: str, text: str) -> None:
         key = brain.key_action_outcomes(signal_id)
-        pipe.hset(key, field, jobs.outcome_record("escalate", state, text, job))
+        pipe.hset(key, field, guard.outcome_record("escalate", state, text, job))
         pipe.expire(key, brain.ACTION_OUTCOME_TTL)
 
     body = {"signal_id": signal_id, "fingerprint": fingerprint, **context, "round": round_, "room": room}
-    return jobs.guarded(conn, config, job, "action:escalate", body, work, finish)
+    return guard.guarded(conn, config, job, "action:escalate", body, work, finish)

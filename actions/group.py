@@ -22,11 +22,13 @@ from redis import Redis
 from rq import get_current_job
 
 from router.chat import send as chat
-from router.jobs import jobs
-from router.jobs.jobs import Context
+from router.core import brain
+from router.core import durations
+from router.jobs import guard
+from router.jobs import policy
+from router.jobs.context import Context
 from router.chat.compose import default_text, firing
 from router.core.templates import lookup, render, text_of
-from router.core import brain
 from router.core.config import Config
 from router.core.times import from_epoch
 
@@ -105,7 +107,7 @@ return {seq, redis.call('HGETALL', KEYS[4]), redis.call('LRANGE', KEYS[5], 0, -1
 
 
 def group_id(ctx: Context, room: str, values: list[str]) -> str:
-    return jobs.digest("\x00".join([ctx.scope, room, *values]))
+    return brain.digest("\x00".join([ctx.scope, room, *values]))
 
 
 def _keys(gid: str) -> dict[str, str]:
@@ -118,7 +120,7 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
           ctx: Context | None = None) -> str:
     """Count the signal into its group's open window; the window's first signal schedules the flush."""
     ctx = ctx or Context(signal["id"], action="group")
-    wait, interval = jobs.seconds(wait), jobs.seconds(interval)
+    wait, interval = durations.seconds(wait), durations.seconds(interval)
     by = [by] if isinstance(by, str) else by
     by = list(by or [])
     values = [text_of(lookup(signal, path)) for path in by]
@@ -128,10 +130,10 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
     keys = _keys(gid)
     line = render(template, signal) if template else default_text(signal)
     ttl = int(max(wait, interval)) + 86400
-    outcome = jobs.outcome_record("group", "done", f"grouped into [{label}] for {room}", None)
+    outcome = guard.outcome_record("group", "done", f"grouped into [{label}] for {room}", None)
     status = signal.get("status") or "firing"
     member = f"{status}{MEMBER_SEP}{signal['fingerprint']}" if firing(signal) else ""
-    added, at, new = jobs.script(
+    added, at, new = brain.script(
         conn, ADD, [keys["counts"], keys["sample"], keys["state"], brain.key_action_outcomes(ctx.signal_id),
                     brain.key_groups(), keys["firing"]],
         [status, _sample_line(signal, line), time.time(), wait, interval, ttl, ctx.scope, outcome,
@@ -173,7 +175,7 @@ def _resolved_since(conn: Redis, members: dict[str, int]) -> dict[tuple[str, str
 
 
 def schedule_flush(conn: Redis, gid: str, at: str) -> None:
-    jobs.schedule(conn, float(at), flush, gid, at, job_id=f"grp-{gid}-{at.replace('.', '_')}",
+    policy.schedule(conn, float(at), flush, gid, at, job_id=f"grp-{gid}-{at.replace('.', '_')}",
                   description=f"group flush {gid} at {at}")
 
 
@@ -193,7 +195,7 @@ def flush_with(conn: Redis, config: Config, gid: str, at: str, job=None):
             pipe.execute()
 
     def work() -> str:
-        taken = jobs.script(conn, TAKE, [keys["counts"], keys["sample"], keys["state"], keys["snap-counts"],
+        taken = brain.script(conn, TAKE, [keys["counts"], keys["sample"], keys["state"], keys["snap-counts"],
                                          keys["snap-sample"], brain.key_groups(), keys["firing"],
                                          keys["snap-firing"]], [time.time(), gid, at])
         if not taken:
@@ -228,9 +230,9 @@ def flush_with(conn: Redis, config: Config, gid: str, at: str, job=None):
         return f"{total} alerts in one message: {sent.describe()}"
 
     def finish(pipe, state: str, text: str) -> None:
-        pipe.hset(keys["state"], "last_outcome", jobs.outcome_record("group", state, text, job))
+        pipe.hset(keys["state"], "last_outcome", guard.outcome_record("group", state, text, job))
 
-    return jobs.guarded(conn, config, job, "action:group", {"group": gid, "flush_at": at}, work, finish)
+    return guard.guarded(conn, config, job, "action:group", {"group": gid, "flush_at": at}, work, finish)
 
 
 def reschedule_late(conn: Redis, now: float | None = None) -> int:

@@ -32,10 +32,10 @@ import time
 
 from redis import Redis
 
-from router.jobs import jobs
+from router.core import durations
 from router.core import people
 from router.snoozes.facts import snoozed_by
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core.templates import render
 from router.core import brain
 from router.core.config import Config
@@ -110,7 +110,7 @@ def nag(signal: dict, conn: Redis, config: Config, *, to: str = "{labels.owner}"
         why = f" ({snooze['reason']})" if snooze.get("reason") else ""
         until = from_epoch(snooze["ends_at"])
         return f"not nagged: snoozed until {until} by {snooze.get('created_by', '?')}{why}"
-    every_s, wait_s = int(jobs.seconds(every)), int(jobs.seconds(wait))
+    every_s, wait_s = int(durations.seconds(every)), int(durations.seconds(wait))
     book = people.load(config.rules_dir)
     targets = recipients(render(to, signal), book)
     if not targets and (room or escalate_room):
@@ -171,7 +171,7 @@ def _item(signal: dict, ctx: Context, ask: str, template: str, every: int, escal
         "summary": signal.get("summary", ""), "text": render(template, signal) if template else "",
         "signal": signal.get("id", ""), "rule": ctx.scope, "ask": ask, "type": labels.get("type", ""),
         "idle_days": labels.get("idle_days", ""), "activity": labels.get("last_activity", ""),
-        "every": every, "escalate_after": int(jobs.seconds(escalate_after)) if escalate_after else 0,
+        "every": every, "escalate_after": int(durations.seconds(escalate_after)) if escalate_after else 0,
         "escalate_room": escalate_room, "escalate_mention": render(escalate_mention, signal).strip(),
         "request": request["id"] if request else "", "cannot": cannot, "queued_at": now,
         # what a snooze may match at delivery time

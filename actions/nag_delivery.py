@@ -22,8 +22,9 @@ from rq import get_current_job
 
 from router.snoozes.facts import snoozed_by
 from router.chat import send as chat
-from router.jobs import jobs
 from router.core import brain
+from router.jobs import guard
+from router.jobs import policy
 from router.core.config import Config
 from router.core.times import from_epoch
 
@@ -63,11 +64,11 @@ return 0
 
 
 def _state_key(owner: str, dest: str) -> str:
-    return jobs.digest(f"{owner.lower()}|{dest}")
+    return brain.digest(f"{owner.lower()}|{dest}")
 
 
 def schedule(conn: Redis, owner: str, dest: str, mention: str, digest_over: int, at: float) -> None:
-    jobs.schedule(conn, at, deliver, owner, dest, mention, digest_over,
+    policy.schedule(conn, at, deliver, owner, dest, mention, digest_over,
                   job_id=f"nag-{_state_key(owner, dest)}-{int(at * 1000)}",
                   description=f"nags for {owner} in {dest} at {from_epoch(at)}")
 
@@ -99,7 +100,7 @@ def deliver_with(conn: Redis, config: Config, owner: str, dest: str, mention: st
         if state == "failed":
             pipe.delete(keys[1])
 
-    return jobs.guarded(conn, config, job, "action:nag", {"owner": owner, "room": dest}, work, finish)
+    return guard.guarded(conn, config, job, "action:nag", {"owner": owner, "room": dest}, work, finish)
 
 
 def _deliver(conn: Redis, config: Config, owner: str, dest: str, mention: str, digest_over: int,
@@ -184,7 +185,7 @@ def _buttons(n: dict) -> tuple[chat.Button, ...]:
 
 def _single(owner: str, dest: str, mention: str, n: dict, delivery: str) -> chat.Message:
     return chat.Message(
-        room=dest, key=f"nag:{delivery}:{jobs.digest(n['fingerprint'])}", text=_text(n), mention=mention,
+        room=dest, key=f"nag:{delivery}:{brain.digest(n['fingerprint'])}", text=_text(n), mention=mention,
         emoji=":hourglass_flowing_sand:", context=f"stale {n.get('type', '')} · {n.get('rule', '')}",
         url=n.get("url", ""),
         buttons=_buttons(n), signal=n.get("signal", ""),
@@ -244,7 +245,7 @@ def _history_and_escalations(conn: Redis, config: Config, owner: str, nags: list
                  f"{from_epoch(first_at)[:10]}" + (f" {n['url']}" if n.get("url") else "")
                  for n, first_at, count in items]
         text = "\n".join([f"Stale and ignored ({len(items)}):", *lines])
-        chat.send(conn, config, chat.Message(room=room, key=f"nag-escalation:{delivery}:{jobs.digest(room)}",
+        chat.send(conn, config, chat.Message(room=room, key=f"nag-escalation:{delivery}:{brain.digest(room)}",
                                              text=text, mention=mention, emoji=":rotating_light:",
                                              context="stale escalation", meta={"escalation": len(items)}))
     return sum(len(items) for items in due.values())

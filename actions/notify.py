@@ -11,7 +11,7 @@ from redis import Redis
 
 from router.chat import send as chat
 from router.chat.compose import default_text, is_alert, message_for
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core.templates import render
 from router.core.config import Config
 

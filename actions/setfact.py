@@ -11,7 +11,8 @@ import time
 
 from redis import Redis
 
-from router.jobs.jobs import Context, seconds
+from router.jobs.context import Context
+from router.core.durations import seconds
 from router.core.outcomes import Permanent
 from router.core.templates import render
 from router.core import brain

@@ -24,11 +24,10 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 from redis import Redis
 
-from router.jobs import jobs
-from router.jobs.jobs import Context
+from router.core import brain
+from router.jobs.context import Context
 from router.core.outcomes import Retryable, classify, retry_after
 from router.core.templates import render_all
-from router.core import brain
 from router.core.config import Config
 
 USER_AGENT = "Sparky-webhook/1"
@@ -99,7 +98,7 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     ctx = ctx or Context(signal["id"], action="webhook")
     payload = render_all(body, signal) if body is not None else \
         {"signal": signal, "decision": decision_of(conn, ctx)}
-    sent_headers = {"User-Agent": USER_AGENT, "Idempotency-Key": jobs.digest(ctx.key, 40), **(headers or {})}
+    sent_headers = {"User-Agent": USER_AGENT, "Idempotency-Key": brain.digest(ctx.key, 40), **(headers or {})}
     method = method.upper()
     shown = f"{method} {safe_url(url)}"
     try:

@@ -27,7 +27,7 @@ import time
 
 from redis import Redis
 
-from router.jobs.jobs import script
+from router.core.brain import script
 from router.core import brain
 
 FIRING = brain.FIRING_STATES

@@ -12,7 +12,7 @@ import time
 
 from redis import Redis
 
-from router.jobs.jobs import script
+from router.core.brain import script
 from router.core import brain
 from router.core.signal import new_id
 from router.core.times import from_epoch, utcnow

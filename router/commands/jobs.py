@@ -18,9 +18,10 @@ import logging
 import time
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 
-from router.jobs.jobs import attempts_of, last_attempt
+from router.jobs import policy
+from router.jobs.guard import attempts_of, last_attempt
 from router.core.outcomes import Later
 from router.core import brain
 from router.pipeline import quarantine
@@ -28,12 +29,9 @@ from router.commands.channels import deliver
 from router.commands.execute import execute
 from router.commands.registry import Reply
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE
 
 log = logging.getLogger("sparky.commands")
 
-RETRY = Retry(max=3, interval=[2, 10, 30])
-MAX_WAITS = 30
 
 
 def is_command(signal: dict) -> bool:
@@ -49,13 +47,11 @@ def enqueue_commands(conn: Redis, signal_ids: list[str]) -> list[str]:
     found = [sid for sid, raw in zip(signal_ids, raws)
              if raw and b'"command"' in raw and is_command(json.loads(raw))]
     if found:
-        queue = Queue(ACTIONS_QUEUE, connection=conn)
         with conn.pipeline() as pipe:
             for sid in found:
                 # A fixed job id: the same command queued twice (a retried evaluation) is one job.
-                queue.enqueue_call(run_command, args=(sid,), job_id=f"sparky-command-{sid}", retry=RETRY,
-                                   result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
-                                   description=f"chat command {sid}")
+                policy.enqueue(conn, run_command, sid, policy=policy.COMMAND, job_id=f"sparky-command-{sid}",
+                               pipeline=pipe, description=f"chat command {sid}")
             pipe.execute()
     return found
 
@@ -67,9 +63,7 @@ def run_command(signal_id: str) -> object:
     try:
         return run_with(job.connection, config, signal_id)
     except Later as later:  # Slack pacing: come back when the channel's slot is due
-        if (job.number_of_retries or 0) >= MAX_WAITS:
-            raise
-        return Retry(max=MAX_WAITS, interval=later.interval())
+        return policy.waited(later, job)
     except Exception as exc:  # noqa: BLE001  the command's own failure: bounded, then dead-lettered
         # The brain's or the job's own trouble is not blamed on the command: RQ retries it.
         if not quarantine.signals_fault(exc) or not last_attempt(job):

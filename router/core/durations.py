@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError, fields
 
+from router.core.outcomes import Permanent
+
 UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
          "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
          "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
@@ -68,6 +70,16 @@ def is_duration(text: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def seconds(value: object) -> float:
+    """A duration as rule files write it ("30s", "1h30m", see router/core/durations.py) or a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return parse(str(value))
+    except ValueError as exc:
+        raise Permanent(str(exc)) from None
 
 
 class Duration(fields.Field):

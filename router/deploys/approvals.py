@@ -18,13 +18,12 @@ from __future__ import annotations
 import time
 
 from redis import Redis
-from rq import Queue
 
+from router.jobs import policy
 from router.core import brain
 from router.core.config import Config
 from router.deploys import apps, facts, github, lifecycle, messages
 from router.deploys import records as reqs
-from router.jobs.queues import ACTIONS_QUEUE
 
 
 class Refusal(Exception):
@@ -185,10 +184,8 @@ def bypass(conn: Redis, config: Config, data: dict, request_id: str, who: str, r
                   f"BYPASS: {who} overrides the deploy gates for {messages.head(request)} (it was {before}) "
                   f"because {reason or 'no reason given'}.", emoji=":rotating_light:", mention=mention,
                   context="bypass · audited", app_room=app.room if app else "")
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_call(
-        lifecycle.bypass_job, args=(request["id"],), job_id=f"sparky-deploy-bypass-{request['id']}",
-        retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600,
-        description=f"deploy {request['id']}: bypass")
+    policy.enqueue(conn, lifecycle.bypass_job, request["id"], policy=policy.DEPLOY,
+                   job_id=f"sparky-deploy-bypass-{request['id']}", description=f"deploy {request['id']}: bypass")
     return f"{who} bypassed the gates of {messages.head(request)} because {reason}; starting it now."
 
 

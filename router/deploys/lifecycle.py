@@ -7,31 +7,29 @@
   newer one decides: an approval given meanwhile is never overtaken by an older verdict).
 - `start()` takes the app/env lock (exactly one of two racing deploys gets it), marks the request
   `deploying`, starts the Jenkins job or GitHub deployment (targets.py), schedules the timeout
-  (RQ `enqueue_in`) and tells the room.
+  (router/jobs/policy.py) and tells the room.
 - `finish()` ends a running deploy: state, lock released, watchers dropped, room told, audited.
   progress.py calls it when Jenkins or GitHub report an outcome, or when the deploy times out.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 
+from router.jobs import policy
 from router.core import brain
 from router.core.config import Config
 from router.deploys import apps, facts, gates, locks, messages, targets, verdict
 from router.deploys import records as reqs
-from router.jobs.queues import ACTIONS_QUEUE
 from router.engine import store
 from router.core.durations import humanize
 
 log = logging.getLogger("sparky.deploys")
 
-RETRY = Retry(max=3, interval=[5, 30, 60])
 NO_RULE = "(no rule)"
 
 
@@ -218,10 +216,8 @@ def start(conn: Redis, config: Config, request_id: str, rule: str, evaluation: i
         facts.watch(pipe, {**request, "env": target.get("environment", request["env"])},
                     ("jenkins",) if target["type"] == "jenkins" else ("github",))
         pipe.execute()
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_in(
-        dt.timedelta(seconds=app.timeout), timeout_job, request_id, now,
-        job_id=f"sparky-deploy-timeout-{request_id}", retry=RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600,
-        description=f"deploy {request_id}: timeout")
+    policy.enqueue(conn, timeout_job, request_id, now, policy=policy.DEPLOY, at=time.time() + app.timeout,
+                   job_id=f"sparky-deploy-timeout-{request_id}", description=f"deploy {request_id}: timeout")
     who = ", ".join(reqs.approved_by(request, now))
     what = (f"Jenkins {target['job']} queued" if target["type"] == "jenkins"
             else f"GitHub deployment {target.get('deployment', '')} to {target.get('environment', '')} created")

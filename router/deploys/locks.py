@@ -15,7 +15,7 @@ import time
 
 from redis import Redis
 
-from router.jobs.jobs import script
+from router.core.brain import script
 from router.core import brain
 from router.core.times import from_epoch
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 import dataclasses
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Retry, get_current_job
 
+from router.jobs import policy
 from router.chat import send as chat
 from router.core.outcomes import Later
 from router.core.config import Config
 from router.deploys.apps import DEFAULT_ROOM
-from router.jobs.queues import ACTIONS_QUEUE
-from router.jobs.jobs import digest
+from router.core.brain import digest
 
-RETRY = Retry(max=3, interval=[5, 30, 60])
-MAX_WAITS = 30
 
 
 def head(request: dict) -> str:
@@ -42,7 +40,6 @@ def buttons(request: dict) -> tuple[chat.Button, ...]:
 def post(conn: Redis, request: dict, event: str, text: str, emoji: str = "", context: str = "", url: str = "",
          mention: str = "", with_buttons: bool = False, app_room: str = "") -> None:
     """Queue the message about `event` of a request for each of its rooms (once per event)."""
-    queue = Queue(ACTIONS_QUEUE, connection=conn)
     with conn.pipeline() as pipe:
         for room in rooms(request, app_room):
             key = f"deploy/{request['id']}/{event}/{room}"
@@ -52,9 +49,8 @@ def post(conn: Redis, request: dict, event: str, text: str, emoji: str = "", con
                                    meta={"deploy": request["id"], "event": event})
             fields = dataclasses.asdict(message)
             fields["buttons"] = [dataclasses.asdict(b) for b in message.buttons]
-            queue.enqueue_call(post_job, args=(fields,), job_id=f"sparky-deploy-post-{_safe(key)}", retry=RETRY,
-                               result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
-                               description=f"deploy {request['id']}: {event} to {room}")
+            policy.enqueue(conn, post_job, fields, policy=policy.DEPLOY, job_id=f"sparky-deploy-post-{_safe(key)}",
+                           pipeline=pipe, description=f"deploy {request['id']}: {event} to {room}")
         pipe.execute()
 
 
@@ -69,6 +65,4 @@ def post_job(fields: dict) -> str | Retry:
     try:
         return chat.send(job.connection, Config.from_env(), message).describe()
     except Later as later:
-        if (job.number_of_retries or 0) >= MAX_WAITS:
-            raise
-        return Retry(max=MAX_WAITS, interval=later.interval())
+        return policy.waited(later, job)

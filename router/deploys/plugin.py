@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq import Queue
 
+from router.jobs import policy
 from router.core.registry import Facts, Registry
 from router.deploys import facts, lifecycle, progress, schema
 from router.engine.loader import Problem, did_you_mean
-from router.jobs.queues import ACTIONS_QUEUE
 
 log = logging.getLogger("sparky.deploys")
 
@@ -40,7 +39,6 @@ def record(conn: Redis, data: dict, signals: list[dict]) -> dict[str, str]:
 
 
 def _enqueue(conn: Redis, todo: list[tuple[dict, str, str]]) -> None:
-    queue = Queue(ACTIONS_QUEUE, connection=conn)
     with conn.pipeline() as pipe:
         for signal, kind, request_id in todo:
             if kind in ("jenkins", "github"):
@@ -49,9 +47,9 @@ def _enqueue(conn: Redis, todo: list[tuple[dict, str, str]]) -> None:
                 func, what = lifecycle.push_job, "push"
             else:
                 func, what = lifecycle.reconsider_job, "reconsider"
-            queue.enqueue_call(func, args=(request_id, signal["id"]),
-                               job_id=f"sparky-deploy-{what}-{request_id}-{signal['id']}", retry=lifecycle.RETRY, result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
-                               description=f"deploy {request_id}: {what} ({signal.get('kind')} {signal['id']})")
+            policy.enqueue(conn, func, request_id, signal["id"], policy=policy.DEPLOY, pipeline=pipe,
+                           job_id=f"sparky-deploy-{what}-{request_id}-{signal['id']}",
+                           description=f"deploy {request_id}: {what} ({signal.get('kind')} {signal['id']})")
         pipe.execute()
 
 

@@ -12,7 +12,7 @@ is claimed by it (atomically: two deploys sharing one job never take the same bu
 deploys of one job run at once, their builds may be told apart in the wrong order; the per-env
 lock makes that rare (it needs two environments deployed by one job at the same moment).
 
-`timeout_job` is scheduled by lifecycle.start (RQ `enqueue_in`, the app's `timeout`): a deploy
+`timeout_job` is scheduled by lifecycle.start (at the app's `timeout`): a deploy
 still running then is timed out and its environment unlocked.
 """
 from __future__ import annotations

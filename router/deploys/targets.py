@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from router.jobs.jobs import redact
+from router.core.secrets import redact
 from router.core.templates import placeholders, render
 from router.core.config import Config
 

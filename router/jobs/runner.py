@@ -15,7 +15,7 @@ it should run again, with the retries it has left; the rest of the batch goes on
 
 An action comes from the catalogue (router/core/registry.py, filled by actions/ and plugins): a
 function `name(signal, conn, config, *, ctx, **params) -> str` returning a short outcome text,
-where `ctx` (jobs.Context) says which decision it carries out, and its parameter schema (the one
+where `ctx` (context.Context) says which decision it carries out, and its parameter schema (the one
 `sparky rules check` uses).
 """
 from __future__ import annotations
@@ -26,14 +26,16 @@ from collections import Counter
 from typing import Iterable
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Retry, get_current_job
 from marshmallow import ValidationError
 from rq.job import Job
 
-from router.jobs import jobs
-from router.jobs.jobs import Context
-from router.core.outcomes import Later, Permanent
 from router.core import brain
+from router.jobs import guard
+from router.jobs import inflight
+from router.jobs import policy
+from router.jobs.context import Context
+from router.core.outcomes import Later, Permanent
 from router.core.registry import current as assembled
 from router.core import metrics
 from router.core.config import Config
@@ -73,20 +75,18 @@ def enqueue_actions(conn: Redis, items: Iterable[ActionItem], pipeline=None) -> 
     datas, job_ids = [], []
     for start in range(0, len(items), BATCH):
         chunk = items[start:start + BATCH]
-        job_id = jobs.new_job_id()
+        job_id = policy.new_job_id()
         if len(chunk) == 1:
             func, args, description = run_action, chunk[0], _describe(chunk[0])
         else:
             func, args = run_actions, ([list(item) for item in chunk],)
             description = f"{len(chunk)} actions: {_describe(chunk[0])}, ..."
-        datas.append(Queue.prepare_data(func, args=args, job_id=job_id, description=description,
-                                        timeout=jobs.JOB_TIMEOUT, result_ttl=jobs.RESULT_TTL,
-                                        failure_ttl=jobs.FAILURE_TTL, retry=jobs.RETRY))
+        datas.append(policy.prepared(func, args, job_id=job_id, description=description))
         job_ids += [job_id] * len(chunk)
     pipe = pipeline if pipeline is not None else conn.pipeline()
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_many(datas, pipeline=pipe)
+    policy.queue(conn).enqueue_many(datas, pipeline=pipe)
     sizes = [len(d.args[0]) if d.func is run_actions else 1 for d in datas]
-    jobs.track(pipe, [d.job_id for d in datas], sizes)
+    inflight.track(pipe, [d.job_id for d in datas], sizes)
     if pipeline is None:
         pipe.execute()
     return job_ids
@@ -153,13 +153,13 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
             outcome = execute(conn, config, ctx, item[5], job=job, batch=True, later_writes=writes,
                               prefetched=(raw_signal, previous))
         except Later as later:
-            _hand_on(conn, item, later.until, jobs.RETRY, job, failed=False)
+            _hand_on(conn, item, later.until, policy.RETRY, job, failed=False)
             counts["handed on"] += 1
             by_action[item[4], "deferred"] += 1
             continue
-        except jobs.ActionFailed:
-            retry = Retry(max=jobs.RETRY.max - 1, interval=jobs.RETRY.intervals[1:])
-            _hand_on(conn, item, time.time() + jobs.RETRY.intervals[0], retry, job)
+        except guard.ActionFailed:
+            retry = Retry(max=policy.RETRY.max - 1, interval=policy.RETRY.intervals[1:])
+            _hand_on(conn, item, time.time() + policy.RETRY.intervals[0], retry, job)
             counts["handed on"] += 1
             by_action[item[4], "retried"] += 1
             continue
@@ -172,7 +172,7 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
             metrics.count(pipe, "sparky_actions", n, action=action, outcome=outcome)
         for finish, state, text in writes:
             finish(pipe, state, text)
-        jobs.untrack(pipe, job)
+        inflight.untrack(pipe, job)
         pipe.execute()
     return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "nothing to do"
 
@@ -180,7 +180,7 @@ def execute_batch(conn: Redis, config: Config, items: list[ActionItem], job: Job
 def _hand_on(conn: Redis, item: ActionItem, at: float, retry: Retry, batch_job: Job | None,
              failed: bool = True) -> None:
     """An action of a batch that must run again later: its own `run_action` job, due at `at`."""
-    jobs.schedule(conn, at, run_action, *item, job_id=jobs.new_job_id(), description=_describe(item),
+    policy.schedule(conn, at, run_action, *item, job_id=policy.new_job_id(), description=_describe(item),
                   retry=retry,
                   meta={"earlier_attempts": int(failed), "batch": batch_job.id if batch_job else ""})
 
@@ -202,7 +202,7 @@ def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job:
     if previous and json.loads(previous).get("state") == "done":
         if job is not None and not batch:
             with conn.pipeline(transaction=False) as pipe:
-                jobs.untrack(pipe, job)
+                inflight.untrack(pipe, job)
                 pipe.execute()
         return "duplicate: " + json.loads(previous).get("outcome", "done before")
 
@@ -217,17 +217,17 @@ def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job:
         return function(json.loads(raw_signal), conn, config, ctx=ctx, **checked)
 
     def finish(pipe, state: str, text: str) -> None:
-        record = jobs.outcome_record(ctx.action, state, text, job)
+        record = guard.outcome_record(ctx.action, state, text, job)
         if state == "done":
             pipe.hset(outcomes, ctx.scope, record)
             pipe.expire(outcomes, brain.ACTION_OUTCOME_TTL)
         else:
-            jobs.script(conn, KEEP_DONE, [outcomes], [ctx.scope, record, brain.ACTION_OUTCOME_TTL],
+            brain.script(conn, KEEP_DONE, [outcomes], [ctx.scope, record, brain.ACTION_OUTCOME_TTL],
                         client=pipe)
 
     body = {"signal_id": ctx.signal_id, "ruleset": ctx.ruleset, "rule": ctx.rule, "index": ctx.index,
             "action": ctx.action, "params": action_params}
-    return jobs.guarded(conn, config, job, f"action:{ctx.action}", body, work, finish, batch=batch,
+    return guard.guarded(conn, config, job, f"action:{ctx.action}", body, work, finish, batch=batch,
                         later_writes=later_writes)
 
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 import time
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Queue, get_current_job
 
+from router.jobs import policy
 from router.core import brain
 from router.core.registry import current as assembled
 from router.jobs import queues as dispatch
-from router.jobs.jobs import waiting
+from router.jobs.inflight import waiting
 from router.pipeline import quarantine
 
 BATCH = 500          # signals evaluated per engine call
@@ -51,9 +52,7 @@ def queue_pending(pipe, signal_ids: list[str], now: float | None = None) -> None
 
 
 def enqueue_drain(conn: Redis, pipeline=None):
-    return Queue(dispatch.EVAL_QUEUE, connection=conn).enqueue_call(
-        drain, retry=Retry(max=3, interval=[1, 5, 15]), result_ttl=60, failure_ttl=7 * 24 * 3600,
-        pipeline=pipeline)
+    return policy.enqueue(conn, drain, policy=policy.DRAIN, pipeline=pipeline)
 
 
 def kick(conn: Redis) -> bool:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
 
 from redis import Redis
-from rq import Queue
 
 from router.core import brain
-from router.jobs.queues import ACTIONS_QUEUE
+from router.jobs import policy
 
 # Should a scheduled sweep be lost, its flag runs out this long after its time, and the next
 # alert (or a worker's maintenance) schedules one again.
@@ -27,9 +25,8 @@ def schedule(conn: Redis, at: float) -> str:
     """Run a sweep at epoch `at` (RQ's scheduler; at once if past). One job per second, whoever asks."""
     second = math.ceil(at)
     job_id = f"sparky-expiry-{second}"
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_at(
-        datetime.fromtimestamp(second, timezone.utc), SWEEP_JOB, job_id=job_id, result_ttl=60, failure_ttl=86400,
-        description="resolve alerts not re-sent in time")
+    policy.enqueue(conn, SWEEP_JOB, policy=policy.SWEEP, at=second, job_id=job_id,
+                   description="resolve alerts not re-sent in time")
     return job_id
 
 

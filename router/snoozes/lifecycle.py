@@ -1,6 +1,6 @@
 """A snooze's life after it is made: a reminder before a long one ends, and its end.
 
-Both are RQ jobs scheduled at their time (`Queue.enqueue_at`, run by the scheduler of
+Both are RQ jobs scheduled at their time (router/jobs/policy.py `enqueue(at=...)`, run by the scheduler of
 `worker.py`), not sleeping threads. At the end:
 1. the snooze is retired once (history entry for `why`, `snooze.ended` in the audit stream);
 2. every alert it matches that is still firing — and is neither acked nor covered by another
@@ -22,8 +22,9 @@ import logging
 import time
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 
+from router.jobs import policy
 from router.chat import send as chat
 from router.core.outcomes import Later
 from router.chat.compose import default_text, message_for
@@ -33,7 +34,6 @@ from router.alerts.lines import name_of, preview
 from router.core.times import zone
 from router.core.durations import humanize, local_time
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import from_epoch
 
 log = logging.getLogger("sparky.commands")
@@ -41,8 +41,6 @@ log = logging.getLogger("sparky.commands")
 LONG_SNOOZE = 3600
 REMIND_BEFORE = 15 * 60
 REMIND_BEFORE_LONG = 3600        # for snoozes of a day or more
-JOB_RETRY = Retry(max=3, interval=[10, 30, 60])
-MAX_WAITS = 30
 
 
 def reminder_time(snooze: dict) -> float | None:
@@ -62,12 +60,11 @@ def _end_job_id(snooze: dict, suffix: str = "") -> str:
 
 def schedule(conn: Redis, snooze: dict) -> None:
     """The end job at `ends_at`, and the reminder when the snooze is long."""
-    queue = Queue(ACTIONS_QUEUE, connection=conn)
     if snooze.get("remind_at"):
-        queue.enqueue_at(_at(snooze["remind_at"]), remind, snooze["id"], job_id=f"sparky-snooze-{snooze['id']}-remind",
-                         retry=JOB_RETRY, description=f"reminder before snooze {snooze['id']} ends")
-    queue.enqueue_at(_at(snooze["ends_at"]), end, snooze["id"], job_id=_end_job_id(snooze), retry=JOB_RETRY,
-                     description=f"end of snooze {snooze['id']}")
+        policy.enqueue(conn, remind, snooze["id"], at=snooze["remind_at"], job_id=f"sparky-snooze-{snooze['id']}-remind",
+                       description=f"reminder before snooze {snooze['id']} ends")
+    policy.enqueue(conn, end, snooze["id"], at=snooze["ends_at"], job_id=_end_job_id(snooze),
+                   description=f"end of snooze {snooze['id']}")
 
 
 def end_now(conn: Redis, snooze: dict, by: str, note: str, now: float) -> None:
@@ -77,8 +74,7 @@ def end_now(conn: Redis, snooze: dict, by: str, note: str, now: float) -> None:
     pipe.zrem(brain.key_snoozes(), snooze["id"])
     pipe.set(brain.key_snooze(snooze["id"]), json.dumps(snooze), keepttl=True)
     pipe.execute()
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue(end, snooze["id"], job_id=_end_job_id(snooze, "-now"),
-                                                  retry=JOB_RETRY, description=f"unsnooze {snooze['id']}")
+    policy.enqueue(conn, end, snooze["id"], job_id=_end_job_id(snooze, "-now"), description=f"unsnooze {snooze['id']}")
 
 
 def _deferred(work):
@@ -87,9 +83,9 @@ def _deferred(work):
         return work()
     except Later as later:
         job = get_current_job()
-        if job is None or (job.number_of_retries or 0) >= MAX_WAITS:
+        if job is None:
             raise
-        return Retry(max=MAX_WAITS, interval=later.seconds)
+        return policy.waited(later, job)
 
 
 def remind(snooze_id: str) -> object:

@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 
+from router.jobs import policy
 from router.core.outcomes import Later, Permanent, Retryable
 from router.chat import send as chat
 from router.core import brain
 from router.core.approvals import Store
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE
 from router.core.times import from_epoch, utcnow
 from router.stale import artifactory, chef, github
 
@@ -36,7 +36,6 @@ log = logging.getLogger("sparky.stale")
 
 PREFIX = "st-"
 EXPIRES = 7 * 86400
-RETRY = Retry(max=3, interval=[10, 30, 60])
 # What each `ask` does, and to which type of item it applies.
 ASKS = {
     "close_pr": ("pull_request", "close"),
@@ -214,9 +213,8 @@ def decide(conn: Redis, config: Config, request_id: str, approve: bool, by: str,
                               + (f" ({reason})." if reason else "."), request)
     brain.audit(conn, "stale.approved", request=request["id"], kind=request["kind"],
                 subject=request["subject"], who=by, rule=request.get("rule", ""))
-    Queue(ACTIONS_QUEUE, connection=conn).enqueue_call(
-        carry_out, args=(request["id"],), retry=RETRY, timeout=120, result_ttl=7 * 86400,
-        failure_ttl=7 * 86400, description=f"{request['kind']} {request['subject']} ({request['id']})")
+    policy.enqueue(conn, carry_out, request["id"], policy=policy.CLEANUP,
+                   description=f"{request['kind']} {request['subject']} ({request['id']})")
     text = f"{by} approved `{request['id']}`: {_verb(request)} {request['subject']} now."
     return Decision(True, text, request)
 

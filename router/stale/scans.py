@@ -26,6 +26,7 @@ evaluates every item again (the nag's own rate limit decides whether anyone hear
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -37,8 +38,9 @@ from typing import Iterator
 
 from croniter import croniter
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Retry, get_current_job
 
+from router.jobs import policy
 from router.core.outcomes import Later, Permanent, Retryable
 from router.core import brain
 from router.pipeline import reception
@@ -181,7 +183,7 @@ def run(conn: Redis, config: Config, name: str, run_id: str = "", trigger: str =
     """Do one run of scan `name`: collect, accept the signals, publish the inventory.
 
     Returns the run's summary; `{"duplicate": True, ...}` when another job has this run.
-    Raises Later / Retryable / Permanent (router.jobs.jobs) when a system fails.
+    Raises Later / Retryable / Permanent (router/core/outcomes.py) when a system fails.
     """
     scan = get(conn, config, name)
     run_id = run_id or f"{trigger}-{new_id()}"
@@ -263,7 +265,7 @@ def run_scan(name: str, run_id: str = "", trigger: str = "cron", schedule: str =
     except Later as exc:
         if retries >= 10:
             return f"failed: gave up after {retries} waits: {exc}"
-        return Retry(max=retries + 1, interval=exc.seconds)
+        return Retry(max=retries + 1, interval=exc.interval())
     except Retryable as exc:
         if retries >= len(RETRY_INTERVALS):
             return f"failed after {retries + 1} attempts: {exc}"
@@ -274,7 +276,6 @@ def enqueue(conn: Redis, config: Config, name: str, trigger: str = "manual") -> 
     """Queue a run of scan `name` now; returns (job id, run id)."""
     scan = get(conn, config, name)
     run_id = f"{trigger}-{new_id()}"
-    job = Queue(SCANS_QUEUE, connection=conn).enqueue_call(
-        run_scan, args=(name, run_id, trigger), timeout=scan.timeout, result_ttl=7 * 86400,
-        failure_ttl=7 * 86400, description=f"scan {name} ({trigger})")
+    job = policy.enqueue(conn, run_scan, name, run_id, trigger, policy=dataclasses.replace(policy.SCAN, timeout=scan.timeout),
+                         description=f"scan {name} ({trigger})")
     return job.id, run_id

@@ -7,7 +7,7 @@ import time
 from actions import escalate
 from router.alerts import state as alerts
 from router.jobs import runner
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 

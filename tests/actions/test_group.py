@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from router.chat import rooms
 from router.jobs import runner
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 

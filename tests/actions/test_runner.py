@@ -7,9 +7,9 @@ import pytest
 from rq import Queue
 
 from actions import setfact as facts
-from router.jobs import jobs
+from router.jobs import inflight
 from router.jobs import runner
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core.templates import render
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
@@ -27,7 +27,7 @@ def test_enqueue_actions_queues_batches_in_one_pipeline(redis, run_jobs, rooms_e
     assert ids == [batch_id] * runner.BATCH + [single_id]
     assert redis.lrange(f"rq:queue:{ACTIONS_QUEUE}", 0, -1) == [batch_id.encode(), single_id.encode()]
     assert redis.zcard(brain.key_actions_inflight()) == 2
-    assert jobs.waiting(redis) == runner.BATCH + 1                   # what backpressure should count
+    assert inflight.waiting(redis) == runner.BATCH + 1                   # what backpressure should count
     q = Queue(ACTIONS_QUEUE, connection=redis)
     batch, single = q.fetch_job(batch_id), q.fetch_job(single_id)
     assert batch.func_name == "router.jobs.runner.run_actions" and len(batch.args[0]) == runner.BATCH
@@ -38,7 +38,7 @@ def test_enqueue_actions_queues_batches_in_one_pipeline(redis, run_jobs, rooms_e
     assert batch.latest_result().return_value == f"{runner.BATCH} done"
     assert redis.llen(brain.key_room("#ops")) == runner.BATCH + 1
     assert redis.zcard(brain.key_actions_inflight()) == 0            # finished jobs leave the in-flight set
-    assert jobs.waiting(redis) == 0
+    assert inflight.waiting(redis) == 0
     runner.enqueue_actions(redis, items[:3])                         # the same again: nothing twice
     run_jobs()
     assert redis.llen(brain.key_room("#ops")) == runner.BATCH + 1

@@ -9,7 +9,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from router.jobs import runner
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, nagios_signal, scheduled, store

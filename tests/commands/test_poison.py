@@ -15,6 +15,7 @@ from router.chat import rooms
 from router.core import brain
 from router.pipeline import reception
 from router.commands import jobs
+from router.jobs import policy
 from router.core.signal import Signal
 from tests.actions.conftest import Clock, scheduled
 from tests.commands.conftest import signed, slash_form
@@ -55,7 +56,7 @@ def test_a_reply_that_can_never_be_delivered_is_dead_lettered_after_the_retries(
 
     letter, = brain.dead_letters(redis)
     assert (letter["endpoint"], letter["signal"], letter["source"]) == ("command", sid, "chat")
-    assert letter["attempts"] == 1 + jobs.RETRY.max               # bounded: 1 + 3 retries, not forever
+    assert letter["attempts"] == 1 + len(policy.COMMAND.retry)               # bounded: 1 + 3 retries, not forever
     assert letter["error"].startswith("UnicodeEncodeError:") and "Traceback" not in letter["reason"]
     assert json.loads(redis.get(brain.key_command(sid)))["state"] == "failed"
     assert metric(client, "sparky_signals_dead_lettered_total") == \
@@ -73,7 +74,7 @@ def test_a_response_url_that_keeps_failing_ends_in_an_apology_in_the_room(client
     run_jobs()
     retry_until_done(redis, clock)
 
-    assert len(response_url.bodies) == 1 + jobs.RETRY.max         # tried, and retried a bounded number of times
+    assert len(response_url.bodies) == 1 + len(policy.COMMAND.retry)         # tried, and retried a bounded number of times
     letter, = brain.dead_letters(redis)
     assert letter["endpoint"] == "command" and letter["error"] == "router.core.outcomes.Retryable: response_url answered 500"
     apology, = rooms.messages(redis, "C04OPS")

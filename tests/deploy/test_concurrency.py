@@ -9,7 +9,7 @@ import threading
 from redis import Redis
 
 from router.jobs import runner
-from router.jobs.jobs import Context
+from router.jobs.context import Context
 from router.core import brain
 from router.commands.jobs import run_with
 from tests.commands.conftest import chat

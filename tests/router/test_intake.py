@@ -72,10 +72,10 @@ def test_worker_start_kicks_pending(client, redis):
 
 def test_backlog_counts_actions_one_by_one(redis):
     """A job of 50 actions is 50 deliveries waiting, not one."""
-    from router.jobs import jobs
+    from router.jobs import inflight
 
     pipe = redis.pipeline()
-    jobs.track(pipe, ["job-a", "job-b"], [50, 7])
+    inflight.track(pipe, ["job-a", "job-b"], [50, 7])
     pipe.execute()
     redis.zadd(brain.key_pending(), {"s1": 1.0, "s2": 2.0})
     assert intake.backlog(redis) == 2 + 57

@@ -7,7 +7,7 @@ A grep for "sparky:" hits router/core/brain/base.py only. Functions take an expl
 # Re-exports: the package is the interface, the modules are how it is filed.
 from router.core.brain.accept import *  # noqa: F401,F403
 from router.core.brain.actions import *  # noqa: F401,F403
-from router.core.brain.base import PREFIX  # noqa: F401
+from router.core.brain.base import PREFIX, digest, script  # noqa: F401
 from router.core.brain.commands import *  # noqa: F401,F403
 from router.core.brain.deploys import *  # noqa: F401,F403
 from router.core.brain.engine import *  # noqa: F401,F403

@@ -9,21 +9,12 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router.api import alerts as alerts_api
-from router.api import signals as api
-from router.api import chat as chat_api
-from router.api import deploys as deploys_api
 from router.core import embedded
 from router.pipeline import hooks
-from router.api import openapi
-from router.api import rooms as rooms_api
-from router.api import rules as rules_api
-from router.api import snoozes as snoozes_api
-from router import dashboard
+from router import api, dashboard
 from router.assembly import assemble
 from router.core.config import Config
 from router.core.registry import Registry, install, installed
-from router.api import stale as stale_api
 from router.engine import store
 
 log = logging.getLogger("sparky")
@@ -66,17 +57,8 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["sparky"] = Sparky(config=config, conn=connect(config))
-    app.before_request(api.require_admin_token)
     app.register_blueprint(hooks.blueprint(registry))   # a path per registered source
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(rooms_api.bp)
-    app.register_blueprint(rules_api.bp)
-    app.register_blueprint(chat_api.bp)
-    app.register_blueprint(stale_api.bp)      # scans and stale items (router/api/stale.py)
-    app.register_blueprint(alerts_api.bp)
-    app.register_blueprint(snoozes_api.bp)
-    app.register_blueprint(deploys_api.bp)
+    api.init_app(app)                         # the JSON API (router/api/), one blueprint per resource
     dashboard.init_app(app)                   # the pages at / (router/dashboard/), HTML with its own errors
 
     @app.errorhandler(HTTPException)

@@ -1,0 +1,22 @@
+"""The JSON API (SPEC §9), one module per resource, each a blueprint; `init_app` registers them all.
+
+    gate       SPARKY_ADMIN_TOKEN on /api        health     /healthz, /readyz, /metrics
+    signals    signals, decisions, dead letters  alerts     what is firing
+    snoozes    Sparky's silences                 deploys    deploy requests
+    rules      rules in force, test, reload      rooms      built-in rooms
+    chat       say in a room, the audit trail    stale      scans and stale items
+    acting     what the writes share: a named person acts, as in chat
+    openapi    /openapi.json, generated from the routes and their schemas
+    errors     the JSON error shape every blueprint answers with
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from router.api import alerts, chat, deploys, gate, health, openapi, rooms, rules, signals, snoozes, stale
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(gate.require_admin_token)
+    for resource in (signals, health, openapi, rooms, rules, chat, stale, alerts, snoozes, deploys):
+        app.register_blueprint(resource.bp)

@@ -19,7 +19,7 @@ from typing import Callable, TypeVar
 from flask import Blueprint, current_app, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from router.commands.registry import Refused, UsageError
+from router.commands.declare import Refused, UsageError
 from router.commands.context import Context
 from router.commands.execute import run_as
 from router.engine import RulesUnavailable

@@ -25,7 +25,7 @@ from router.commands import snooze as snoozing
 from router.commands.context import Context
 from router.core.durations import MAX_SECONDS, DurationError, Until, resolve
 from router.commands.parse import words
-from router.commands.registry import UsageError
+from router.commands.declare import UsageError
 from router.api.errors import json_error
 from router.api.openapi import documents
 from router.core.times import from_epoch, iso

@@ -2,7 +2,7 @@
 
     parse        Slack markup and smart quotes undone, words split
     permissions  people.yml + permissions.yml: who may run what, where, with which arguments
-    registry     `@command(name)`: a function whose docstring is its help; `Reply`
+    declare      `@command(name)`: a function whose docstring is its help; `Reply`, `Refused`
     context      what a running command knows (who, where, rules data, clock)
     execute      `execute(conn, config, signal) -> Reply`, never raises, always audits
     channels     chat signals for the built-in rooms and the CLI; replies back to their channel

@@ -11,7 +11,7 @@ from router.alerts import lookup
 from router.alerts.lines import name_of
 from router.commands.context import Context
 from router.commands.parse import words
-from router.commands.registry import Reply, UsageError, command
+from router.commands.declare import Reply, UsageError, command
 from router.core.times import from_epoch
 
 MAX_REF_WORDS = 8   # fingerprints may contain spaces (`web-01/Disk Space`): try the longest first

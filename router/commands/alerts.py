@@ -12,7 +12,7 @@ from router.alerts import lookup
 from router.alerts.lines import age, covering, name_of
 from router.commands.context import Context
 from router.core.durations import local_time
-from router.commands.registry import Reply, UsageError, command
+from router.commands.declare import Reply, UsageError, command
 from router.commands.parse import words as split
 
 LIST_LIMIT = 15       # alert lines in one chat answer

@@ -18,7 +18,7 @@ from typing import Callable
 
 from router.commands.context import Context
 from router.commands.parse import words
-from router.commands.registry import Reply, UsageError, command
+from router.commands.declare import Reply, UsageError, command
 from router.core.registry import current
 
 

@@ -23,7 +23,7 @@ from router.chat import send as chat
 from router.chat import rooms
 from router.core.outcomes import Later, Retryable, classify, retry_after
 from router.chat.slack import escape
-from router.commands.registry import Reply
+from router.commands.declare import Reply
 from router.core.config import Config
 from router.core.signal import Signal
 

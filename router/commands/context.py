@@ -9,7 +9,7 @@ from redis import Redis
 from router.core import brain
 from router.commands import permissions
 from router.commands.permissions import Person, Policy
-from router.commands.registry import Command, Refused
+from router.commands.declare import Command, Refused
 from router.core.config import Config
 from router.core.times import zone
 

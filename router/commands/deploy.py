@@ -11,7 +11,7 @@ from __future__ import annotations
 from router.commands.approve import Approvable
 from router.commands.context import Context
 from router.commands.parse import keyword_split, words
-from router.commands.registry import Refused, Reply, UsageError, command
+from router.commands.declare import Refused, Reply, UsageError, command
 from router.deploys import apps, approvals, locks, messages, releases
 from router.deploys import records as reqs
 from router.deploys.approvals import Refusal

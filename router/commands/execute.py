@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from router.core import brain
 from router.commands import parse, permissions
 from router.commands.context import Context
-from router.commands.registry import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
+from router.commands.declare import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
 from router.core.config import Config
 from router.core.registry import current
 from router.engine import store

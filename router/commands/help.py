@@ -4,7 +4,7 @@ from __future__ import annotations
 from router.commands import permissions
 from router.commands.context import Context
 from router.commands.parse import words
-from router.commands.registry import Reply, command, commands, lookup, one_of, suggest
+from router.commands.declare import Reply, command, commands, lookup, one_of, suggest
 
 
 def runnable(ctx: Context) -> list[str]:

@@ -27,7 +27,7 @@ from router.core import brain
 from router.pipeline import quarantine
 from router.commands.channels import deliver
 from router.commands.execute import execute
-from router.commands.registry import Reply
+from router.commands.declare import Reply
 from router.core.config import Config
 
 log = logging.getLogger("sparky.commands")

@@ -8,7 +8,7 @@ job (router/commands/jobs.py).
 from __future__ import annotations
 
 from router.commands import ack, alerts, approve, deploy, help, jobs, snooze, stale, why  # noqa: F401
-from router.commands.registry import DECLARED
+from router.commands.declare import DECLARED
 from router.core.registry import Registry
 
 # SPEC §6 names these; until they are built they answer "not available in this Sparky yet".

@@ -30,7 +30,7 @@ from router.alerts.lines import covering, name_of, preview
 from router.commands.context import Context
 from router.core.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.commands.parse import keyword_split, words
-from router.commands.registry import Refused, Reply, UsageError, command
+from router.commands.declare import Refused, Reply, UsageError, command
 from router.core.durations import parse as parse_rule_duration
 from router.core.times import from_epoch
 

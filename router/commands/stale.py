@@ -6,7 +6,7 @@ from __future__ import annotations
 from router.commands.approve import Approvable
 from router.commands.context import Context
 from router.commands.parse import words
-from router.commands.registry import Refused, Reply, UsageError, command
+from router.commands.declare import Refused, Reply, UsageError, command
 from router.stale import approvals
 from router.stale.listing import format_items, stale_items
 

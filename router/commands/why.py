@@ -20,7 +20,7 @@ from router.alerts.lines import name_of
 from router.commands.context import Context
 from router.core.durations import local_time
 from router.commands.parse import words
-from router.commands.registry import Reply, UsageError, command
+from router.commands.declare import Reply, UsageError, command
 from router.core.times import parse_time
 
 MISSES_SHOWN = 3

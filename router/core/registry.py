@@ -63,7 +63,7 @@ class Registry:
     def __init__(self) -> None:
         self.actions: dict[str, Action] = {}
         self.facts: list[Facts] = []
-        self.commands: dict[str, Any] = {}            # name -> router.commands.registry.Command
+        self.commands: dict[str, Any] = {}            # name -> router.commands.declare.Command
         self.aliases: dict[str, str] = {}
         self.sources: dict[str, Any] = {}             # endpoint name -> adapter module (sources/)
         self.extras: dict[str, dict[str, Any]] = {}   # ruleset -> {top-level key: marshmallow field}

@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 
 from router.api.acting import STATUS
 from router.api.chat import say_in_room
-from router.commands.registry import Refused, UsageError
+from router.commands.declare import Refused, UsageError
 from router.dashboard import gate, pages
 from router.api.deploys import decide
 from router.engine import RulesUnavailable

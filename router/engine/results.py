@@ -11,7 +11,7 @@ from typing import Sequence
 
 from redis import Redis
 
-from router.engine import evaluate as engine
+from router.engine import durable as engine
 from router.core.registry import Facts
 from router.engine import facts
 from router.engine.explain import decide

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from router.engine import evaluate as engine
+from router.engine import durable as engine
 from router.engine.check import run_inline_tests
 from router.engine.rules import load
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 
-from router.engine import evaluate as engine
+from router.engine import durable as engine
 from router.engine.results import evaluate
 from tests.engine.helpers import NOW, rules_from, signal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from router.engine import evaluate as engine
+from router.engine import durable as engine
 from router.engine.check import check_dir
 from router.engine.results import evaluate
 from router.core.config import DEFAULT_RULES_DIR

@@ -1,4 +1,4 @@
-"""The command registry: a command is a decorated function whose docstring is its help.
+"""Declaring chat commands: a command is a decorated function whose docstring is its help.
 
 After errbot's `@botcmd`:
 

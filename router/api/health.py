@@ -1,0 +1,52 @@
+"""Operations: `/healthz` (the process is up), `/readyz` (brain and rules), `/metrics` (Prometheus)."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify
+from redis.exceptions import RedisError
+
+from router.core import metrics
+from router.jobs.queues import QUEUES
+
+bp = Blueprint("health", __name__)
+
+
+def _sparky():
+    return current_app.extensions["sparky"]
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    """Prometheus metrics: signals per source and outcome, evaluation time, actions, queue depth."""
+    body = metrics.render(_sparky().conn, QUEUES)
+    return current_app.response_class(body, mimetype="text/plain; version=0.0.4")
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 when the brain answers and the rules are loaded, else 503."""
+    sparky = _sparky()
+    checks = {}
+    try:
+        checks["brain"] = bool(sparky.conn.ping())
+    except RedisError as exc:
+        checks["brain"] = False
+        checks["brain_error"] = type(exc).__name__
+    if checks["brain"]:
+        checks["rules"], detail = sparky.rules_ready()
+        checks["rules_version" if checks["rules"] else "rules_error"] = detail
+    else:
+        checks["rules"] = False
+    ready = checks["brain"] and checks["rules"]
+    response = current_app.response_class(json.dumps({"ready": ready, **checks}), mimetype="application/json")
+    response.status_code = 200 if ready else 503
+    if not ready:
+        response.headers["Retry-After"] = "5"
+    return response

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import requests
 
 from router.core.outcomes import Permanent, Retryable, classify
-from router.core.times import parse_time
 
 USER_AGENT = "sparky/1 (+https://github.com/acme/sparky)"
 MAX_PAGES = 10_000      # a Link chain longer than this is a server bug, not an inventory
@@ -137,13 +136,3 @@ def _wait(response: requests.Response) -> float:
     if reset.isdigit():
         return max(1.0, float(reset) - time.time())
     return 60.0
-
-
-def when(value: object) -> float | None:
-    """An API's ISO 8601 time as epoch seconds; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_time(value).timestamp()
-    except ValueError:
-        return None

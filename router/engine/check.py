@@ -62,7 +62,7 @@ def validate_in_child(files: dict[str, str], display_dir: str, timeout: float = 
     In a worker this runs in the scan cron's thread while RQ may fork its scheduler from the main
     thread, and a fork that lands while a pipe to the child is open keeps a copy of its ends: the
     child then never sees the end of its input, and Popen's own exec-status pipe never closes, so
-    the parent hangs for good (both seen in tests/actions/test_worker_process.py). Hence no pipes
+    the parent hangs for good (both seen in tests/jobs/test_worker_process.py). Hence no pipes
     at all: the request and the answers go through temporary files, and the child is started with
     posix_spawn (what subprocess uses when close_fds is off, no cwd is given and stdio are not fds
     0-2), which reports a failed exec without a pipe. Sparky opens no inheritable descriptors

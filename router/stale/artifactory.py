@@ -20,7 +20,8 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from router.core.config import Config
-from router.core.http import Client, when
+from router.core.http import Client
+from router.core.times import epoch_of
 from router.stale.inventory import Item
 from router.core.outcomes import Permanent
 
@@ -56,8 +57,8 @@ def item_from_aql(row: dict) -> Item | None:
     full = "/".join(p for p in (repo, path if path != "." else "", name) if p)
     stats = (row.get("stats") or row.get("stat") or [{}])
     stat = stats[0] if isinstance(stats, list) and stats else (stats if isinstance(stats, dict) else {})
-    created = when(row.get("created"))
-    downloaded = when(stat.get("downloaded"))
+    created = epoch_of(row.get("created"))
+    downloaded = epoch_of(stat.get("downloaded"))
     properties = {str(p.get("key")): str(p.get("value") or "") for p in row.get("properties") or []
                   if isinstance(p, dict)}
     return Item(type="artifact", fingerprint=f"artifact:{full}", subject=full,
@@ -79,7 +80,7 @@ def item_from_usage(row: dict) -> Item | None:
     full = unquote(uri.split(marker, 1)[1]).strip("/")
     repo, _, rest = full.partition("/")
     path, _, name = rest.rpartition("/")
-    downloaded = when(row.get("lastDownloaded"))
+    downloaded = epoch_of(row.get("lastDownloaded"))
     return Item(type="artifact", fingerprint=f"artifact:{full}", subject=full, last_activity=downloaded,
                 activity_kind="download" if downloaded is not None else "",
                 labels={"repo": repo, "path": path, "name": name, "size": "", "downloads": "",

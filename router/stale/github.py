@@ -30,7 +30,8 @@ from router.core.outcomes import Permanent
 from router.core import brain
 from router.core.config import Config
 from router.core.times import iso
-from router.core.http import Client, when
+from router.core.http import Client
+from router.core.times import epoch_of
 from router.stale.inventory import Item
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -108,10 +109,10 @@ def repositories(gh: Client, repos: Iterable[str]) -> Iterator[Item]:
         if not isinstance(repo, dict) or repo.get("archived"):
             continue
         full = str(repo.get("full_name", ""))
-        pushed = when(repo.get("pushed_at"))
+        pushed = epoch_of(repo.get("pushed_at"))
         yield Item(type="repo", fingerprint=full, subject=full, owner="",
                    title=str(repo.get("description") or ""),
-                   url=str(repo.get("html_url") or ""), created_at=when(repo.get("created_at")),
+                   url=str(repo.get("html_url") or ""), created_at=epoch_of(repo.get("created_at")),
                    last_activity=pushed, activity_kind="push" if pushed else "",
                    labels={"repo": full, "default_branch": str(repo.get("default_branch") or ""),
                            "archived": "false", "visibility": str(repo.get("visibility") or "")})
@@ -125,7 +126,7 @@ def pull_requests(gh: Client, conn: Redis, repo: str, now: float, opts: Options)
              for p in page if isinstance(p, dict)]
     cutoff = now - opts.idle_after
     recent = _recent_comments(gh, repo, cutoff, opts) if any(
-        (when(p.get("updated_at")) or 0) > cutoff for p in pulls) else {}
+        (epoch_of(p.get("updated_at")) or 0) > cutoff for p in pulls) else {}
     for pr in pulls:
         yield _item(gh, conn, repo, pr, now, cutoff, recent.get(int(pr.get("number") or 0)), opts)
 
@@ -134,8 +135,8 @@ def _item(gh: Client, conn: Redis, repo: str, pr: dict, now: float, cutoff: floa
           opts: Options) -> Item:
     number = int(pr.get("number") or 0)
     author = str((pr.get("user") or {}).get("login") or "")
-    created = when(pr.get("created_at")) or now
-    updated = when(pr.get("updated_at")) or created
+    created = epoch_of(pr.get("created_at")) or now
+    updated = epoch_of(pr.get("updated_at")) or created
     if updated > cutoff and not _bot_bumped(updated, recent):
         # Something moved it lately and it was not (only) a bot's comment: active. Its exact
         # last activity is not worth a request: the PR is not going to be nagged about.
@@ -181,7 +182,7 @@ def _recent_comments(gh: Client, repo: str, cutoff: float, opts: Options) -> dic
                 if not isinstance(comment, dict):
                     continue
                 tail = str(comment.get(link) or "").rsplit("/", 1)[-1]
-                at = when(comment.get("created_at"))
+                at = epoch_of(comment.get("created_at"))
                 if not tail.isdigit() or at is None:
                     continue
                 entry = found.setdefault(int(tail), _Recent())
@@ -203,7 +204,7 @@ def _activity(gh: Client, conn: Redis, repo: str, number: int, pr: dict, author:
         if data.get("updated_at") == pr.get("updated_at") and data.get("bots") == sorted(opts.bots):
             return data
     events = [Event(created, "opened", author)]
-    updated = when(pr.get("updated_at")) or created
+    updated = epoch_of(pr.get("updated_at")) or created
     if updated - created < UNTOUCHED:
         # Never touched since it was opened: no review, comment or commit can have happened (each
         # would have moved updated_at), so there is nothing to ask. Reactions are asked for apart.
@@ -214,7 +215,7 @@ def _activity(gh: Client, conn: Redis, repo: str, number: int, pr: dict, author:
             if not isinstance(review, dict) or review.get("state") == "PENDING" \
                     or opts.is_bot(review.get("user")):
                 continue
-            at = when(review.get("submitted_at"))
+            at = epoch_of(review.get("submitted_at"))
             if at is not None:
                 events.append(Event(at, "review", str((review.get("user") or {}).get("login") or "")))
     for page in gh.pages(f"/repos/{repo}/pulls/{number}/commits", {"per_page": PER_PAGE}):
@@ -223,7 +224,7 @@ def _activity(gh: Client, conn: Redis, repo: str, number: int, pr: dict, author:
                     or opts.is_bot(commit.get("committer")):
                 continue
             detail = commit.get("commit") or {}
-            times = [when((detail.get(part) or {}).get("date")) for part in ("author", "committer")]
+            times = [epoch_of((detail.get(part) or {}).get("date")) for part in ("author", "committer")]
             times = [t for t in times if t is not None]
             who = str((commit.get("author") or {}).get("login")
                       or (detail.get("author") or {}).get("name") or "")
@@ -233,7 +234,7 @@ def _activity(gh: Client, conn: Redis, repo: str, number: int, pr: dict, author:
         for comment in page:
             if not isinstance(comment, dict) or opts.is_bot(comment.get("user")):
                 continue
-            at = when(comment.get("created_at"))
+            at = epoch_of(comment.get("created_at"))
             if at is not None:
                 events.append(Event(at, "comment", str((comment.get("user") or {}).get("login") or "")))
     last = max(events, key=lambda e: e.at)
@@ -251,7 +252,7 @@ def _last_reaction(gh: Client, repo: str, number: int, opts: Options) -> Event |
         for reaction in page:
             if not isinstance(reaction, dict) or opts.is_bot(reaction.get("user")):
                 continue
-            at = when(reaction.get("created_at"))
+            at = epoch_of(reaction.get("created_at"))
             if at is not None and (latest is None or at > latest.at):
                 latest = Event(at, "reaction", str((reaction.get("user") or {}).get("login") or ""))
     return latest

@@ -16,7 +16,7 @@ from router.jobs.queues import ACTIONS_QUEUE, QUEUES
 from router.core.signal import Signal, signal_from_dict
 from sources import nagios
 from sources.common import decode_form
-from tests.actions.fake_slack import TOKEN, FakeSlack
+from tests.fakeslack import TOKEN, FakeSlack
 from tests.conftest import PAYLOADS
 
 PEOPLE = """\

@@ -2,7 +2,7 @@
 `approve` and `deny` commands' own functions — permissions.yml by env and app, the request's own
 rules (the requester's approval does not count), the deploy ruleset — and are audited like them.
 
-The rules are tests/deploy/conftest.py's: production needs 2 approvals from deployers (alice, bob,
+The rules are tests/deploys/conftest.py's: production needs 2 approvals from deployers (alice, bob,
 carol, erin); interns (dave) may deploy to staging only; staging goes at once for deployers.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import audit
-from tests.deploy import conftest as deploy
-from tests.deploy.conftest import SHA
+from tests.deploys import conftest as deploy
+from tests.deploys.conftest import SHA
 
 # The deploy tests' fixtures, in place of tests/api/conftest.py's chat ones (a module's own win).
 rules_dir, env, config, jenkins, github, response_url, sparky = (

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.router.test_fuzz import FUZZ, json_values
+from tests.pipeline.test_hooks_fuzz import FUZZ, json_values
 
 WORDS = st.text(alphabet="abcdehostvnwrkx=~!-.*()[]|/ 0123456789:+TZ", min_size=1, max_size=24)
 USERS = st.sampled_from(["alice", "bob", "carol", "dave", "U01BOB", "mallory", " "])

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from router.core import brain
 from router.app import create_app
 from tests.api.conftest import audit
-from tests.commands.test_snooze_lifecycle import T0, Life
+from tests.snoozes.test_lifecycle import T0, Life
 
 
 def snooze(client, **body):

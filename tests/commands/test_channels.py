@@ -207,7 +207,7 @@ def test_mentions_learn_room_names_from_slash_commands(say, firing, redis):
 
 
 def test_a_mention_reply_goes_to_slack_with_a_bot_token(say, firing, redis, monkeypatch):
-    from tests.actions.fake_slack import TOKEN, FakeSlack
+    from tests.fakeslack import TOKEN, FakeSlack
 
     fake = FakeSlack().start()
     try:
@@ -282,7 +282,7 @@ def test_a_paced_slack_reply_is_retried_when_its_slot_is_due(say, firing, redis,
 
     from router.chat import pacing as ratelimit
     from router.jobs.queues import ACTIONS_QUEUE
-    from tests.actions.fake_slack import TOKEN, FakeSlack
+    from tests.fakeslack import TOKEN, FakeSlack
 
     fake = FakeSlack().start()
     try:

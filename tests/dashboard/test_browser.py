@@ -3,7 +3,7 @@ served by a real HTTP server in a thread on the suite's Redis, with a real RQ wo
 
 Needs the system's Chromium (Debian/Ubuntu: `apt-get install chromium`) and the `playwright`
 package (in the test extras); Playwright's own browser download is not used. Without them these
-tests skip and say so. The rules are tests/deploy/conftest.py's.
+tests skip and say so. The rules are tests/deploys/conftest.py's.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from tests.api.conftest import audit
 from tests.commands.conftest import fire
 from tests.conftest import payload
-from tests.deploy import conftest as deploy
-from tests.deploy.conftest import SHA
+from tests.deploys import conftest as deploy
+from tests.deploys.conftest import SHA
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL = "apt-get install chromium (the browser tests drive the system's Chromium through Playwright)"

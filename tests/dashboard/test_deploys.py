@@ -1,6 +1,6 @@
 """Pending deploys on `/` with Approve and Deny: the buttons act for the "You are" name through the
 `approve` / `deny` commands' own functions, so permissions.yml, the request's rules and the audit
-apply, and a refusal is shown with the API's status. Rules: tests/deploy/conftest.py's
+apply, and a refusal is shown with the API's status. Rules: tests/deploys/conftest.py's
 (production needs 2 approvals from deployers; dave is an intern; the requester's approval does
 not count)."""
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from tests.api.conftest import audit
-from tests.deploy import conftest as deploy
-from tests.deploy.conftest import SHA
+from tests.deploys import conftest as deploy
+from tests.deploys.conftest import SHA
 from tests.dashboard.conftest import named, page, post, text_of
 
 rules_dir, env, config, jenkins, github, response_url, sparky = (

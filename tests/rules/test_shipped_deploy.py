@@ -15,8 +15,8 @@ import time_machine
 from click.testing import CliRunner
 
 from router.core.config import DEFAULT_RULES_DIR
-from tests.deploy import conftest as deploy
-from tests.deploy.conftest import SHA
+from tests.deploys import conftest as deploy
+from tests.deploys.conftest import SHA
 
 # The deploy tests' fixtures (real app, worker, fakes), on the shipped rules dir instead of theirs.
 env, config, jenkins, github, response_url, sparky = (

@@ -16,8 +16,8 @@ from router.chat import pacing
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
 from router.snoozes import lifecycle
-from tests.actions.conftest import fake_slack, rules_dir  # noqa: F401  (fixtures)
-from tests.actions.fake_slack import TOKEN
+
+from tests.fakeslack import TOKEN
 
 
 def test_a_paced_snooze_end_waits_for_the_rooms_slot(redis, run_jobs, monkeypatch, fake_slack, rules_dir,  # noqa: F811

@@ -8,7 +8,7 @@ import time
 
 from router.core import brain
 from router.stale import scans
-from tests.actions.fake_slack import TOKEN, FakeSlack
+from tests.fakeslack import TOKEN, FakeSlack
 from tests.stale.conftest import deliver_due, publish, room, write_rules
 from tests.stale.test_chef_artifacts import say
 

@@ -5,7 +5,7 @@ import pytest
 from freezegun import freeze_time
 
 from tests.commands.conftest import use_rules
-from tests.deploy.conftest import DEPLOY, SHA
+from tests.deploys.conftest import DEPLOY, SHA
 
 
 def refusal(sparky) -> str:

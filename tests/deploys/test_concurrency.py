@@ -13,7 +13,7 @@ from router.jobs.context import Context
 from router.core import brain
 from router.commands.jobs import run_with
 from tests.commands.conftest import chat
-from tests.deploy.conftest import SHA
+from tests.deploys.conftest import SHA
 
 
 def in_threads(*calls):

@@ -13,7 +13,7 @@ from router.jobs.context import Context
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, nagios_signal, scheduled, store
-from tests.actions.fake_slack import TOKEN, Scripted
+from tests.fakeslack import TOKEN, Scripted
 
 PROBLEM = "slack_nagios_pl.service_problem.form"
 RECOVERY = "env_dump.nagios_prefix.service_recovery.form"

@@ -20,7 +20,7 @@ from router.pipeline import quarantine
 from router.pipeline import reception
 from router.pipeline.quarantine import Busy
 from router.core.signal import Signal
-from tests.router.test_reception import post_json
+from tests.pipeline.test_reception import post_json
 
 
 @pytest.fixture(autouse=True)

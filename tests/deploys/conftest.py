@@ -19,7 +19,7 @@ from router.core.config import Config
 from router.deploys import records as reqs
 from tests.commands.conftest import ResponseURL, signed, use_rules
 from tests.conftest import SLACK_SECRET
-from tests.deploy import fakes
+from tests.deploys import fakes
 
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"

@@ -6,7 +6,7 @@ import json
 from router.core import brain
 from router.pipeline import intake
 from router.jobs.queues import EVAL_QUEUE
-from tests.router.test_reception import ALERT, post_json
+from tests.pipeline.test_reception import ALERT, post_json
 
 
 def drain_jobs(redis) -> int:

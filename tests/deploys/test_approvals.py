@@ -5,7 +5,7 @@ import datetime as dt
 
 from freezegun import freeze_time
 
-from tests.deploy.conftest import SHA, SHA2
+from tests.deploys.conftest import SHA, SHA2
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)   # a Tuesday: no freeze
 

@@ -8,8 +8,8 @@ from rq.registry import ScheduledJobRegistry
 
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
-from tests.deploy import fakes
-from tests.deploy.conftest import SHA, UI_SHA
+from tests.deploys import fakes
+from tests.deploys.conftest import SHA, UI_SHA
 
 
 def test_production_deploy_waits_for_two_approvals_then_jenkins_deploys_it(sparky, jenkins, github, redis):
@@ -132,7 +132,7 @@ def test_in_slack_the_waiting_message_carries_approve_and_deny_buttons(sparky, m
     import json
     import time
 
-    from tests.actions.fake_slack import TOKEN, FakeSlack
+    from tests.fakeslack import TOKEN, FakeSlack
     from tests.commands.conftest import signed, slash_form
 
     slack = FakeSlack().start()

@@ -15,7 +15,7 @@ import pytest
 from router.jobs import runner
 from router.core import brain
 from tests.actions.conftest import alert, nagios_signal, store
-from tests.actions.fake_slack import TOKEN
+from tests.fakeslack import TOKEN
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from freezegun import freeze_time
 
 from router.core import brain
-from tests.deploy.conftest import SHA
+from tests.deploys.conftest import SHA
 
 
 def test_next_release_in_the_calendar_and_the_askers_time_zone(sparky):

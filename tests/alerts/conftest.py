@@ -1,0 +1,2 @@
+"""The fixtures of the action tests (tests/actions/conftest.py): fake Slack, rooms, clocks."""
+from tests.actions.conftest import *  # noqa: F401,F403

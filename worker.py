@@ -10,14 +10,14 @@ import logging
 from redis import Redis
 from rq import SimpleWorker, Worker
 
-from router.jobs.recovery import recover, with_recovery
-from router.pipeline import sweeps
-from router.pipeline import intake
 from router.app import resolve_redis
 from router.assembly import assemble
 from router.core.config import Config
 from router.jobs.queues import QUEUES
+from router.jobs.recovery import recover, with_recovery
+from router.pipeline import intake, sweeps
 from router.stale import cron as scan_cron
+
 
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that

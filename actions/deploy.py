@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from redis import Redis
 
-from router.jobs.context import Context
 from router.core.config import Config
 from router.deploys import lifecycle
+from router.jobs.context import Context
 
 
 def deploy(signal: dict, conn: Redis, config: Config, *, ctx: Context | None = None, **params) -> str:

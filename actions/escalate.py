@@ -15,16 +15,14 @@ from rq import get_current_job
 
 from router.alerts import state as alerts
 from router.chat import send as chat
-from router.core import brain
-from router.core import durations
-from router.jobs import guard
-from router.jobs import policy
-from router.jobs.context import Context
-from router.core.outcomes import Permanent
 from router.chat.compose import alert_buttons, context_line, default_text, firing
-from router.core.templates import render
+from router.core import brain, durations
 from router.core.config import Config
+from router.core.outcomes import Permanent
+from router.core.templates import render
 from router.core.times import from_epoch
+from router.jobs import guard, policy
+from router.jobs.context import Context
 
 
 def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mention: str, repeat: int = 0,

@@ -22,15 +22,13 @@ from redis import Redis
 from rq import get_current_job
 
 from router.chat import send as chat
-from router.core import brain
-from router.core import durations
-from router.jobs import guard
-from router.jobs import policy
-from router.jobs.context import Context
 from router.chat.compose import default_text, firing
-from router.core.templates import lookup, render, text_of
+from router.core import brain, durations
 from router.core.config import Config
+from router.core.templates import lookup, render, text_of
 from router.core.times import from_epoch
+from router.jobs import guard, policy
+from router.jobs.context import Context
 
 GRACE = 60            # a window whose flush is this late is taken for lost and flushed again
 SAMPLE_LINES = brain.GROUP_SAMPLE_CAP

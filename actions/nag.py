@@ -32,15 +32,13 @@ import time
 
 from redis import Redis
 
-from router.core import durations
-from router.core import people
-from router.snoozes.facts import snoozed_by
-from router.jobs.context import Context
-from router.core.templates import render
-from router.core import brain
-from router.core.config import Config
-from router.core.times import from_epoch
 from actions import nag_delivery
+from router.core import brain, durations, people
+from router.core.config import Config
+from router.core.templates import render
+from router.core.times import from_epoch
+from router.jobs.context import Context
+from router.snoozes.facts import snoozed_by
 from router.stale import approvals
 
 ASKS = ("remind", "review", "close", "delete", "archive")

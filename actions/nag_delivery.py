@@ -20,13 +20,12 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from router.snoozes.facts import snoozed_by
 from router.chat import send as chat
 from router.core import brain
-from router.jobs import guard
-from router.jobs import policy
 from router.core.config import Config
 from router.core.times import from_epoch
+from router.jobs import guard, policy
+from router.snoozes.facts import snoozed_by
 
 DIGEST_LINES = 15
 DIGEST_TTL = 2 * 86400

@@ -11,9 +11,10 @@ from redis import Redis
 
 from router.chat import send as chat
 from router.chat.compose import default_text, is_alert, message_for
-from router.jobs.context import Context
-from router.core.templates import render
 from router.core.config import Config
+from router.core.templates import render
+from router.jobs.context import Context
+
 
 def notify(signal: dict, conn: Redis, config: Config, *, room: str, mention: str = "", template: str = "",
            ctx: Context | None = None) -> str:

@@ -11,13 +11,12 @@ import time
 
 from redis import Redis
 
-from router.jobs.context import Context
+from router.core import brain
+from router.core.config import Config
 from router.core.durations import seconds
 from router.core.outcomes import Permanent
 from router.core.templates import render
-from router.core import brain
-from router.core.config import Config
-
+from router.jobs.context import Context
 
 DEFAULT_TTL = 7 * 86400
 

@@ -25,10 +25,10 @@ import urllib3
 from redis import Redis
 
 from router.core import brain
-from router.jobs.context import Context
+from router.core.config import Config
 from router.core.outcomes import Retryable, classify, retry_after
 from router.core.templates import render_all
-from router.core.config import Config
+from router.jobs.context import Context
 
 USER_AGENT = "Sparky-webhook/1"
 _local = threading.local()

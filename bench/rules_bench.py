@@ -34,12 +34,12 @@ from redis import Redis  # noqa: E402
 
 from router.core import brain  # noqa: E402
 from router.core.embedded import EmbeddedRedis  # noqa: E402
+from router.core.signal import Signal  # noqa: E402
 from router.engine import durable as engine  # noqa: E402
 from router.engine import facts  # noqa: E402
 from router.engine.explain import holds, reference_decide  # noqa: E402
 from router.engine.results import evaluate  # noqa: E402
 from router.engine.rules import load  # noqa: E402
-from router.core.signal import Signal  # noqa: E402
 
 
 def ruleset(n: int) -> dict:

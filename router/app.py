@@ -9,13 +9,13 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router.core import embedded
-from router.pipeline import hooks
 from router import api, dashboard
 from router.assembly import assemble
+from router.core import embedded
 from router.core.config import Config
 from router.core.registry import Registry, install, installed
 from router.engine import store
+from router.pipeline import hooks
 
 log = logging.getLogger("sparky")
 

@@ -26,8 +26,17 @@ from typing import Mapping
 
 from router.core.signal import Signal
 from router.core.times import iso, parse_time, utcnow
-from sources.common import (Refused, decode_json, first_line, is_json, json_object, media_type, obj, string,
-                            time_iso)
+from sources.common import (
+    Refused,
+    decode_json,
+    first_line,
+    is_json,
+    json_object,
+    media_type,
+    obj,
+    string,
+    time_iso,
+)
 
 NAME = "alertmanager"
 AUTH = "token"

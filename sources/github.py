@@ -24,8 +24,19 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from router.core.signal import Signal
-from sources.common import (Refused, first_line, header, hmac_sha256_hex, json_object, obj, require, same,
-                            seq, string, time_iso)
+from sources.common import (
+    Refused,
+    first_line,
+    header,
+    hmac_sha256_hex,
+    json_object,
+    obj,
+    require,
+    same,
+    seq,
+    string,
+    time_iso,
+)
 
 NAME = "github"
 AUTH = "github"

@@ -32,8 +32,17 @@ import json
 from typing import Mapping
 
 from router.core.signal import Signal
-from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_line, is_form, is_json,
-                            media_type, text)
+from sources.common import (
+    Refused,
+    decode_form,
+    decode_json,
+    epoch_iso,
+    first_line,
+    is_form,
+    is_json,
+    media_type,
+    text,
+)
 
 NAME = "nagios"
 AUTH = "token"

@@ -28,8 +28,21 @@ from typing import Callable, Mapping
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from router.core.signal import Signal
-from sources.common import (Refused, decode_form, decode_json, epoch_iso, first_line, header, is_form,
-                            is_json, media_type, obj, require, seq, string)
+from sources.common import (
+    Refused,
+    decode_form,
+    decode_json,
+    epoch_iso,
+    first_line,
+    header,
+    is_form,
+    is_json,
+    media_type,
+    obj,
+    require,
+    seq,
+    string,
+)
 
 NAME = "chat"
 AUTH = "slack"

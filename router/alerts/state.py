@@ -27,8 +27,8 @@ import time
 
 from redis import Redis
 
-from router.core.brain import script
 from router.core import brain
+from router.core.brain import script
 
 FIRING = brain.FIRING_STATES
 REPEAT_WINDOW = 3600

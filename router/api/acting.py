@@ -19,11 +19,11 @@ from typing import Callable, TypeVar
 from flask import Blueprint, current_app, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from router.commands.declare import Refused, UsageError
+from router.api.errors import invalid, json_error
 from router.commands.context import Context
+from router.commands.declare import Refused, UsageError
 from router.commands.execute import run_as
 from router.engine import RulesUnavailable
-from router.api.errors import invalid, json_error
 
 T = TypeVar("T")
 

@@ -14,9 +14,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from redis import Redis
 
 from router.api import acting
-from router.core import brain
-from router.commands.alerts import covering, is_firing, select
 from router.api.openapi import documents
+from router.commands.alerts import covering, is_firing, select
+from router.core import brain
 from router.core.times import from_epoch
 
 bp = Blueprint("alerts_api", __name__)

@@ -14,11 +14,12 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from redis import Redis
 
-from router.api.errors import invalid, json_error as _error
-from router.core import brain
-from router.commands.channels import chat_signal, record_said
-from router.core.config import Config
+from router.api.errors import invalid
+from router.api.errors import json_error as _error
 from router.api.openapi import documents
+from router.commands.channels import chat_signal, record_said
+from router.core import brain
+from router.core.config import Config
 from router.pipeline.reception import Backpressure, accept
 
 bp = Blueprint("chat_api", __name__)

@@ -20,11 +20,11 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from router.api import acting
-from router.commands import deploy as deploy_command
-from router.deploys import records as reqs
 from router.api.errors import json_error
 from router.api.openapi import documents
+from router.commands import deploy as deploy_command
 from router.core.times import from_epoch
+from router.deploys import records as reqs
 
 bp = Blueprint("deploys_api", __name__)
 acting.register(bp)

@@ -4,10 +4,11 @@ Room names keep their `#`: clients URL-encode it (`/api/rooms/%23ops/messages`).
 """
 from __future__ import annotations
 
-from router.api.errors import invalid, json_error as _error
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from router.api.errors import invalid
+from router.api.errors import json_error as _error
 from router.chat import rooms
 
 bp = Blueprint("rooms_api", __name__)

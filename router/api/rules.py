@@ -7,13 +7,14 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 from redis import Redis
 
-from router.api.errors import invalid, json_error as _error
+from router.api.errors import invalid
+from router.api.errors import json_error as _error
 from router.core import brain
 from router.core.config import Config
+from router.core.signal import SignalSchema
 from router.engine import RulesUnavailable, current, in_force, reload
 from router.engine.dryrun import DryRunError, dry_run, parse_at, signals_from
 from router.engine.store import last_refusal
-from router.core.signal import SignalSchema
 
 bp = Blueprint("rules_api", __name__)
 bp.register_error_handler(ValidationError, invalid)

@@ -1,13 +1,13 @@
 """Signals, their decisions, and the dead letters over HTTP (SPEC §9): the read API of reception."""
 from __future__ import annotations
 
-
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from router.api.errors import invalid, json_error as _error
-from router.core import brain
+from router.api.errors import invalid
+from router.api.errors import json_error as _error
 from router.api.openapi import documents
+from router.core import brain
 from router.core.signal import SignalSchema
 
 bp = Blueprint("api", __name__)

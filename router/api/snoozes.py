@@ -17,17 +17,16 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from redis import Redis
 
-from router.api import acting
-from router.core import brain
-from router.core import matchers
 from router.alerts import lookup
-from router.commands import snooze as snoozing
-from router.commands.context import Context
-from router.core.durations import MAX_SECONDS, DurationError, Until, resolve
-from router.commands.parse import words
-from router.commands.declare import UsageError
+from router.api import acting
 from router.api.errors import json_error
 from router.api.openapi import documents
+from router.commands import snooze as snoozing
+from router.commands.context import Context
+from router.commands.declare import UsageError
+from router.commands.parse import words
+from router.core import brain, matchers
+from router.core.durations import MAX_SECONDS, DurationError, Until, resolve
 from router.core.times import from_epoch, iso
 
 bp = Blueprint("snoozes_api", __name__)

@@ -7,12 +7,13 @@
 """
 from __future__ import annotations
 
-from router.api.errors import invalid, json_error as _error
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from router.engine import RulesUnavailable
+from router.api.errors import invalid
+from router.api.errors import json_error as _error
 from router.api.openapi import documents
+from router.engine import RulesUnavailable
 from router.stale import approvals, cron, inventory, scans
 from router.stale.listing import stale_items
 

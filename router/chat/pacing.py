@@ -15,8 +15,8 @@ import time
 
 from redis import Redis
 
-from router.core.brain import script
 from router.core import brain
+from router.core.brain import script
 
 # KEYS: delivery marker, channel's next free time, channel's reserved slots
 # ARGV: now (ms), spacing (ms, 0 = no limit), delivery key, marker ttl (s), marker value, slot ttl (ms)

@@ -12,8 +12,8 @@ import time
 
 from redis import Redis
 
-from router.core.brain import script
 from router.core import brain
+from router.core.brain import script
 from router.core.signal import new_id
 from router.core.times import from_epoch, utcnow
 

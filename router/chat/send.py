@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
-from router.core import people
 from router.chat import pacing as ratelimit
-from router.chat import rooms
-from router.chat import slack
-from router.core.outcomes import Later, Retryable
-from router.core import brain
+from router.chat import rooms, slack
+from router.core import brain, people
 from router.core.config import Config
+from router.core.outcomes import Later, Retryable
 
 
 @dataclass(frozen=True)

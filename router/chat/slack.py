@@ -16,8 +16,8 @@ import urllib.error
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from router.core.outcomes import Retryable, classify, retry_after
 from router.core.config import Config
+from router.core.outcomes import Retryable, classify, retry_after
 
 log = logging.getLogger(__name__)
 

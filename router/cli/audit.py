@@ -6,8 +6,8 @@ import time
 
 import click
 
-from router.core import brain
 from router.app import connect, resolve_redis
+from router.core import brain
 from router.core.config import Config
 
 BLOCK_MS = 500

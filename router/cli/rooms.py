@@ -6,8 +6,8 @@ import time
 import click
 from redis import Redis
 
-from router.chat import rooms as built_in
 from router.app import resolve_redis
+from router.chat import rooms as built_in
 from router.core.config import Config
 
 POLL_SECONDS = 0.5

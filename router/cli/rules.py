@@ -9,11 +9,11 @@ import click
 from redis import Redis
 from redis.exceptions import RedisError
 
+from router.app import connect, resolve_redis
 from router.core.config import Config
+from router.core.embedded import EmbeddedRedis
 from router.engine import check_dir, reload
 from router.engine.dryrun import DryRunError, default_headers, dry_run, parse_at, signals_from
-from router.app import connect, resolve_redis
-from router.core.embedded import EmbeddedRedis
 
 
 @click.group()

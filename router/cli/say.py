@@ -11,11 +11,11 @@ import sys
 
 import click
 
-from router.core import brain
 from router.app import connect, resolve_redis
 from router.chat.send import notice
 from router.commands.channels import chat_signal, record_said
 from router.commands.jobs import run_here
+from router.core import brain
 from router.core.config import Config
 
 

@@ -6,12 +6,12 @@ machine clears them when the alert resolves or starts a new episode ("until it c
 """
 from __future__ import annotations
 
-from router.core import brain
 from router.alerts import lookup
 from router.alerts.lines import name_of
 from router.commands.context import Context
-from router.commands.parse import words
 from router.commands.declare import Reply, UsageError, command
+from router.commands.parse import words
+from router.core import brain
 from router.core.times import from_epoch
 
 MAX_REF_WORDS = 8   # fingerprints may contain spaces (`web-01/Disk Space`): try the longest first

@@ -6,14 +6,13 @@ import datetime as dt
 
 from redis import Redis
 
-from router.core import brain
-from router.core import matchers
 from router.alerts import lookup
 from router.alerts.lines import age, covering, name_of
 from router.commands.context import Context
-from router.core.durations import local_time
 from router.commands.declare import Reply, UsageError, command
 from router.commands.parse import words as split
+from router.core import brain, matchers
+from router.core.durations import local_time
 
 LIST_LIMIT = 15       # alert lines in one chat answer
 

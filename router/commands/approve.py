@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from router.commands.context import Context
-from router.commands.parse import words
 from router.commands.declare import Reply, UsageError, command
+from router.commands.parse import words
 from router.core.registry import current
 
 

@@ -19,12 +19,12 @@ import logging
 from redis import Redis
 from slack_sdk.webhook import WebhookClient
 
-from router.chat import send as chat
 from router.chat import rooms
-from router.core.outcomes import Later, Retryable, classify, retry_after
+from router.chat import send as chat
 from router.chat.slack import escape
 from router.commands.declare import Reply
 from router.core.config import Config
+from router.core.outcomes import Later, Retryable, classify, retry_after
 from router.core.signal import Signal
 
 log = logging.getLogger("sparky.commands")

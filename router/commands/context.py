@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from router.core import brain
 from router.commands import permissions
-from router.commands.permissions import Person, Policy
 from router.commands.declare import Command, Refused
+from router.commands.permissions import Person, Policy
+from router.core import brain
 from router.core.config import Config
 from router.core.times import zone
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from router.commands.approve import Approvable
 from router.commands.context import Context
-from router.commands.parse import keyword_split, words
 from router.commands.declare import Refused, Reply, UsageError, command
-from router.deploys import apps, approvals, locks, messages, releases
+from router.commands.parse import keyword_split, words
+from router.core.durations import humanize
+from router.deploys import approvals, apps, locks, messages, releases
 from router.deploys import records as reqs
 from router.deploys.approvals import Refusal
-from router.core.durations import humanize
 
 
 def _authorize(ctx: Context, **args: str) -> None:

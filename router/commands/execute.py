@@ -23,15 +23,14 @@ from typing import Callable, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
-from router.core import brain
 from router.commands import parse, permissions
+from router.commands.channels import chat_signal
 from router.commands.context import Context
 from router.commands.declare import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
+from router.core import brain
 from router.core.config import Config
 from router.core.registry import current
-from router.engine import store
-from router.engine import RulesUnavailable
-from router.commands.channels import chat_signal
+from router.engine import RulesUnavailable, store
 
 T = TypeVar("T")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from router.commands import permissions
 from router.commands.context import Context
-from router.commands.parse import words
 from router.commands.declare import Reply, command, commands, lookup, one_of, suggest
+from router.commands.parse import words
 
 
 def runnable(ctx: Context) -> list[str]:

@@ -20,15 +20,15 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from router.commands.channels import deliver
+from router.commands.declare import Reply
+from router.commands.execute import execute
+from router.core import brain
+from router.core.config import Config
+from router.core.outcomes import Later
 from router.jobs import policy
 from router.jobs.guard import attempts_of, last_attempt
-from router.core.outcomes import Later
-from router.core import brain
 from router.pipeline import quarantine
-from router.commands.channels import deliver
-from router.commands.execute import execute
-from router.commands.declare import Reply
-from router.core.config import Config
 
 log = logging.getLogger("sparky.commands")
 

@@ -22,17 +22,16 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from router.core import brain
-from router.snoozes import lifecycle
-from router.core import matchers
 from router.alerts import lookup
 from router.alerts.lines import covering, name_of, preview
 from router.commands.context import Context
-from router.core.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
-from router.commands.parse import keyword_split, words
 from router.commands.declare import Refused, Reply, UsageError, command
+from router.commands.parse import keyword_split, words
+from router.core import brain, matchers
+from router.core.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.core.durations import parse as parse_rule_duration
 from router.core.times import from_epoch
+from router.snoozes import lifecycle
 
 DEFAULTS = {"max_duration": {"default": "7d"}, "reason_required": False, "max_matches": 20, "require_label": True}
 SNOOZE_ID = re.compile(r"^(?:#|s|S)?(\d+)$")

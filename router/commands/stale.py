@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from router.commands.approve import Approvable
 from router.commands.context import Context
-from router.commands.parse import words
 from router.commands.declare import Refused, Reply, UsageError, command
+from router.commands.parse import words
 from router.stale import approvals
 from router.stale.listing import format_items, stale_items
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import json
 import math
 
-from router.core import brain
-from router.jobs.runner import outcomes
 from router.alerts import lookup
 from router.alerts.lines import name_of
 from router.commands.context import Context
-from router.core.durations import local_time
-from router.commands.parse import words
 from router.commands.declare import Reply, UsageError, command
+from router.commands.parse import words
+from router.core import brain
+from router.core.durations import local_time
 from router.core.times import parse_time
+from router.jobs.runner import outcomes
 
 MISSES_SHOWN = 3
 

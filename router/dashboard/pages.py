@@ -15,15 +15,15 @@ import time
 from flask import Blueprint, current_app, render_template, request
 from marshmallow import ValidationError
 
-from router.chat import rooms
-from router.core import brain
 from router.api.alerts import firing_alerts
 from router.api.chat import AUDIT_FILTERS, AuditQuery
-from router.deploys import records as reqs
 from router.api.deploys import view as deploy_view
-from router.engine.dryrun import V2_SOURCES
 from router.api.rules import rules_view
 from router.api.snoozes import active_snoozes
+from router.chat import rooms
+from router.core import brain
+from router.deploys import records as reqs
+from router.engine.dryrun import V2_SOURCES
 from router.stale.listing import stale_items
 from sources import ADAPTERS
 

@@ -16,13 +16,13 @@ from marshmallow import ValidationError
 
 from router.api.acting import STATUS
 from router.api.chat import say_in_room
+from router.api.deploys import decide
+from router.api.rules import try_payload
 from router.commands.declare import Refused, UsageError
 from router.dashboard import gate, pages
-from router.api.deploys import decide
 from router.engine import RulesUnavailable
 from router.engine.dryrun import DryRunError
 from router.pipeline.reception import Backpressure
-from router.api.rules import try_payload
 
 bp = Blueprint("writes", __name__)
 

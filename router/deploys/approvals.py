@@ -19,11 +19,11 @@ import time
 
 from redis import Redis
 
-from router.jobs import policy
 from router.core import brain
 from router.core.config import Config
 from router.deploys import apps, facts, github, lifecycle, messages
 from router.deploys import records as reqs
+from router.jobs import policy
 
 
 class Refusal(Exception):

@@ -28,9 +28,9 @@ from redis import Redis
 
 from router.core import brain
 from router.core.config import Config
+from router.core.signal import Signal, new_id
 from router.deploys import apps, calendar, facts, locks
 from router.deploys import records as reqs
-from router.core.signal import Signal, new_id
 from router.engine import decide, store
 
 SOURCE, KIND, STATUS = "sparky", "deploy", "requested"

@@ -20,13 +20,13 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from router.jobs import policy
 from router.core import brain
 from router.core.config import Config
+from router.core.durations import humanize
 from router.deploys import apps, facts, gates, locks, messages, targets, verdict
 from router.deploys import records as reqs
 from router.engine import store
-from router.core.durations import humanize
+from router.jobs import policy
 
 log = logging.getLogger("sparky.deploys")
 

@@ -15,8 +15,8 @@ import time
 
 from redis import Redis
 
-from router.core.brain import script
 from router.core import brain
+from router.core.brain import script
 from router.core.times import from_epoch
 
 # KEYS: lock, deploying hash. ARGV: request id, ttl, env. → "" when taken (or already ours), else the holder.

@@ -13,13 +13,12 @@ import dataclasses
 from redis import Redis
 from rq import Retry, get_current_job
 
-from router.jobs import policy
 from router.chat import send as chat
-from router.core.outcomes import Later
-from router.core.config import Config
-from router.deploys.apps import DEFAULT_ROOM
 from router.core.brain import digest
-
+from router.core.config import Config
+from router.core.outcomes import Later
+from router.deploys.apps import DEFAULT_ROOM
+from router.jobs import policy
 
 
 def head(request: dict) -> str:

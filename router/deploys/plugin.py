@@ -7,10 +7,10 @@ import logging
 
 from redis import Redis
 
-from router.jobs import policy
 from router.core.registry import Facts, Registry
 from router.deploys import facts, lifecycle, progress, schema
 from router.engine.loader import Problem, did_you_mean
+from router.jobs import policy
 
 log = logging.getLogger("sparky.deploys")
 

@@ -17,7 +17,6 @@ still running then is timed out and its environment unlocked.
 """
 from __future__ import annotations
 
-
 from redis import Redis
 from rq import get_current_job
 

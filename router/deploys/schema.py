@@ -10,7 +10,7 @@ import re
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from router.core.durations import Duration
-from router.engine.schema import Cron, StrictBool, Strict, TimeZone, When
+from router.engine.schema import Cron, Strict, StrictBool, TimeZone, When
 
 
 class JenkinsTarget(Strict):

@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import requests
 
+from router.core.config import Config
 from router.core.secrets import redact
 from router.core.templates import placeholders, render
-from router.core.config import Config
 
 TIMEOUT = 15
 FIELDS = ("app", "repo", "env", "ref", "sha", "short_sha", "id", "requester")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from router.core import durations
 from router.core.templates import render
 from router.deploys import records as reqs
-from router.core import durations
 
 RULESET = "deploy"
 

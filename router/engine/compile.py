@@ -19,9 +19,24 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
+
 from router.engine import limits
-from router.engine.conditions import (NUMERIC_OPS, All, Any, Atom, Count, Instant, Node, Predicate,
-                                      brain_fields, field_kind, paths_of, predicate, to_epoch, to_number)
+from router.engine.conditions import (
+    NUMERIC_OPS,
+    All,
+    Any,
+    Atom,
+    Count,
+    Instant,
+    Node,
+    Predicate,
+    brain_fields,
+    field_kind,
+    paths_of,
+    predicate,
+    to_epoch,
+    to_number,
+)
 from router.engine.ruleset import Rule, Ruleset
 
 MAX_LIST = 8           # longer lists are computed in Python rather than expanded

@@ -21,15 +21,14 @@ import uuid
 
 from redis import Redis, WatchError
 
-from router.core import brain
-from router.core import metrics
+from router.core import brain, metrics
 from router.core.config import Config
 from router.core.registry import Registry, current
+from router.core.times import utcnow
 from router.engine import store
 from router.engine.results import evaluate
 from router.jobs.runner import enqueue_actions
 from router.pipeline.quarantine import Busy
-from router.core.times import utcnow
 
 log = logging.getLogger("sparky.rules")
 

@@ -11,12 +11,11 @@ from typing import Mapping
 
 from redis import Redis
 
+from router.core.registry import current
+from router.core.times import iso, parse_time
 from router.engine.loader import did_you_mean
 from router.engine.results import evaluate
 from router.engine.rules import Rules
-from router.core.times import iso
-from router.core.registry import current
-from router.core.times import parse_time
 from sources.common import Refused
 
 # Source names besides the adapters': the Alertmanager v2 push API (what Prometheus posts).

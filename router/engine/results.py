@@ -11,8 +11,8 @@ from typing import Sequence
 
 from redis import Redis
 
-from router.engine import durable as engine
 from router.core.registry import Facts
+from router.engine import durable as engine
 from router.engine import facts
 from router.engine.explain import decide
 from router.engine.rules import Rules

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from router.core.placeholders import fields_in, strings_in
 from router.engine import schema, vocabulary
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
 from router.engine.limits import MAX_RULES
 from router.engine.loader import Document, Problem, did_you_mean, line_of
-from router.core.placeholders import fields_in, strings_in
 
 TEMPLATE_FIELDS = SIGNAL_FIELDS
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from redis import Redis
 
 from router.core import brain
+from router.core.times import utcnow
 from router.engine.check import check_files
 from router.engine.loader import Problem, dir_signature, display_path, read_dir
 from router.engine.rules import Rules, load, version_of
-from router.core.times import utcnow
 
 log = logging.getLogger("sparky.rules")
 

@@ -25,20 +25,17 @@ import time
 from collections import Counter
 from typing import Iterable
 
+from marshmallow import ValidationError
 from redis import Redis
 from rq import Retry, get_current_job
-from marshmallow import ValidationError
 from rq.job import Job
 
-from router.core import brain
-from router.jobs import guard
-from router.jobs import inflight
-from router.jobs import policy
-from router.jobs.context import Context
+from router.core import brain, metrics
+from router.core.config import Config
 from router.core.outcomes import Later, Permanent
 from router.core.registry import current as assembled
-from router.core import metrics
-from router.core.config import Config
+from router.jobs import guard, inflight, policy
+from router.jobs.context import Context
 from router.jobs.queues import ACTIONS_QUEUE
 
 ActionItem = tuple[str, str, str, int, str, dict]   # (signal_id, ruleset, rule, index, action, params)

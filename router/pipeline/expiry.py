@@ -23,10 +23,10 @@ from redis import Redis
 from rq import get_current_job
 
 from router.core import brain
-from router.pipeline import reception, sweeps
 from router.core.config import Config
 from router.core.signal import Signal
 from router.core.times import from_epoch
+from router.pipeline import reception, sweeps
 
 log = logging.getLogger("sparky.expiry")
 

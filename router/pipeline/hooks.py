@@ -13,11 +13,9 @@ from typing import Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
-from router.core import brain
-from router.core import deadletter
-from router.core import metrics
-from router.pipeline.reception import Backpressure, accept
+from router.core import brain, deadletter, metrics
 from router.core.registry import Registry
+from router.pipeline.reception import Backpressure, accept
 from sources import common, github, slack
 from sources.common import Refused
 

@@ -27,9 +27,9 @@ import time
 from redis import Redis
 from rq import Queue, get_current_job
 
-from router.jobs import policy
 from router.core import brain
 from router.core.registry import current as assembled
+from router.jobs import policy
 from router.jobs import queues as dispatch
 from router.jobs.inflight import waiting
 from router.pipeline import quarantine

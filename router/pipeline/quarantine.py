@@ -29,12 +29,9 @@ from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError,
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.timeouts import BaseTimeoutException
 
-from router.core import brain
-from router.core import deadletter
-from router.core import metrics
+from router.core import brain, deadletter, metrics
 from router.core.config import PROJECT_ROOT
 from router.core.times import utcnow
-
 
 
 class Busy(RuntimeError):

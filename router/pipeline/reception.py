@@ -5,20 +5,18 @@ No Flask here: router/pipeline/hooks.py calls `accept` after the adapter has ver
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass, field
-
-import logging
 
 from redis import Redis
 from redis.exceptions import RedisError
 
-from router.core import brain
-from router.pipeline import intake, sweeps
-from router.core import metrics
+from router.core import brain, metrics
 from router.core.config import Config
 from router.core.signal import Signal
 from router.core.times import parse_time
+from router.pipeline import intake, sweeps
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,16 @@ import time
 from redis import Redis
 from rq import get_current_job
 
-from router.jobs import policy
-from router.chat import send as chat
-from router.core.outcomes import Later
-from router.chat.compose import default_text, message_for
-from router.core import brain
 from router.alerts import lookup
 from router.alerts.lines import name_of, preview
-from router.core.times import zone
-from router.core.durations import humanize, local_time
+from router.chat import send as chat
+from router.chat.compose import default_text, message_for
+from router.core import brain
 from router.core.config import Config
-from router.core.times import from_epoch
+from router.core.durations import humanize, local_time
+from router.core.outcomes import Later
+from router.core.times import from_epoch, zone
+from router.jobs import policy
 
 log = logging.getLogger("sparky.commands")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from router.core.durations import Duration
-from router.engine.schema import Int, StrictBool, Strict
+from router.engine.schema import Int, Strict, StrictBool
 
 
 class SnoozeGuardrails(Strict):

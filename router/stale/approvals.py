@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from redis import Redis
 from rq import get_current_job
 
-from router.jobs import policy
-from router.core.outcomes import Later, Permanent, Retryable
 from router.chat import send as chat
 from router.core import brain
 from router.core.approvals import Store
 from router.core.config import Config
+from router.core.outcomes import Later, Permanent, Retryable
 from router.core.times import from_epoch, utcnow
+from router.jobs import policy
 from router.stale import artifactory, chef, github
 
 log = logging.getLogger("sparky.stale")

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 
 from router.core.config import Config
 from router.core.http import Client
+from router.core.outcomes import Permanent
 from router.core.times import epoch_of
 from router.stale.inventory import Item
-from router.core.outcomes import Permanent
 
 PAGE = 1000
 INCLUDE = '.include("repo","path","name","type","size","created","created_by","modified","stat","property")'

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from router.core.outcomes import Permanent
 from router.core.config import Config
 from router.core.http import Client
+from router.core.outcomes import Permanent
 from router.stale.inventory import Item
 
 SEARCH_ROWS = 1000

@@ -26,12 +26,11 @@ from typing import Iterable, Iterator
 
 from redis import Redis
 
-from router.core.outcomes import Permanent
 from router.core import brain
 from router.core.config import Config
-from router.core.times import iso
 from router.core.http import Client
-from router.core.times import epoch_of
+from router.core.outcomes import Permanent
+from router.core.times import epoch_of, iso
 from router.stale.inventory import Item
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}

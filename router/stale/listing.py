@@ -14,10 +14,9 @@ from pathlib import Path
 
 from redis import Redis
 
-from router.snoozes.facts import snoozed_by
-from router.core import people
-from router.core import brain
+from router.core import brain, people
 from router.core.times import from_epoch
+from router.snoozes.facts import snoozed_by
 from router.stale import approvals, inventory
 
 

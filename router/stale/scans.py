@@ -40,19 +40,18 @@ from croniter import croniter
 from redis import Redis
 from rq import Retry, get_current_job
 
-from router.jobs import policy
-from router.core.outcomes import Later, Permanent, Retryable
-from router.core import brain
-from router.pipeline import reception
+from router.core import brain, durations
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE
-from router.engine import store
-from router.core import durations
-from router.stale.schema import SCAN_TYPES as TYPES
+from router.core.outcomes import Later, Permanent, Retryable
 from router.core.signal import new_id
 from router.core.times import utcnow
+from router.engine import store
+from router.jobs import policy
+from router.jobs.queues import ACTIONS_QUEUE
+from router.pipeline import reception
 from router.stale import artifactory, chef, github, inventory
 from router.stale.inventory import Item
+from router.stale.schema import SCAN_TYPES as TYPES
 
 log = logging.getLogger("sparky.stale")
 

@@ -11,7 +11,6 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from router.core.durations import Duration
 from router.engine.schema import Cron, Strict
 
-
 SCAN_TYPES = ("github-prs", "github-repos", "chef-nodes", "artifacts")   # router/stale/scans.py
 
 

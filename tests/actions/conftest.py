@@ -12,12 +12,12 @@ from rq.scheduler import RQScheduler
 
 from router.core import brain
 from router.core.config import Config
-from router.jobs.queues import ACTIONS_QUEUE, QUEUES
 from router.core.signal import Signal, signal_from_dict
+from router.jobs.queues import ACTIONS_QUEUE, QUEUES
 from sources import nagios
 from sources.common import decode_form
-from tests.fakeslack import TOKEN, FakeSlack
 from tests.conftest import PAYLOADS
+from tests.fakeslack import TOKEN, FakeSlack
 
 PEOPLE = """\
 people:

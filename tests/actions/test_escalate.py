@@ -6,9 +6,9 @@ import time
 
 from actions import escalate
 from router.alerts import state as alerts
+from router.core import brain
 from router.jobs import runner
 from router.jobs.context import Context
-from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 
 RULE = [("notify", {"room": "#ops"}), ("escalate", {"after": "15m", "mention": "@oncall"})]

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 
 from router.chat import rooms
+from router.core import brain
 from router.jobs import runner
 from router.jobs.context import Context
-from router.core import brain
 from tests.actions.conftest import alert, scheduled, store
 
 PARAMS = {"room": "#ops", "by": ["labels.alertname"], "wait": "30s"}

@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from router.jobs import runner
 from router.core import brain
+from router.jobs import runner
 from tests.actions.conftest import alert, scheduled, store
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from router.alerts import state as alerts
-from router.core import people
-from router.core import brain
+from router.core import brain, people
 from tests.actions.conftest import alert, store
 
 

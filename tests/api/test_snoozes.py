@@ -12,8 +12,8 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
-from router.core import brain
 from router.app import create_app
+from router.core import brain
 from tests.api.conftest import audit
 from tests.snoozes.test_lifecycle import T0, Life
 

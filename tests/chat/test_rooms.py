@@ -7,10 +7,10 @@ import time
 from click.testing import CliRunner
 
 from router.chat import rooms
-from router.jobs import runner
-from router.core import brain
 from router.cli.main import main
+from router.core import brain
 from router.core.config import Config
+from router.jobs import runner
 from tests.actions.conftest import alert, nagios_signal, store
 
 

@@ -8,9 +8,9 @@ import logging
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from router.core import brain
 from router.jobs import runner
 from router.jobs.context import Context
-from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, nagios_signal, scheduled, store
 from tests.fakeslack import TOKEN, Scripted

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from router.chat import rooms
-from router.core import brain
 from router.cli.main import main
+from router.core import brain
 from router.pipeline.intake import evaluate as evaluate_with
 from tests.commands.conftest import fire, signed, slash_form
 

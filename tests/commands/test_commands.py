@@ -7,9 +7,9 @@ import logging
 import pytest
 from freezegun import freeze_time
 
-from router.core import brain
-from router.commands.execute import execute
 from router.commands.channels import chat_signal
+from router.commands.execute import execute
+from router.core import brain
 from router.pipeline.intake import evaluate as evaluate_with
 from tests.commands.conftest import fire, use_rules, write_rules
 

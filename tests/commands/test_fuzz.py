@@ -4,10 +4,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.core import brain
-from router.commands.execute import execute
-from router.commands.channels import chat_signal
 from router.assembly import build
+from router.commands.channels import chat_signal
+from router.commands.execute import execute
+from router.core import brain
 from tests.commands.conftest import fire
 
 _BUILT = build()

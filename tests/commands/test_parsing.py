@@ -6,10 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from router.commands import parse
-from router.core import durations
-from router.core import matchers
 from router.alerts import lookup
+from router.commands import parse
+from router.core import durations, matchers
 from router.core.durations import DurationError
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from router.core import brain
 from router.cli.main import main
-from router.commands.execute import execute
 from router.commands.channels import chat_signal
+from router.commands.execute import execute
+from router.core import brain
 from tests.commands.conftest import fire, use_rules, write_rules
 
 

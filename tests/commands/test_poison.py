@@ -12,11 +12,11 @@ import time
 import pytest
 
 from router.chat import rooms
-from router.core import brain
-from router.pipeline import reception
 from router.commands import jobs
-from router.jobs import policy
+from router.core import brain
 from router.core.signal import Signal
+from router.jobs import policy
+from router.pipeline import reception
 from tests.actions.conftest import Clock, scheduled
 from tests.commands.conftest import signed, slash_form
 

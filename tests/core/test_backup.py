@@ -5,8 +5,8 @@ import json
 
 from click.testing import CliRunner
 
-from router.core import brain
 from router.cli.main import main
+from router.core import brain
 
 
 def fill(redis):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from tests.api.conftest import audit
+from tests.dashboard.conftest import named, page, post, text_of
 from tests.deploys import conftest as deploy
 from tests.deploys.conftest import SHA
-from tests.dashboard.conftest import named, page, post, text_of
 
 rules_dir, env, config, jenkins, github, response_url, sparky = (
     deploy.rules_dir, deploy.env, deploy.config, deploy.jenkins, deploy.github, deploy.response_url, deploy.sparky)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-from router.core import brain
 from router.commands.execute import execute
+from router.core import brain
 from router.core.signal import Signal
 from router.stale import inventory
 from tests.api import conftest as api_fixtures

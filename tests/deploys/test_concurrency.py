@@ -8,10 +8,10 @@ import threading
 
 from redis import Redis
 
+from router.commands.jobs import run_with
+from router.core import brain
 from router.jobs import runner
 from router.jobs.context import Context
-from router.core import brain
-from router.commands.jobs import run_with
 from tests.commands.conftest import chat
 from tests.deploys.conftest import SHA
 

@@ -132,8 +132,8 @@ def test_in_slack_the_waiting_message_carries_approve_and_deny_buttons(sparky, m
     import json
     import time
 
-    from tests.fakeslack import TOKEN, FakeSlack
     from tests.commands.conftest import signed, slash_form
+    from tests.fakeslack import TOKEN, FakeSlack
 
     slack = FakeSlack().start()
     try:

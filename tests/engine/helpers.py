@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import textwrap
 
+from router.core.signal import Signal
 from router.engine import explain, facts
 from router.engine.results import evaluate
 from router.engine.rules import Rules, load
-from router.core.signal import Signal
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z: fixed "now" for older_than / newer_than
 

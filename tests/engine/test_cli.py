@@ -7,8 +7,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from router.core import brain
 from router.cli.main import main
+from router.core import brain
 from router.core.config import DEFAULT_RULES_DIR
 from tests.conftest import PAYLOADS
 

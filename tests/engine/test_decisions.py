@@ -12,11 +12,11 @@ from rq import Queue
 from rq.job import Job
 
 from router.core import brain
+from router.core.config import Config
+from router.core.signal import Signal
+from router.engine import RulesUnavailable, decide, reload_files
 from router.jobs import queues as dispatch
 from router.pipeline import intake
-from router.core.config import Config
-from router.engine import RulesUnavailable, decide, reload_files
-from router.core.signal import Signal
 
 ROUTING = textwrap.dedent("""\
     ruleset: routing

@@ -10,10 +10,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from router.core.signal import Signal
 from router.engine import explain, facts
 from router.engine.results import evaluate
 from router.engine.rules import load
-from router.core.signal import Signal
 from tests.engine.helpers import NOW
 
 TEXT = st.sampled_from(["a", "b", "web-1", "", 'q"uote', "back\\slash", "ünï", "x y", "1", "2.5"])

@@ -11,9 +11,9 @@ import pytest
 from redis import Redis
 
 from router.core import brain
+from router.core.signal import Signal
 from router.engine import check_files, decide, in_force, publish, reload, reload_files
 from router.engine.store import last_refusal, maybe_poll
-from router.core.signal import Signal
 from tests.engine.test_decisions import assert_jobs_match_decisions
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import psutil
 import pytest
 
+from router.core.config import DEFAULT_RULES_DIR
+from router.core.signal import Signal
 from router.engine import durable as engine
 from router.engine.check import check_dir
 from router.engine.results import evaluate
-from router.core.config import DEFAULT_RULES_DIR
-from router.core.signal import Signal
 
 pytestmark = pytest.mark.slow
 

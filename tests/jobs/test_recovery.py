@@ -12,10 +12,9 @@ from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 
-from router.jobs import recovery
 from router.chat import rooms
-from router.jobs import runner
 from router.core import brain
+from router.jobs import recovery, runner
 from router.jobs.queues import ACTIONS_QUEUE, QUEUES
 from tests.actions.conftest import alert, store
 

@@ -7,11 +7,10 @@ import pytest
 from rq import Queue
 
 from actions import setfact as facts
-from router.jobs import inflight
-from router.jobs import runner
-from router.jobs.context import Context
-from router.core.templates import render
 from router.core import brain
+from router.core.templates import render
+from router.jobs import inflight, runner
+from router.jobs.context import Context
 from router.jobs.queues import ACTIONS_QUEUE
 from tests.actions.conftest import alert, store
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from router.jobs import runner
 from router.core import brain
+from router.jobs import runner
 from tests.actions.conftest import alert, nagios_signal, store
 from tests.fakeslack import TOKEN
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from router.core import brain
 from router.app import create_app
+from router.core import brain
 from sources import alertmanager
 from sources.common import Refused
 from tests.conftest import HOOK_TOKEN

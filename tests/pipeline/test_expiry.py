@@ -17,9 +17,9 @@ from freezegun import freeze_time
 from router.alerts import state as alert_state
 from router.chat import rooms
 from router.core import brain
-from router.pipeline import expiry
-from router.jobs.queues import QUEUES
 from router.core.times import iso
+from router.jobs.queues import QUEUES
+from router.pipeline import expiry
 from sources.alertmanager import fingerprint
 
 T0 = datetime(2026, 3, 3, 14, 0, 0, tzinfo=timezone.utc)   # a Tuesday, pinned: today is not an input
@@ -57,9 +57,10 @@ def push(client, *alerts: dict) -> dict:
 def work(redis, run_jobs, seconds: float, maintenance: bool = False) -> None:
     """At T0 + seconds: RQ's scheduler moving what is due (as it does every second in a worker),
     and every queued job run; with `maintenance`, a worker's maintenance run first."""
-    import worker
     from rq import Queue
     from rq.scheduler import RQScheduler
+
+    import worker
 
     with at(seconds):
         if maintenance:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.core import brain
 from router.assembly import build
+from router.core import brain
 from router.pipeline.hooks import endpoints
 
 PATHS = sorted(endpoints(build()))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 from router.core import brain
-from router.pipeline import intake
 from router.jobs.queues import EVAL_QUEUE
+from router.pipeline import intake
 from tests.pipeline.test_reception import ALERT, post_json
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from router.core import brain
 from router.app import create_app
+from router.core import brain
 from tests.conftest import HOOK_TOKEN
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Bearer {HOOK_TOKEN}"}

@@ -15,11 +15,9 @@ from redis.exceptions import ConnectionError, OutOfMemoryError, ResponseError
 
 from router.chat import rooms
 from router.core import brain
-from router.pipeline import intake
-from router.pipeline import quarantine
-from router.pipeline import reception
-from router.pipeline.quarantine import Busy
 from router.core.signal import Signal
+from router.pipeline import intake, quarantine, reception
+from router.pipeline.quarantine import Busy
 from tests.pipeline.test_reception import post_json
 
 

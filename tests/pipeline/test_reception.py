@@ -7,11 +7,11 @@ import json
 import pytest
 from redis import Redis
 
-from router.core import brain
-from router.pipeline import reception
 from router.app import create_app
+from router.core import brain
 from router.core.config import Config
 from router.jobs.queues import EVAL_QUEUE
+from router.pipeline import reception
 from tests.conftest import HOOK_TOKEN
 
 ALERT = {"source": "sparky", "kind": "alert", "status": "firing", "severity": "critical",

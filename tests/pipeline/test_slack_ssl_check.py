@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.core import brain
 from router.app import create_app
+from router.core import brain
 from tests.conftest import SLACK_SECRET
 from tests.sources.expected import read
 

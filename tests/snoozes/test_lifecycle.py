@@ -107,8 +107,8 @@ def test_snooze_lifecycle(client, redis, env, run_jobs):
 
     # a job that runs again posts nothing twice
     life.scheduled_jobs_run(dt.datetime.fromtimestamp(snooze["ends_at"] + 60, dt.timezone.utc))
-    from router.snoozes.lifecycle import end_with
     from router.core.config import Config
+    from router.snoozes.lifecycle import end_with
 
     end_with(redis, Config.from_env(), "s1", snooze["ends_at"] + 120)
     assert life.sparky_says()[-2:] == [again, notice]

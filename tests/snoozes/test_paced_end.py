@@ -16,7 +16,6 @@ from router.chat import pacing
 from router.core import brain
 from router.jobs.queues import ACTIONS_QUEUE
 from router.snoozes import lifecycle
-
 from tests.fakeslack import TOKEN
 
 

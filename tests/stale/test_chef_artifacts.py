@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import time
 
-from router.core import brain
 from router.commands.execute import execute
+from router.core import brain
 from router.stale import inventory, scans
 from tests.actions.conftest import scheduled
 from tests.stale.conftest import (

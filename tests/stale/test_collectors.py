@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from router.stale import artifactory, chef, inventory
 from router.core.http import Client
+from router.stale import artifactory, chef, inventory
 from tests.conftest import PAYLOADS
 
 INVENTORY = PAYLOADS / "inventory"

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from router.core.outcomes import Permanent
 from router.core import brain
+from router.core.outcomes import Permanent
 from router.stale import inventory, scans
 from tests.stale.conftest import deliver_due, publish, room, write_rules
 

@@ -13,11 +13,17 @@ import json
 
 from redis import Redis
 
-from router.core.times import from_epoch
 from router.core.brain.actions import ALERT_STATE_TTL
 from router.core.brain.shared import key_alert, key_alert_expiry, key_expiry_sweep, key_metrics
 from router.core.brain.signals import (
-    SIGNAL_INDEX_CAP, key_dedup, key_drain_flag, key_pending, key_signal, signal_indexes)
+    SIGNAL_INDEX_CAP,
+    key_dedup,
+    key_drain_flag,
+    key_pending,
+    key_signal,
+    signal_indexes,
+)
+from router.core.times import from_epoch
 
 __all__ = ["accept_signals"]
 

@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install check-python clean browser
+.PHONY: run test install check-python clean browser system-programs
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -39,28 +39,33 @@ install: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	@$(BIN)/sparky up
 
-# The dashboard's browser tests drive the system's Chromium (Playwright's own download may be
-# unreachable). Installed here when missing and we may (root with apt); otherwise they skip, saying so.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing chromium for the dashboard's browser tests"; \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
-	      apt-get install -y -q chromium >/dev/null 2>&1; } || \
-	      echo "could not install chromium: the browser tests will be skipped"; \
-	  else echo "no chromium on PATH: the browser tests will be skipped (apt-get install chromium)"; fi; }
+# Real third-party programs the tests drive, from Debian's packages: `command package` per line.
+# Installed when missing and we may (root with apt); otherwise their tests skip, saying what to
+# install. Add a program here when a test starts driving one.
+#   chromium: the dashboard's browser tests (Playwright drives the system's Chromium; its own
+#             download may be unreachable)
+SYSTEM_PROGRAMS := chromium:chromium
 
-# The suite as it is, then twice more with the whole session's clock moved (tests/timetravel.py): to
-# a Sunday 23:30 in Berlin (inside the shipped weekend freeze) and to a Monday inside the shipped
-# year-end freeze, each under a time zone far from Berlin's and UTC (README, "Tests").
-# The non-slow tests run on every core (pytest-xdist); the `slow` ones (sparky up, real worker
-# processes) run alone, one at a time, as they always have: they time their subprocesses. The
-# travelled sessions leave them out: time-machine moves the clock of the pytest processes only.
+system-programs:
+	@for pair in $(SYSTEM_PROGRAMS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 && continue; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $$pkg (Debian package) for the tests that drive $$cmd"; \
+	    apt-get install -y -q $$pkg >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+	      apt-get install -y -q $$pkg >/dev/null 2>&1; } || \
+	      echo "could not install $$pkg: the tests that drive $$cmd will be skipped"; \
+	  else echo "no $$cmd on PATH: its tests will be skipped (apt-get install $$pkg)"; fi; \
+	done
+
+# kept for muscle memory: the browser is one of the system programs
+browser: system-programs
+
 PYTEST := $(BIN)/python -m pytest
 SUNDAY_NIGHT := 2026-12-06T23:30:00+01:00
 YEAR_END := 2026-12-28T10:00:00+01:00
 
-test: install browser
+test: install system-programs
 	$(PYTEST) -n auto -m "not slow"
 	$(PYTEST) -m slow
 	TZ=America/St_Johns $(PYTEST) -n auto -m "not slow" --travel $(SUNDAY_NIGHT)

@@ -1,15 +1,31 @@
-"""Templates: `{field}` and `{labels.host}` placeholders filled from a signal.
+"""Templates: `{field}` and `{labels.host}` placeholders filled from a signal — or, for more, Jinja2.
 
+The one template engine of Sparky (notifications, webhook bodies, command packs' replies):
+- placeholders (SPEC §4): `{field}`, `{labels.host}`; `{{` and `}}` directly around other text
+  are literal braces, as they always were;
+- Jinja2 in a sandbox (`jinja2.sandbox.SandboxedEnvironment`: no attribute access to internals,
+  no imports) when the template has a statement or comment (`{% ... %}`, `{# ... #}`) or an
+  expression written with a space inside its braces (`{{ labels.host }}`): conditionals, loops,
+  filters over the same data.
 A missing field renders as nothing, never as an error: a rule written for Nagios alerts must not
-fail on a signal that lacks `labels.service`. `{{` and `}}` are literal braces.
+fail on a signal that lacks `labels.service`. A Jinja template that cannot be rendered becomes a
+one-line note saying so (never a traceback in a chat room); `rules check` finds it first.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
 from router.core.placeholders import PLACEHOLDER, fields_in
+
+# `{% %}`, `{# #}`, or `{{ expression }}` with a space after the braces: Jinja, not placeholders.
+JINJA = re.compile(r"\{%|\{#|\{\{\s")
+_ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 
 MISSING = object()
 
@@ -38,8 +54,23 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
+def is_jinja(template: str) -> bool:
+    return bool(template) and JINJA.search(template) is not None
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(template: str):
+    """The Jinja template, compiled once per process; TemplateError (naming the line) when bad."""
+    return _ENV.from_string(template)
+
+
 def render(template: str, signal: dict) -> str:
-    """Fill every placeholder of `template` from `signal`; unknown ones become ""."""
+    """Fill `template` from `signal` (or any dict): placeholders, or Jinja; unknown fields are ""."""
+    if is_jinja(template):
+        try:
+            return compiled(template).render(**signal)
+        except TemplateError as exc:
+            return f"(template error: {exc.message or type(exc).__name__})"
 
     def fill(match: re.Match) -> str:
         token = match.group(0)

@@ -5,6 +5,9 @@ too) or a signal field (`source`, `severity`, `subject`, `fingerprint`, ...). Ch
 words (`host=web-01 service=~HTTP.*`), a snooze stores them as `{"name", "op", "value"}`, and
 `holds` is the one test of them: the rules engine's `snoozed`, a snooze's preview, `alerts
 <matcher>` and the HTTP API all use it, so what a person is shown is what the engine suppresses.
+A label named like a signal field (an Alertmanager `severity` label) is written `labels.severity`
+and stored so: `severity` alone is the signal's field (router/core/am_matchers.py makes every
+Alertmanager matcher a label matcher this way).
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from router.core.signal import SIGNAL_FIELDS
 
 OPS = ("!=", "=~", "!~", "=")          # longest first: `a!=b` is not `a!` = `b`
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+LABELS = "labels."
+
 # Fields that say what kind of thing an alert is, not which one: no snooze may rest on them alone.
 BROAD_FIELDS = frozenset({"source", "kind", "status", "severity", "id", "occurred_at", "received_at",
                           "actor", "text", "summary", "url"})
@@ -46,7 +51,8 @@ class Matcher:
 
     def constrains(self) -> bool:
         """Does this matcher pick out particular alerts (not all, not a whole kind of them)?"""
-        if self.name in BROAD_FIELDS or self.op in ("!=", "!~") or not self.value:
+        # A `labels.severity` label says no more than the signal's severity does.
+        if self.name.removeprefix(LABELS) in BROAD_FIELDS or self.op in ("!=", "!~") or not self.value:
             return False
         if self.op == "=~":
             # A regex that takes any non-empty value (`.*`, `.+`, `x|.*`) picks out nothing.
@@ -68,8 +74,8 @@ def parse_one(word: str) -> Matcher:
     at, _, op = min(spots)
     name, value = word[:at], word[at + len(op):]
     name = name.strip()
-    if name.startswith("labels."):
-        name = name[len("labels."):]
+    if name.startswith(LABELS) and name[len(LABELS):] not in SIGNAL_FIELDS:
+        name = name[len(LABELS):]        # `labels.host` is `host`; `labels.severity` stays the label
     if not NAME.match(name):
         raise MatcherError(f'"{word}": "{name}" is not a label name')
     if op in ("=~", "!~"):
@@ -99,7 +105,7 @@ def holds(matchers: list[dict], ctx: dict) -> bool:
         return False
     for m in matchers:
         name, op, want = str(m.get("name", "")), m.get("op", "="), str(m.get("value", ""))
-        value = ctx.get(name if name in SIGNAL_FIELDS else "labels." + name)
+        value = ctx.get(name if name in SIGNAL_FIELDS or name.startswith(LABELS) else LABELS + name)
         value = "" if value is None else str(value)
         if op == "=":
             ok = value == want

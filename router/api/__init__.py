@@ -6,6 +6,8 @@
     rules      rules in force, test, reload      rooms      built-in rooms
     chat       say in a room, the audit trail    stale      scans and stale items
     acting     what the writes share: a named person acts, as in chat
+    am_alerts, am_silences, am_status   Alertmanager's API v2 (amtool, Grafana, karma) and its
+               /-/ probes, over the same alerts and snoozes; am_shared: what they share
     openapi    /openapi.json, generated from the routes and their schemas
     errors     the JSON error shape every blueprint answers with
 """
@@ -13,10 +15,26 @@ from __future__ import annotations
 
 from flask import Flask
 
-from router.api import alerts, chat, deploys, gate, health, openapi, rooms, rules, signals, snoozes, stale
+from router.api import (
+    alerts,
+    am_alerts,
+    am_silences,
+    am_status,
+    chat,
+    deploys,
+    gate,
+    health,
+    openapi,
+    rooms,
+    rules,
+    signals,
+    snoozes,
+    stale,
+)
 
 
 def init_app(app: Flask) -> None:
     app.before_request(gate.require_admin_token)
-    for resource in (signals, health, openapi, rooms, rules, chat, stale, alerts, snoozes, deploys):
+    for resource in (signals, health, openapi, rooms, rules, chat, stale, alerts, snoozes, deploys, am_alerts,
+                     am_silences, am_status):
         app.register_blueprint(resource.bp)

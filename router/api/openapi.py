@@ -64,7 +64,7 @@ def _operation(view, path: str, method: str) -> dict:
 def build(app: Flask) -> dict:
     spec = APISpec(title="Sparky", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": "ChatOps rules router and policy service. When SPARKY_ADMIN_TOKEN "
-                                        "is set, /api endpoints (except /api/v2/alerts) need it as a "
+                                        "is set, /api endpoints (except POST /api/v2/alerts) need it as a "
                                         "bearer token."})
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

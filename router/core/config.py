@@ -46,6 +46,8 @@ DEFAULTS: dict[str, str] = {
     "CHEF_CLIENT_KEY": "",
     "ARTIFACTORY_URL": "",
     "ARTIFACTORY_TOKEN": "",
+    "ALERTMANAGER_URL": "",
+    "ALERTMANAGER_TOKEN": "",
     "SPARKY_STARTUP_WARNINGS": "on",
 }
 
@@ -53,7 +55,7 @@ DEFAULTS: dict[str, str] = {
 SECRET_VARS = frozenset({
     "SPARKY_HOOK_TOKENS", "SPARKY_ADMIN_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
     "GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "JENKINS_TOKEN",
-    "CHEF_CLIENT_KEY", "ARTIFACTORY_TOKEN",
+    "CHEF_CLIENT_KEY", "ARTIFACTORY_TOKEN", "ALERTMANAGER_TOKEN",
 })
 
 
@@ -135,6 +137,9 @@ class Config:
     chef_client_key: str = ""       # path to its private key (.pem), or the PEM text itself
     artifactory_url: str = ""       # https://artifactory.example/artifactory
     artifactory_token: str = ""
+    # An Alertmanager to write snoozes back to as silences (router/snoozes/upstream.py); "" = off
+    alertmanager_url: str = ""
+    alertmanager_token: str = ""    # its bearer token, when it wants one
     # off: a web process does not log the UNVERIFIED lines (`sparky up` printed them once for all)
     startup_warnings: bool = True
     # Not from the environment: the clock used for signature freshness, injectable in tests.
@@ -174,6 +179,8 @@ class Config:
             chef_client_key=_str(env, "CHEF_CLIENT_KEY"),
             artifactory_url=_str(env, "ARTIFACTORY_URL"),
             artifactory_token=_str(env, "ARTIFACTORY_TOKEN"),
+            alertmanager_url=_str(env, "ALERTMANAGER_URL").strip().rstrip("/"),
+            alertmanager_token=_str(env, "ALERTMANAGER_TOKEN"),
             startup_warnings=_on_off(env, "SPARKY_STARTUP_WARNINGS"),
         )
 

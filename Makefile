@@ -44,7 +44,9 @@ run: $(VENV)/.installed
 # install. Add a program here when a test starts driving one.
 #   chromium: the dashboard's browser tests (Playwright drives the system's Chromium; its own
 #             download may be unreachable)
-SYSTEM_PROGRAMS := chromium:chromium
+#   amtool:   Alertmanager's CLI against Sparky's API v2 (tests/api/test_amtool.py), and the real
+#             Alertmanager the snooze write-back is tested against (prometheus-alertmanager has both)
+SYSTEM_PROGRAMS := chromium:chromium amtool:prometheus-alertmanager
 
 system-programs:
 	@for pair in $(SYSTEM_PROGRAMS); do \

@@ -31,7 +31,7 @@ from router.core import brain, matchers
 from router.core.durations import DurationError, Until, humanize, local_time, resolve, seconds_of
 from router.core.durations import parse as parse_rule_duration
 from router.core.times import from_epoch
-from router.snoozes import lifecycle
+from router.snoozes import lifecycle, upstream
 
 DEFAULTS = {"max_duration": {"default": "7d"}, "reason_required": False, "max_matches": 20, "require_label": True}
 SNOOZE_ID = re.compile(r"^(?:#|s|S)?(\d+)$")
@@ -160,6 +160,7 @@ def create(ctx: Context, snooze_matchers: list[dict], shown: str, until: Until, 
         record["remind_at"] = remind_at
     brain.put_snooze(ctx.conn, record)
     lifecycle.schedule(ctx.conn, record)
+    upstream.follow(ctx.conn, ctx.config, record)     # a silence in Alertmanager too, when configured
     ctx.audit("snooze.created", what=f"snooze {record['id']}: {shown} until {from_epoch(until.ends_at)}",
               snooze=record["id"], matchers=shown, ends_at=from_epoch(until.ends_at), reason=reason,
               outcome="ok", rule=ctx.rule, matched=len(hits))
@@ -258,6 +259,7 @@ def end(ctx: Context, found: dict, note: str) -> list[dict]:
     hits = [a for a in firing if lookup.matches(found["matchers"], a, ctx.now)]
     ctx.authorize(env=sorted(set(found.get("envs") or []) | set(envs_of(found["matchers"], hits))))
     lifecycle.end_now(ctx.conn, found, ctx.who.name, note, ctx.now)
+    upstream.unfollow(ctx.conn, ctx.config, found)
     ctx.audit("snooze.deleted", what=f"unsnooze {found['id']}: {found.get('text', '')}", snooze=found["id"],
               reason=note, outcome="ok", rule=ctx.rule)
     others = [s for s in brain.active_snoozes(ctx.conn, ctx.now) if s["id"] != found["id"]]

@@ -111,11 +111,14 @@ class Client:
 
 
 def _message(response: requests.Response) -> str:
-    """The server's own one-line reason, if it gave one (GitHub's `message`, Artifactory's `errors`)."""
+    """The server's own one-line reason, if it gave one (GitHub's `message`, Artifactory's `errors`,
+    Alertmanager's string)."""
     try:
         body = response.json()
     except ValueError:
         return response.reason or ""
+    if isinstance(body, str):          # Alertmanager's API v2 answers errors as a JSON string
+        return body[:200]
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):
             return body["message"][:200]

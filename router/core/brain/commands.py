@@ -45,6 +45,27 @@ def key_snooze_ended(snooze_id: str) -> str:
     return f"{PREFIX}snooze-ended:{snooze_id}"
 
 
+def key_upstream_silences(snooze_id: str) -> str:
+    """Hash per snooze written back to an Alertmanager (router/snoozes/upstream.py): the silence's
+    matchers (JSON) → the id that Alertmanager gave it."""
+    return f"{PREFIX}snooze-upstream:{snooze_id}"
+
+
+def upstream_silences(conn: Redis, snooze_id: str) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in conn.hgetall(key_upstream_silences(snooze_id)).items()}
+
+
+def add_upstream_silence(conn: Redis, snooze_id: str, matchers: str, silence_id: str, ttl: int) -> None:
+    pipe = conn.pipeline(transaction=True)
+    pipe.hset(key_upstream_silences(snooze_id), matchers, silence_id)
+    pipe.expire(key_upstream_silences(snooze_id), max(1, ttl))
+    pipe.execute()
+
+
+def forget_upstream_silence(conn: Redis, snooze_id: str, matchers: str) -> None:
+    conn.hdel(key_upstream_silences(snooze_id), matchers)
+
+
 def next_snooze_id(conn: Redis) -> str:
     return f"s{conn.incr(key_snooze_seq())}"
 

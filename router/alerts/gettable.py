@@ -69,7 +69,7 @@ def view(alert: dict, signal: dict | None, receivers: list[str], silenced_by: li
     return shown
 
 
-def wanted(shown: dict, filters: Filters, now: float) -> bool:
+def wanted(shown: dict, filters: Filters) -> bool:
     """Does a shown alert pass the filters (Alertmanager's `alertFilter`)?"""
     status = shown["status"]
     if not filters.active and status["state"] == "active":
@@ -102,7 +102,7 @@ def _shown(firing: list[dict], signals: dict[str, dict], routes: Tree, silenced:
         matched = routes_of(routes, alert, now)
         one = view(alert, signals.get(alert.get("signal", "")), receivers(matched), silenced.get(fp, []),
                    inhibited.get(fp, []), resolve_timeout, now)
-        if wanted(one, filters, now):
+        if wanted(one, filters):
             kept.append((one, matched))
     return kept
 

@@ -45,6 +45,7 @@ JOIN_TIMEOUT = 15.0
 REJOIN_EVERY = 30.0         # a room that refused the join (or timed out) is tried again this often
 ARCHIVE_LOOKBACK = 100      # messages of the archive searched for an unconfirmed delivery
 PING_TIMEOUT = 10.0
+CONFIRM_WAIT = 10.0         # seconds a sent message waits at least for its echo or pong
 SEEN = 500                  # stanza ids of received commands kept to drop a re-delivered one
 RESOURCE = "sparky"
 
@@ -157,7 +158,7 @@ class Bot(slixmpp.ClientXMPP):
         self.joined.clear()
         if not self.dropped.done():
             self.dropped.set_result(True)
-        if was_online:
+        if was_online and not self.stopping:
             log.warning("XMPP: disconnected (%s)", reason or "connection lost")
             self._changed()
         if not self.stopping and not self.fatal:
@@ -252,18 +253,22 @@ class Bot(slixmpp.ClientXMPP):
                 found = await self.archived(post["to"], room, sid)
                 if found:
                     return ("sent", found, True)
+            if time.time() >= post["deadline"]:
+                return ("expired", "the worker stopped waiting before it could be sent")
             plain, html = render.compose(post["parts"], self.nicks(post["to"]) if room else {})
             msg = self.make_message(mto=to, mbody=plain, mtype="groupchat" if room else "chat", mhtml=html)
             msg["id"] = sid
             msg["origin_id"]["id"] = sid
             waiter = self.loop.create_future()
             self.waiting[sid] = waiter
-            dropped = self.dropped
+            dropped, confirm = self.dropped, None
             try:
                 msg.send()
                 confirm = waiter if room else asyncio.ensure_future(self._pinged(waiter, sid), loop=self.loop)
-                done, _ = await asyncio.wait({confirm, dropped}, timeout=max(0.0, post["deadline"] - time.time()),
-                                             return_when=asyncio.FIRST_COMPLETED)
+                # Sent: wait for the confirmation even past the worker's deadline, so that the
+                # marker says "sent" for the retry of a worker that stopped waiting.
+                done, _ = await asyncio.wait({confirm, dropped}, return_when=asyncio.FIRST_COMPLETED,
+                                             timeout=max(CONFIRM_WAIT, post["deadline"] - time.time()))
                 if confirm in done:
                     outcome = confirm.result()
                     return outcome if outcome[0] != "sent" else ("sent", outcome[1], False)
@@ -273,6 +278,8 @@ class Bot(slixmpp.ClientXMPP):
                 return ("expired", "no confirmation from the server")
             finally:
                 self.waiting.pop(sid, None)
+                if confirm is not None and not room and not confirm.done():
+                    confirm.cancel()
 
     async def _pinged(self, waiter: asyncio.Future, sid: str) -> tuple:
         """A direct message's confirmation: the server answered the ping queued behind it."""

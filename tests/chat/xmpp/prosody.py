@@ -230,6 +230,9 @@ class ProsodyServer:
                 f"    muc_room_locking = {'true' if self.muc_room_locking else 'false'}",
                 f"    muc_room_default_public_jids = {'true' if self.muc_public_jids else 'false'}",
                 "    muc_room_default_history_length = 20",
+                # rooms outlive a restart with their archive, as a team's rooms do (a room that
+                # is not persistent is destroyed with its archive when the server stops)
+                "    muc_room_default_persistent = true",
                 "    modules_enabled = { \"muc_mam\" }",
                 "    muc_log_all_rooms = true",
             ]

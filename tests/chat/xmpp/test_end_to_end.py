@@ -4,11 +4,14 @@ ways, a stranger refused, and the server restarted and crashed mid-stream with n
 posted twice."""
 from __future__ import annotations
 
+import json
+import threading
 import time
 
 import pytest
 
 from router.alerts import state as alerts
+from router.chat import send as chat
 from router.core import brain
 from router.jobs import runner
 from tests.actions.conftest import alert, store
@@ -149,3 +152,96 @@ def test_a_post_the_server_refuses_is_dead_lettered(redis, run_jobs, sparky_xmpp
     letter, = brain.dead_letters(redis)
     assert letter["endpoint"] == "action:notify"
     assert not redis.exists(brain.key_delivery(f"{signal['id']}/routing/dm/0"))
+
+
+def origin_ids(person, room) -> list[str]:
+    return person.call(person.client.origin_ids, room)
+
+
+def key_id(key: str) -> str:
+    return "sparky-" + brain.digest(key, 32)
+
+
+def test_a_restart_and_a_crash_mid_stream_lose_nothing_and_double_nothing(redis, run_jobs, sparky_xmpp, people,
+                                                                           room, prosody):
+    alice = people("alice")
+    signals = store(redis, *[alert(f"web-{n:02d}/HTTP") for n in range(9)])
+    name = f"xmpp:{room.partition('@')[0]}"
+
+    def queue(numbers) -> None:
+        runner.enqueue_actions(redis, [(signals[n]["id"], "routing", "ops", 0, "notify", {"room": name})
+                                       for n in numbers])
+
+    def meanwhile(work) -> threading.Thread:
+        """The server's trouble on a thread while the jobs run here (RQ's worker wants the main
+        thread); each job waits for its receipt meanwhile."""
+        trouble = threading.Thread(target=work)
+        trouble.start()
+        return trouble
+
+    queue(range(0, 3))
+    run_jobs()
+    prosody.kill()                       # a crash: no stream close, the connection just dies
+    queue(range(3, 6))
+    trouble = meanwhile(lambda: (time.sleep(1.0), prosody.start()))
+    run_jobs()
+    trouble.join(30)
+    queue(range(6, 9))
+    trouble = meanwhile(prosody.restart)   # SIGTERM: Prosody closes the streams, ~1 s down
+    time.sleep(0.1)
+    run_jobs()
+    trouble.join(30)
+
+    keys = [f"{s['id']}/routing/ops/0" for s in signals]
+    assert [o["state"] for s in signals for o in runner.outcomes(redis, s["id"])] == ["done"] * 9
+    archived = origin_ids(alice, room)
+    assert sorted(archived) == sorted(key_id(k) for k in keys)       # each once in the room's archive
+    # alice (back in the room, with the history since she dropped out) has each message, once
+    seen: dict[str, set[str]] = {}
+    for item in alice.sink.find(from_sparky):
+        seen.setdefault(item["body"].split("\n")[0], set()).add(item["stanza_id"])
+    assert len(seen) == 9 and all(len(ids) == 1 for ids in seen.values()), seen
+
+
+def test_an_unconfirmed_post_is_looked_up_in_the_archive_before_it_is_posted_again(redis, sparky_xmpp, people, room,
+                                                                                    xmpp_env):
+    alice = people("alice")
+    posted = chat.Message(room=f"xmpp:{room}", key="k-posted", text="disk full on db-01")
+    first = chat.send(redis, xmpp_env, posted)
+    # as if `sparky xmpp` died between posting and writing the marker: the worker's "sending" is left
+    sending = json.dumps({"state": "sending", "room": posted.room, "at": time.time(), "transport": "xmpp"})
+    redis.set(brain.key_delivery("k-posted"), sending)
+    again = chat.send(redis, xmpp_env, posted)
+    assert again.duplicate and again.ts == first.ts and not first.duplicate
+    # and as if it died before posting: not in the archive, so posted now
+    lost = chat.Message(room=f"xmpp:{room}", key="k-lost", text="disk full on db-02")
+    redis.set(brain.key_delivery("k-lost"), sending)
+    assert not chat.send(redis, xmpp_env, lost).duplicate
+    assert sorted(origin_ids(alice, room)) == sorted([key_id("k-posted"), key_id("k-lost")])
+    assert [i["body"] for i in alice.sink.find(from_sparky)] == ["disk full on db-01", "disk full on db-02"]
+
+
+def test_a_direct_message_unconfirmed_is_looked_up_in_the_accounts_archive(redis, sparky_xmpp, people, xmpp_env):
+    bob = people("bob", rooms=[])
+    message = chat.Message(room="xmpp:bob@localhost", key="k-dm", text="your PR is stale")
+    chat.send(redis, xmpp_env, message)
+    redis.set(brain.key_delivery("k-dm"), json.dumps({"state": "sending", "room": message.room, "at": 0}))
+    assert chat.send(redis, xmpp_env, message).duplicate
+    time.sleep(0.3)
+    assert [i["body"] for i in bob.sink.find(lambda i: i.kind == "chat")] == ["your PR is stale"]
+
+
+def test_a_worker_that_stopped_waiting_retries_and_the_message_goes_out_once(redis, sparky_xmpp, people, room,
+                                                                             xmpp_env, prosody):
+    alice = people("alice")
+    message = chat.Message(room=f"xmpp:{room}", key="k-down", text="posted across an outage")
+    prosody.kill()
+    with pytest.raises(Exception) as waited:
+        chat.send(redis, xmpp_env.with_(xmpp_timeout=0.5), message)
+    assert type(waited.value).__name__ == "Uncertain"
+    assert json.loads(redis.get(brain.key_delivery("k-down")))["state"] == "sending"
+    prosody.start()
+    sparky_xmpp.wait_ready()
+    assert not chat.send(redis, xmpp_env, message).duplicate      # the retry: verified, then posted
+    assert chat.send(redis, xmpp_env, message).duplicate          # and a third run finds it sent
+    assert origin_ids(alice, room).count(key_id("k-down")) == 1

@@ -8,6 +8,7 @@ themselves: they queue a post in Redis and wait for its receipt (outbox.py). The
 - address.py: `xmpp:…` room names → a room JID or a person's JID
 - render.py:  a chat.Message → plain body + XHTML-IM, buttons as reply hints (pure)
 - outbox.py:  the Redis hand-over, both sides: pace, queue, receipt, delivery marker
+- holder.py:  the lock that keeps to one `sparky xmpp`, with its state (online, rooms) for the workers
 - client.py:  the slixmpp client (imported by `sparky xmpp` only): reconnects, rooms, archive
 - service.py: the `sparky xmpp` process: the client, the outbox pump, the holder lock
 """

@@ -15,6 +15,8 @@ from router.chat import send as chat
 from router.core import brain
 from router.jobs import runner
 from tests.actions.conftest import alert, store
+from tests.chat.xmpp.conftest import Running
+from tests.chat.xmpp.prosody import ProsodyServer
 from tests.conftest import payload
 
 pytestmark = pytest.mark.slow
@@ -245,3 +247,14 @@ def test_a_worker_that_stopped_waiting_retries_and_the_message_goes_out_once(red
     assert not chat.send(redis, xmpp_env, message).duplicate      # the retry: verified, then posted
     assert chat.send(redis, xmpp_env, message).duplicate          # and a third run finds it sent
     assert origin_ids(alice, room).count(key_id("k-down")) == 1
+
+
+def test_xmpp_tls_off_connects_to_a_plaintext_server(redis, xmpp_env, prosody_server):
+    with ProsodyServer(accounts={"sparky": "sparky-pw"}, tls=False) as plain:
+        host, port = plain.address
+        running = Running(xmpp_env.with_(xmpp_tls="off", xmpp_port=port, xmpp_ca_certs="",
+                                         xmpp_rooms=(plain.room_jid("ops"),)), redis)
+        try:
+            running.wait_ready()
+        finally:
+            running.stop()

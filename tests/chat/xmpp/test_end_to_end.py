@@ -189,10 +189,12 @@ def test_a_restart_and_a_crash_mid_stream_lose_nothing_and_double_nothing(redis,
     run_jobs()
     trouble.join(30)
     queue(range(6, 9))
+    mark = alice.sink.mark()
     trouble = meanwhile(prosody.restart)   # SIGTERM: Prosody closes the streams, ~1 s down
     time.sleep(0.1)
     run_jobs()
     trouble.join(30)
+    alice.wait(lambda i: i.kind == "ready", since=mark)   # back in the room, with its history
 
     keys = [f"{s['id']}/routing/ops/0" for s in signals]
     assert [o["state"] for s in signals for o in runner.outcomes(redis, s["id"])] == ["done"] * 9

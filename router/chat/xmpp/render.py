@@ -49,7 +49,8 @@ def compose(parts: dict, nicks: dict[str, str] | None = None) -> tuple[str, str]
     names = _mentioned(parts.get("mentions") or [], nicks or {})
     lead = f"{', '.join(names)}: " if names else ""
     emoji = f"{parts['emoji']} " if parts.get("emoji") else ""
-    text, context, url, hints = parts.get("text", ""), parts.get("context", ""), parts.get("url", ""), parts.get("hints") or []
+    text, context, url = parts.get("text", ""), parts.get("context", ""), parts.get("url", "")
+    hints = parts.get("hints") or []
     plain = [f"{emoji}{lead}{text}"]
     small = " · ".join(p for p in (context, url) if p)
     if small:

@@ -41,12 +41,15 @@ run: $(VENV)/.installed
 
 # Real third-party programs the tests drive, from Debian's packages: `command package` per line.
 # Installed when missing and we may (root with apt); otherwise their tests skip, saying what to
-# install. Add a program here when a test starts driving one.
+# install. Add a program here when a test starts driving one. A package's own service (Prosody's)
+# is not started by the install: a policy-rc.d that forbids it is in place meanwhile.
 #   chromium: the dashboard's browser tests (Playwright drives the system's Chromium; its own
 #             download may be unreachable)
 #   amtool:   Alertmanager's CLI against Sparky's API v2 (tests/api/test_amtool.py), and the real
 #             Alertmanager the snooze write-back is tested against (prometheus-alertmanager has both)
-SYSTEM_PROGRAMS := chromium:chromium amtool:prometheus-alertmanager
+#   prosodyctl: the XMPP tests start a throwaway Prosody of their own (tests/chat/xmpp/prosody.py);
+#             the package's own service is kept from starting (policy-rc.d, below)
+SYSTEM_PROGRAMS := chromium:chromium amtool:prometheus-alertmanager prosodyctl:prosody
 
 system-programs:
 	@for pair in $(SYSTEM_PROGRAMS); do \
@@ -54,9 +57,13 @@ system-programs:
 	  command -v $$cmd >/dev/null 2>&1 && continue; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing $$pkg (Debian package) for the tests that drive $$cmd"; \
-	    apt-get install -y -q $$pkg >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
-	      apt-get install -y -q $$pkg >/dev/null 2>&1; } || \
+	    policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then policy=/usr/sbin/policy-rc.d; \
+	      printf '#!/bin/sh\nexit 101\n' > $$policy && chmod +x $$policy; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkg >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkg >/dev/null 2>&1; } || \
 	      echo "could not install $$pkg: the tests that drive $$cmd will be skipped"; \
+	    [ -z "$$policy" ] || rm -f $$policy; \
 	  else echo "no $$cmd on PATH: its tests will be skipped (apt-get install $$pkg)"; fi; \
 	done
 

@@ -5,7 +5,7 @@
 Who: `to` (a template; default `{labels.owner}`) names one or more people — people.yml names,
 GitHub logins or e-mails, separated by commas or spaces; each is nagged on their own. With `room`
 the nag is posted there with a mention; without, it goes to the person directly (a Slack DM to
-their people.yml `slack` id, or the built-in room `@<name>`). An item nobody owns is nagged in
+their people.yml `slack` id, an XMPP message to their `xmpp` JID, or the built-in room `@<name>`). An item nobody owns is nagged in
 `room`, else in `escalate_room`, else not at all (the outcome says so).
 
 What: `ask` is `remind` (the default: still needed?), `review`, `close` (a pull request), `delete`
@@ -85,11 +85,18 @@ def recipients(names: str, book: people.People) -> list[tuple[str, dict | None]]
 
 
 def destination(owner: str, entry: dict | None, room: str, config: Config) -> str:
-    """Where a nag to `owner` goes: the rule's room, else a DM (Slack id) or the built-in `@owner`."""
+    """Where a nag to `owner` goes: the rule's room, else a DM — on Slack (their `slack` id) or
+    XMPP (`xmpp:` their JID), whichever is configured and knows them, Slack first — else, with
+    neither configured, the built-in room `@owner`."""
+    entry = entry or {}
     if room:
         return room
-    if config.slack_bot_token:
-        return str((entry or {}).get("slack") or "")
+    if config.slack_bot_token and entry.get("slack"):
+        return str(entry["slack"])
+    if config.xmpp_jid and entry.get("xmpp"):
+        return f"xmpp:{entry['xmpp']}"
+    if config.slack_bot_token or config.xmpp_jid:
+        return ""   # no way to reach them directly: the escalation room, if any
     return f"@{owner}"
 
 

@@ -58,3 +58,11 @@ def test_make_test_also_runs_the_suite_on_a_sunday_night_and_in_the_year_end_fre
     assert set(frozen) == {"weekend", "year-end freeze"}, frozen
     sunday = frozen["weekend"]
     assert (sunday.strftime("%a"), sunday.hour, sunday.minute) == ("Sun", 23, 30)
+
+
+def test_make_test_installs_prosody_for_the_xmpp_tests_without_starting_its_service():
+    script = "\n".join(planned("test"))
+    assert "for pair in chromium:chromium prosodyctl:prosody; do" in script
+    # the package's own service stays down while it installs: policy-rc.d forbids starting it
+    assert "printf '#!/bin/sh\\nexit 101\\n' > $policy" in script
+    assert '[ -z "$policy" ] || rm -f $policy' in script

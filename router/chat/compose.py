@@ -7,6 +7,7 @@ remembered as the alert's thread in that room; its resolution answers in that th
 from __future__ import annotations
 
 from router.chat.send import Button, Message
+from router.core import brain
 
 FIRING = frozenset({"firing", "flapping"})
 SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:",
@@ -41,10 +42,13 @@ def context_line(signal: dict) -> str:
 
 
 def alert_buttons(signal: dict) -> tuple[Button, ...]:
-    """Ack / Snooze 1h: a click runs the chat command in its value (sources/slack.py)."""
+    """Ack / Snooze 1h: a click runs the chat command in its value (sources/slack.py); where there
+    are no buttons the hint names the alert by the short id `alerts` shows."""
     fingerprint = signal["fingerprint"]
-    return (Button("Ack", "sparky_ack", f"ack {fingerprint}", "primary"),
-            Button("Snooze 1h", "sparky_snooze_1h", f"snooze {fingerprint} for 1h"))
+    short = brain.alert_id(fingerprint)
+    return (Button("Ack", "sparky_ack", f"ack {fingerprint}", "primary", hint=f"ack {short}"),
+            Button("Snooze 1h", "sparky_snooze_1h", f"snooze {fingerprint} for 1h",
+                   hint=f"snooze {short} for 1h"))
 
 
 def message_for(signal: dict, room: str, key: str, text: str, mention: str = "") -> Message:

@@ -21,7 +21,8 @@ ROOMS_CAP = 1_000                # rooms kept in the index
 ROOM_TTL = 30 * 24 * 3600        # a room nobody posts to for this long is forgotten
 
 # KEYS: delivery marker, room list, room index, alert threads (or "" without an anchor).
-# ARGV: message, room, now, cap, marker ttl, marker, rooms cap, room ttl, message id, threads ttl.
+# ARGV: message, room, now, cap, marker ttl, marker, rooms cap, room ttl, message id, threads ttl,
+# the room's name in the alert's threads (the rule's `builtin:#ops` for the room `#ops`).
 # → {1, marker} when posted now, {0, marker} when it was posted before.
 POST = """
 local marker = redis.call('GET', KEYS[1])
@@ -33,16 +34,18 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[7]) - 1)
 if KEYS[4] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[2], ARGV[9])
+  redis.call('HSET', KEYS[4], ARGV[11], ARGV[9])
   redis.call('EXPIRE', KEYS[4], tonumber(ARGV[10]))
 end
 return {1, ARGV[6]}
 """
 
 
-def post(conn: Redis, room: str, delivery_key: str, message: dict, anchor: str = "") -> tuple[str, bool]:
+def post(conn: Redis, room: str, delivery_key: str, message: dict, anchor: str = "",
+         named: str = "") -> tuple[str, bool]:
     """Append `message` to `room` unless `delivery_key` was posted already; with `anchor` (an
-    alert fingerprint), remember it as that alert's thread in the room.
+    alert fingerprint), remember it as that alert's thread in the room (under `named`, the room's
+    name as the rule wrote it, when that differs).
 
     Returns (message id, posted now?). The message gets `id`, `ts` and `room` filled in.
     """
@@ -52,7 +55,7 @@ def post(conn: Redis, room: str, delivery_key: str, message: dict, anchor: str =
             brain.key_alert_threads(anchor) if anchor else ""]
     posted, stored = script(conn, POST, keys, [
         json.dumps(message), room, time.time(), brain.ROOM_CAP, brain.ACTION_OUTCOME_TTL, marker, ROOMS_CAP,
-        ROOM_TTL, message["id"], brain.ALERT_STATE_TTL])
+        ROOM_TTL, message["id"], brain.ALERT_STATE_TTL, named or room])
     return json.loads(stored)["ts"], bool(posted)
 
 

@@ -1,12 +1,16 @@
 """The chat seam: one `send(conn, config, message)` for every action that talks to people.
 
-With SLACK_BOT_TOKEN set a message goes to Slack (router/chat/slack.py), paced per channel
-(router/chat/pacing.py); without, to the built-in rooms (router/chat/rooms.py). Either way each
+The room's name says the platform (router/chat/platforms.py): `xmpp:…` goes to XMPP through the
+`sparky xmpp` process (router/chat/xmpp/), `slack:…` to Slack (router/chat/slack.py), `builtin:…`
+to the built-in rooms (router/chat/rooms.py); an unprefixed name to Slack when SLACK_BOT_TOKEN is
+set, else to the built-in rooms. Slack and XMPP are paced per room (router/chat/pacing.py). Every
 message has a delivery key and is posted at most once per key, and an alert's firing message is
-remembered per fingerprint and room so that its resolution answers in the same thread.
+remembered per fingerprint and room (router/chat/threads.py) so that its resolution answers in
+the same thread.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -14,7 +18,9 @@ from dataclasses import dataclass, field
 from redis import Redis
 
 from router.chat import pacing as ratelimit
-from router.chat import rooms, slack
+from router.chat import platforms, rooms, slack
+from router.chat.threads import remember_thread, thread_of, threads_of  # noqa: F401  (the seam's names)
+from router.chat.xmpp import outbox as xmpp
 from router.core import brain, people
 from router.core.config import Config
 from router.core.outcomes import Later, Retryable
@@ -26,6 +32,7 @@ class Button:
     action_id: str
     value: str          # the chat command a click runs, e.g. "ack web-01/HTTP"
     style: str = ""
+    hint: str = ""      # the command to type where there are no buttons (XMPP); "" = the value
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class Sent:
     duplicate: bool = False
 
     def describe(self) -> str:
-        where = f"{self.room} ({'Slack' if self.transport == 'slack' else 'built-in room'}, {self.ts})"
+        where = f"{self.room} ({platforms.NAMES.get(self.transport, self.transport)}, {self.ts})"
         return f"already posted to {where}" if self.duplicate else f"posted to {where}"
 
 
@@ -64,31 +71,38 @@ def send(conn: Redis, config: Config, message: Message, writes: list | None = No
     batch's final round trip: until then the marker says "sending", which a re-run after a crash
     resolves by searching the channel, so it still posts once.
     """
-    if config.slack_bot_token:
-        return _send_slack(conn, config, message, writes)
-    return _send_room(conn, message)
+    transport, target = platforms.transport(config, message.room)
+    if transport == "xmpp":
+        ts, duplicate = xmpp.send(conn, config, message, target)
+        return Sent(message.room, ts, "xmpp", duplicate=duplicate)
+    if transport == "slack":
+        return _send_slack(conn, config, message, writes, target)
+    return _send_room(conn, message, target)
 
 
-def _send_room(conn: Redis, message: Message) -> Sent:
+def _send_room(conn: Redis, message: Message, target: str = "") -> Sent:
     record = {"text": f"{message.mention} {message.text}".strip(), "context": message.context,
               "url": message.url, "thread": message.thread, "signal": message.signal, "key": message.key,
               "buttons": [{"text": b.label, "value": b.value} for b in message.buttons], **message.meta}
-    ts, posted = rooms.post(conn, message.room, message.key, record, anchor=message.anchor)
+    ts, posted = rooms.post(conn, target or message.room, message.key, record, anchor=message.anchor,
+                            named=message.room)
     return Sent(message.room, ts, "rooms", duplicate=not posted)
 
 
-def _send_slack(conn: Redis, config: Config, message: Message, writes: list | None = None) -> Sent:
+def _send_slack(conn: Redis, config: Config, message: Message, writes: list | None = None,
+                channel: str = "") -> Sent:
+    channel = channel or message.room   # `slack:#ops` is the channel `#ops`
     now = time.time()
     marker = {"state": "sending", "room": message.room, "at": now, "transport": "slack"}
-    state, value = ratelimit.acquire(conn, message.room, message.key, config.slack_rate, marker, now=now)
+    state, value = ratelimit.acquire(conn, channel, message.key, config.slack_rate, marker, now=now)
     if state == "sending":
         # An earlier attempt got no answer: look before posting again.
-        found = slack.find(config, message.room, message.key, value.get("at", now), message.thread)
+        found = slack.find(config, channel, message.key, value.get("at", now), message.thread)
         if found:
             _mark_sent(conn, message, found)
             return Sent(message.room, found, "slack", duplicate=True)
         conn.delete(brain.key_delivery(message.key))
-        state, value = ratelimit.acquire(conn, message.room, message.key, config.slack_rate, marker, now=now)
+        state, value = ratelimit.acquire(conn, channel, message.key, config.slack_rate, marker, now=now)
     if state == "sent":
         return Sent(message.room, value.get("ts", ""), "slack", duplicate=True)
     if state == "wait":
@@ -99,12 +113,12 @@ def _send_slack(conn: Redis, config: Config, message: Message, writes: list | No
 
     mention = people.slack_mentions(message.mention, people.load(config.rules_dir)) if message.mention else ""
     try:
-        _channel, ts = slack.post(config, slack.render(message, mention))
+        _channel, ts = slack.post(config, slack.render(dataclasses.replace(message, room=channel), mention))
     except slack.Uncertain:
         raise  # keep the "sending" marker: the next attempt searches the channel first
     except Later as later:
         conn.delete(brain.key_delivery(message.key))
-        ratelimit.hold(conn, message.room, message.key, later.until, config.slack_rate)
+        ratelimit.hold(conn, channel, message.key, later.until, config.slack_rate)
         raise
     except Exception:
         conn.delete(brain.key_delivery(message.key))  # Slack answered: it was not posted
@@ -131,30 +145,14 @@ def _queue_sent(pipe, message: Message, ts: str) -> None:
         remember_thread(pipe, message.anchor, message.room, ts)
 
 
-def remember_thread(pipe, fingerprint: str, room: str, ts: str) -> None:
-    """Queue on `pipe`: the message `ts` is the firing message of this alert in `room`."""
-    key = brain.key_alert_threads(fingerprint)
-    pipe.hset(key, room, ts)
-    pipe.expire(key, brain.ALERT_STATE_TTL)
-
-
-def thread_of(conn: Redis, fingerprint: str, room: str) -> str:
-    """The firing message of this alert in `room` ("" if none was posted there)."""
-    value = conn.hget(brain.key_alert_threads(fingerprint), room)
-    return value.decode() if value else ""
-
-
-def threads_of(conn: Redis, fingerprint: str) -> dict[str, str]:
-    """Every room the alert was posted to, with its firing message there."""
-    return {k.decode(): v.decode() for k, v in conn.hgetall(brain.key_alert_threads(fingerprint)).items()}
-
-
 def notice(conn: Redis, config: Config, room: str, transport: str, key: str, text: str) -> str:
     """A plain message from Sparky to a room (snooze reminders and endings), once per `key`: to the
     built-in room when the thing it is about came from one, else through `send`."""
     if not room:
         return "no room"
     if transport == "rooms":
-        ts, posted = rooms.post(conn, room, key, {"text": text, "author": "sparky"})
+        prefix, target = platforms.split(room)
+        ts, posted = rooms.post(conn, target if prefix == "builtin" else room, key,
+                                {"text": text, "author": "sparky"})
         return f"{'posted' if posted else 'already posted'} to built-in room {room} ({ts})"
     return send(conn, config, Message(room=room, key=key, text=text)).describe()

@@ -12,6 +12,7 @@ from router.cli.rooms import rooms
 from router.cli.rules import rules
 from router.cli.say import say
 from router.cli.up import up
+from router.cli.xmpp import xmpp
 from router.core.config import describe
 
 
@@ -41,6 +42,7 @@ main.add_command(rooms)        # sparky rooms list|tail
 main.add_command(rules)        # sparky rules check|test|reload
 main.add_command(say)          # sparky say --as USER "<command>"
 main.add_command(audit)        # sparky audit tail
+main.add_command(xmpp)         # sparky xmpp: holds the XMPP connection (router/chat/xmpp/)
 stale.register(main)           # sparky scan [NAME], sparky stale [OWNER]
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """`sparky up`: everything on this machine — Redis (embedded unless SPARKY_REDIS_URL), the web
-server and a worker — until Ctrl-C."""
+server, a worker and, when XMPP_JID is set, `sparky xmpp` (the XMPP connection) — until Ctrl-C."""
 from __future__ import annotations
 
 import os
@@ -44,11 +44,22 @@ def _listening(proc: subprocess.Popen, port: int, timeout: float = 60.0) -> bool
     return False
 
 
+def processes(cfg: Config, port: int, web_workers: int) -> dict[str, list[str]]:
+    """What `sparky up` runs besides Redis: name → command line."""
+    bin_dir = Path(sys.executable).parent
+    procs = {"web": [str(bin_dir / "gunicorn"), "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
+                     "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
+             "worker": [sys.executable, str(PROJECT_ROOT / "worker.py")]}
+    if cfg.xmpp_jid:
+        procs["xmpp"] = [sys.executable, "-m", "router.cli.main", "xmpp"]
+    return procs
+
+
 @click.command()
 @click.option("--port", type=int, default=None, help="web port (default SPARKY_PORT, 8080)")
 @click.option("--web-workers", type=int, default=2, show_default=True)
 def up(port: int | None, web_workers: int) -> None:
-    """Start everything on this machine: Redis (embedded unless SPARKY_REDIS_URL), web, worker."""
+    """Start everything on this machine: Redis (embedded unless SPARKY_REDIS_URL), web, worker, xmpp."""
     cfg = Config.from_env()
     port = port or cfg.port
     if _port_taken(port):
@@ -72,11 +83,8 @@ def up(port: int | None, web_workers: int) -> None:
         for line in cfg.unverified_sources():
             click.echo(f"warning: UNVERIFIED {line}", err=True)
 
-    bin_dir = Path(sys.executable).parent
-    web_cmd = [str(bin_dir / "gunicorn"), "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
-               "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"]
-    worker_cmd = [sys.executable, str(PROJECT_ROOT / "worker.py")]
-    procs = {"web": _spawn(web_cmd, env), "worker": _spawn(worker_cmd, env)}
+    commands = processes(cfg, port, web_workers)
+    procs = {name: _spawn(command, env) for name, command in commands.items()}
 
     stopping = False
     failed = ""
@@ -99,10 +107,19 @@ def up(port: int | None, web_workers: int) -> None:
             if procs["web"].poll() is not None:
                 failed = f"the web server exited with {procs['web'].returncode}"
                 break
-            if procs["worker"].poll() is not None:
-                # A job that crashed the worker process must not stop delivery: restart it.
-                click.echo(f"worker exited with {procs['worker'].returncode}; restarting", err=True)
-                procs["worker"] = _spawn(worker_cmd, env)
+            for name in ("worker", "xmpp"):
+                proc = procs.get(name)
+                if proc is None or proc.poll() is None:
+                    continue
+                if name == "xmpp" and proc.returncode == 1:
+                    # refused (its error is above, e.g. a wrong password): restarting would not help
+                    click.echo("sparky xmpp exited with 1; not restarted (its error is above)", err=True)
+                    del procs[name]
+                    continue
+                # A job that crashed the worker (or the XMPP connection's process) must not stop
+                # delivery: restart it.
+                click.echo(f"{name} exited with {proc.returncode}; restarting", err=True)
+                procs[name] = _spawn(commands[name], env)
     finally:
         if failed:
             click.echo(f"{failed}; stopping", err=True)

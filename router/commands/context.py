@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from router.chat import platforms
 from router.commands import permissions
 from router.commands.declare import Command, Refused
 from router.commands.permissions import Person, Policy
@@ -59,7 +60,8 @@ class Context:
             return "the API" if self.channel == "api" else "the terminal"
         name = self.room_name
         if name:
-            return name if name.startswith("#") else f"#{name}"
+            # `#ops`, a platform's name (`xmpp:ops@conference.chat.example`), or `ops` → `#ops`
+            return name if name.startswith("#") or platforms.split(name)[0] else f"#{name}"
         return self.room
 
     @property

@@ -37,6 +37,9 @@ T = TypeVar("T")
 log = logging.getLogger("sparky.commands")
 
 SLACK_CHANNELS = frozenset({"slash", "mention", "dm", "button"})   # sources/slack.py's `channel` label
+XMPP_CHANNEL = "xmpp"  # commands said to `sparky xmpp`, in a room or directly (router/chat/xmpp/)
+# The channel → the people.yml field that alone identifies its caller (the platform vouches for it).
+IDENTITY_FIELD = {**{channel: "slack" for channel in SLACK_CHANNELS}, XMPP_CHANNEL: "xmpp"}
 API_CHANNEL = "api"    # the write endpoints of /api (router/*_api.py), acting for a named person
 
 def rules_data(conn: Redis, config: Config) -> tuple[dict, str]:
@@ -55,7 +58,7 @@ def context_for(conn: Redis, config: Config, signal: dict, data: dict, version: 
                 now: float | None = None) -> Context:
     labels = signal.get("labels") or {}
     pol = permissions.policy(data)
-    who = permissions.identify(pol, labels.get("user", ""), slack_only=labels.get("channel") in SLACK_CHANNELS)
+    who = permissions.identify(pol, labels.get("user", ""), via=IDENTITY_FIELD.get(labels.get("channel", ""), ""))
     return Context(conn=conn, config=config, signal=signal, who=who, policy=pol, data=data,
                    rules_version=version, now=time.time() if now is None else now)
 

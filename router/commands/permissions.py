@@ -3,7 +3,8 @@
 Pure functions over the rules data (router/engine loads and validates both files). The same
 check runs for every channel — Slack, the built-in rooms, `sparky say` — on the server.
 
-Identity: the caller's Slack id, person name, GitHub login or e-mail is looked up in people.yml.
+Identity: the caller's Slack id or XMPP JID (from those platforms, only that), or person name,
+GitHub login or e-mail (built-in rooms, the CLI, the API) is looked up in people.yml.
 Someone not found there is refused everything while permissions.yml exists ("*" means everyone
 *known* in people.yml, SPEC §10).
 
@@ -104,17 +105,18 @@ def _memberships(groups: dict, person: str) -> frozenset[str]:
     return frozenset(inside)
 
 
-def identify(pol: Policy, user: str, slack_only: bool = False) -> Person:
-    """The person behind a Slack id, or (from the built-in rooms and the CLI) a name, GitHub login
-    or e-mail. Slack requests are matched on the Slack id only: a Slack display name is chosen
-    by its owner and proves nothing."""
+def identify(pol: Policy, user: str, via: str = "") -> Person:
+    """The person behind a Slack id or an XMPP JID, or (from the built-in rooms and the CLI) a
+    name, GitHub login or e-mail. A request from a chat platform (`via` "slack" or "xmpp") is
+    matched on that platform's id in people.yml only: a display name or nick is chosen by its
+    owner and proves nothing, while the platform vouches for its ids."""
     want = (user or "").strip().lstrip("@")
     lowered = want.lower()
     for name, entry in pol.people.items() if want else ():
         entry = entry or {}
-        keys = {str(entry.get("slack", "")).lower()} if slack_only else {
+        keys = {str(entry.get(via, "")).lower()} if via else {
             str(name).lower(), str(entry.get("slack", "")).lower(), str(entry.get("github", "")).lower(),
-            str(entry.get("email", "")).lower()}
+            str(entry.get("email", "")).lower(), str(entry.get("xmpp", "")).lower()}
         if lowered in keys - {""}:
             return Person(str(name), True, str(entry.get("slack", "")), str(entry.get("tz", "")),
                           _memberships(pol.groups, str(name)))

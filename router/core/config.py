@@ -35,6 +35,16 @@ DEFAULTS: dict[str, str] = {
     "SLACK_BOT_TOKEN": "",
     "SLACK_SIGNING_SECRET": "",
     "SLACK_API_URL": SLACK_DEFAULT_API_URL,
+    "XMPP_JID": "",
+    "XMPP_PASSWORD": "",
+    "XMPP_ROOMS": "",
+    "XMPP_NICK": "",
+    "XMPP_SERVER": "",
+    "XMPP_PORT": "5222",
+    "XMPP_TLS": "starttls",
+    "XMPP_CA_CERTS": "",
+    "SPARKY_XMPP_RATE": "1",
+    "SPARKY_XMPP_TIMEOUT": "10",
     "GITHUB_WEBHOOK_SECRET": "",
     "GITHUB_API_URL": GITHUB_DEFAULT_API_URL,
     "GITHUB_TOKEN": "",
@@ -54,7 +64,7 @@ DEFAULTS: dict[str, str] = {
 # Secrets never appear in logs, errors or `sparky config` output.
 SECRET_VARS = frozenset({
     "SPARKY_HOOK_TOKENS", "SPARKY_ADMIN_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
-    "GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "JENKINS_TOKEN",
+    "GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "JENKINS_TOKEN", "XMPP_PASSWORD",
     "CHEF_CLIENT_KEY", "ARTIFACTORY_TOKEN", "ALERTMANAGER_TOKEN",
 })
 
@@ -99,6 +109,39 @@ def _str(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
 
 
+# XMPP_TLS: how the c2s connection is encrypted. starttls: the usual port 5222 upgraded in-band;
+# direct: TLS from the first byte (XEP-0368, port 5223); off: plaintext (tests, a loopback server).
+XMPP_TLS_MODES = ("starttls", "direct", "off")
+
+
+def _jid(value: str, name: str, example: str) -> str:
+    """A bare JID (`local@domain`), lower-cased as servers compare them; ConfigError naming `name`."""
+    jid = value.strip()
+    local, _, domain = jid.partition("@")
+    if not local or not domain or "/" in jid or "@" in domain or " " in jid:
+        raise ConfigError(f"{name} must be {example}, got {value!r}")
+    return jid.lower()
+
+
+def _xmpp_jid(env: Mapping[str, str]) -> str:
+    raw = _str(env, "XMPP_JID")
+    return _jid(raw, "XMPP_JID", "a bare JID like sparky@chat.example") if raw.strip() else ""
+
+
+def _xmpp_rooms(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = _str(env, "XMPP_ROOMS")
+    return tuple(dict.fromkeys(
+        _jid(r, "XMPP_ROOMS", "comma-separated room JIDs like ops@conference.chat.example")
+        for r in raw.split(",") if r.strip()))
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = _str(env, name).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _on_off(env: Mapping[str, str], name: str) -> bool:
     raw = _str(env, name).strip().lower()
     if raw not in ("on", "off"):
@@ -126,6 +169,16 @@ class Config:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = SLACK_DEFAULT_API_URL
+    xmpp_jid: str = ""              # the bot's account; set = XMPP is on (`sparky xmpp` holds it)
+    xmpp_password: str = ""
+    xmpp_rooms: tuple[str, ...] = ()   # multi-user chat rooms the bot joins (room@conference.host)
+    xmpp_nick: str = ""             # its nick in the rooms; "" = the JID's local part
+    xmpp_server: str = ""           # host to connect to; "" = the JID's domain (DNS SRV records)
+    xmpp_port: int = 5222
+    xmpp_tls: str = "starttls"
+    xmpp_ca_certs: str = ""         # CA bundle for a server with a private CA; "" = the system's
+    xmpp_rate: float = 1.0          # messages per second per room or person (0 = off)
+    xmpp_timeout: float = 10.0      # seconds a worker waits for `sparky xmpp` to confirm a post
     github_webhook_secret: str = ""
     github_api_url: str = GITHUB_DEFAULT_API_URL
     github_token: str = ""
@@ -168,6 +221,16 @@ class Config:
             slack_bot_token=_str(env, "SLACK_BOT_TOKEN"),
             slack_signing_secret=_str(env, "SLACK_SIGNING_SECRET"),
             slack_api_url=_str(env, "SLACK_API_URL"),
+            xmpp_jid=_xmpp_jid(env),
+            xmpp_password=_str(env, "XMPP_PASSWORD"),
+            xmpp_rooms=_xmpp_rooms(env),
+            xmpp_nick=_str(env, "XMPP_NICK").strip(),
+            xmpp_server=_str(env, "XMPP_SERVER").strip(),
+            xmpp_port=_int(env, "XMPP_PORT"),
+            xmpp_tls=_choice(env, "XMPP_TLS", XMPP_TLS_MODES),
+            xmpp_ca_certs=_str(env, "XMPP_CA_CERTS").strip(),
+            xmpp_rate=_float(env, "SPARKY_XMPP_RATE"),
+            xmpp_timeout=_float(env, "SPARKY_XMPP_TIMEOUT"),
             github_webhook_secret=_str(env, "GITHUB_WEBHOOK_SECRET"),
             github_api_url=_str(env, "GITHUB_API_URL"),
             github_token=_str(env, "GITHUB_TOKEN"),
@@ -186,6 +249,11 @@ class Config:
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
+
+    @property
+    def nick(self) -> str:
+        """Sparky's nick in XMPP rooms: XMPP_NICK, else its JID's local part."""
+        return self.xmpp_nick or self.xmpp_jid.partition("@")[0] or "sparky"
 
     def unverified_sources(self) -> list[str]:
         """Sources whose authenticity check is off, for the start-up warnings."""

@@ -1,4 +1,4 @@
-"""Mentions: `@alice`, `@oncall` or `bob-gh` → Slack's `<@U01ALICE>`, from people.yml in the rules dir.
+"""Mentions: `@alice`, `@oncall` or `bob-gh` → Slack's `<@U01ALICE>` or an XMPP JID, from people.yml.
 
 people.yml (SPEC §10) maps people to their ids elsewhere and names groups of them. A name is
 looked up as a person, then as a group (every member is mentioned), then by GitHub login or email
@@ -88,3 +88,29 @@ def _resolve(token: str, people: People, seen: set[str]) -> list[str]:
     if re.fullmatch(r"[UW][A-Z0-9]{6,}", name):
         return [f"<@{name}>"]  # a Slack user id written directly
     return [token if token.startswith("@") else f"@{token}"]
+
+
+def xmpp_mentions(text: str, people: People) -> list[tuple[str, str]]:
+    """Every name in `text` as (name, XMPP JID or ""), groups expanded, each person once.
+
+    An XMPP room has no mention syntax: the holder (router/chat/xmpp/) names a person by their
+    nick when their JID is in the room, else by this name.
+    """
+    out: dict[str, str] = {}
+    for token in SEPARATORS.split(text.strip()):
+        if token:
+            for name, jid in _resolve_xmpp(token.lstrip("@"), people, seen=set()):
+                out.setdefault(name, jid)
+    return list(out.items())
+
+
+def _resolve_xmpp(name: str, people: People, seen: set[str]) -> list[tuple[str, str]]:
+    if name in people.groups and name not in seen:
+        seen.add(name)
+        return [m for member in people.groups[name] for m in _resolve_xmpp(member.lstrip("@"), people, seen)]
+    entry = people.person(name)
+    if entry is None:
+        return [(name, "")]
+    # the people.yml name, not the login or e-mail the rule may have used
+    key = next((k for k, v in people.people.items() if v is entry), name)
+    return [(key, str(entry.get("xmpp") or "").lower())]

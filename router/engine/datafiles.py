@@ -15,6 +15,9 @@ from router.engine.schema import NAME, Strict, StrOrList, TimeZone
 class PersonSchema(Strict):
     name = fields.String()
     slack = fields.String()
+    # a bare JID: the person behind XMPP commands and the target of their direct messages
+    xmpp = fields.String(validate=validate.Regexp(r"^[^@/\s]+@[^@/\s]+$",
+                                                  error="a bare JID like alice@chat.example (no /resource)"))
     github = fields.String()
     email = fields.Email()
     tz = TimeZone()

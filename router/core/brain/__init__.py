@@ -14,3 +14,4 @@ from router.core.brain.engine import *  # noqa: F401,F403
 from router.core.brain.shared import *  # noqa: F401,F403
 from router.core.brain.signals import *  # noqa: F401,F403
 from router.core.brain.stale import *  # noqa: F401,F403
+from router.core.brain.xmpp import *  # noqa: F401,F403

@@ -62,7 +62,8 @@ def test_make_test_also_runs_the_suite_on_a_sunday_night_and_in_the_year_end_fre
 
 def test_make_test_installs_prosody_for_the_xmpp_tests_without_starting_its_service():
     script = "\n".join(planned("test"))
-    assert "for pair in chromium:chromium amtool:prometheus-alertmanager prosodyctl:prosody; do" in script
+    pairs = re.search(r"for pair in ([^;]*); do", script).group(1).split()
+    assert "prosodyctl:prosody" in pairs
     # the package's own service stays down while it installs: policy-rc.d forbids starting it
     assert "printf '#!/bin/sh\\nexit 101\\n' > $policy" in script
     assert '[ -z "$policy" ] || rm -f $policy' in script

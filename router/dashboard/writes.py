@@ -1,4 +1,12 @@
-"""The dashboard's forms: approve and deny a deploy, say something in a room, test a payload.
+"""The dashboard's forms: act on an alert, approve and deny a deploy, say something in a room,
+test a payload.
+
+An alert row's Ack, Snooze, Unsnooze and Why write the chat command a person would have typed
+(`ack 3f9a2c1 looking`, `snooze host=web-01 for 2h because …`) and run that command's own
+function through `run_as`, as `/api` does: the same identity lookup, permissions.yml check,
+guardrails (inside the command) and audit entries (channel `api`), synchronously, so the answer
+is the command's reply, shown as a note after the redirect. Why's answer is long, so it is shown
+on the alert's page directly rather than kept in the session cookie.
 
 Each goes through the function its API endpoint uses — `deploys_api.decide` (run_as: people.yml,
 permissions.yml, the request's own rules, audit with channel `api`), `chat_api.say_in_room` (the
@@ -9,6 +17,8 @@ the form was on, with the API's status code; a success redirects (post/redirect/
 from __future__ import annotations
 
 import json
+import shlex
+import time
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
@@ -18,7 +28,10 @@ from router.api.acting import STATUS
 from router.api.chat import say_in_room
 from router.api.deploys import decide
 from router.api.rules import try_payload
-from router.commands.declare import Refused, UsageError
+from router.commands.declare import Refused, Reply, UsageError, commands
+from router.commands.execute import run_as
+from router.commands.parse import split_command
+from router.commands.snooze import find_snooze, normalise_id
 from router.dashboard import gate, pages
 from router.engine import RulesUnavailable
 from router.engine.dryrun import DryRunError
@@ -26,7 +39,8 @@ from router.pipeline.reception import Backpressure
 
 bp = Blueprint("writes", __name__)
 
-ROOM_LIMIT, TEXT_LIMIT, REASON_LIMIT = 80, 2000, 500
+ROOM_LIMIT, TEXT_LIMIT, REASON_LIMIT, TARGET_LIMIT, DURATION_LIMIT = 80, 2000, 500, 500, 40
+ALERT_COMMANDS = ("ack", "snooze", "unsnooze", "why")
 # What the form's "content type" choice sends as Content-Type ("auto": JSON if it parses as JSON).
 CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
 
@@ -121,3 +135,79 @@ def test_payload():
     except RulesUnavailable as exc:
         raise gate.Refusal(f"No rules in force: {'; '.join(exc.problems) or exc}", 503) from None
     return pages.show_rules(result=result, form=form)
+
+
+def run_command(text: str, room: str = "") -> Reply:
+    """Run chat command `text` as "You are", from `room`, through the command's own function."""
+    name, args = split_command(text)
+    if name not in ALERT_COMMANDS:
+        raise gate.Refusal(f"The dashboard does not run `{name}` from a form.", 400)
+    sparky = _sparky()
+    try:
+        return run_as(sparky.conn, sparky.config, gate.acting_as(), name, text,
+                      lambda ctx: commands()[name].func(ctx, args), room=room, outcome=lambda reply: reply.outcome)
+    except (Refused, UsageError, RulesUnavailable) as exc:
+        raise refusal(exc) from None
+
+
+def _field(name: str, limit: int, what: str, required: bool = False) -> str:
+    value = " ".join(request.form.get(name, "").split())
+    if len(value) > limit or (required and not value):
+        raise gate.Refusal(f"{what}: {'1 to ' if required else 'at most '}{limit} characters, please.", 400)
+    return value
+
+
+def _back(alert_id: str):
+    """Where the form came from (a page of this site), at the alert's row."""
+    target = gate.local(request.form.get("next", ""), url_for("dashboard.pages.overview"))
+    return redirect(target.split("#")[0] + (f"#alert-{alert_id}" if alert_id else ""))
+
+
+def _room(alert_id: str) -> str:
+    return pages.alert_room(_sparky().conn, alert_id)
+
+
+def _reason(words: str) -> str:
+    return " ".join(shlex.quote(w) for w in words.split())
+
+
+@bp.post("/alerts/<alert_id>/ack")
+def ack(alert_id: str):
+    """`ack <id> [reason]` as "You are"."""
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    reply = run_command(f"ack {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
+    flash(reply.text)
+    return _back(alert_id)
+
+
+@bp.post("/alerts/<alert_id>/snooze")
+def snooze(alert_id: str):
+    """`snooze <target> for <duration> [because <reason>]` as "You are"; `preview` only shows
+    what the target matches now, and snoozes nothing."""
+    target = _field("target", TARGET_LIMIT, "What to snooze", required=True)
+    if request.form.get("do") == "preview":
+        return pages.show_alert(alert_id, preview=pages.preview_of(target), form=request.form)
+    duration = _field("duration", DURATION_LIMIT, "For how long (30m, 2h, 1d)", required=True)
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    keyword = "until" if duration.lower().startswith("until ") else "for"
+    duration = duration[len("until "):] if keyword == "until" else duration
+    text = f"snooze {target} {keyword} {duration}" + (f" because {_reason(reason)}" if reason else "")
+    flash(run_command(text, _room(alert_id)).text)
+    return _back(alert_id)
+
+
+@bp.post("/snoozes/<snooze_id>/end")
+def unsnooze(snooze_id: str):
+    """`unsnooze <id> [reason]` as "You are"."""
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    found, _ = find_snooze(_sparky().conn, normalise_id(snooze_id) or "", time.time())
+    text = f"unsnooze {shlex.quote(snooze_id)} {_reason(reason)}".strip()
+    flash(run_command(text, (found or {}).get("room", "")).text)
+    return _back(request.form.get("alert", "")[:40])
+
+
+@bp.post("/alerts/<alert_id>/why")
+def why(alert_id: str):
+    """`why <id>` as "You are", answered on the alert's page."""
+    reply = run_command(f"why {shlex.quote(alert_id)}", _room(alert_id))
+    return pages.show_alert(alert_id, answer=reply.text)

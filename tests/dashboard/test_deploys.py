@@ -41,20 +41,20 @@ def test_approve_from_the_dashboard(client, redis, sparky, run_jobs, jenkins):
     named(client, "alice")
     refused = post(client, f"/deploys/{rid}/approve")
     assert refused.status_code == 403
-    assert f"You asked for `{rid}`: your own approval does not count." in text_of(page(refused))
+    assert f"You asked for {rid}: your own approval does not count." in text_of(page(refused))
     entry = audit(redis, event="command", command="approve")[-1]
     assert (entry["who"], entry["channel"], entry["outcome"]) == ("alice", "api", "refused")
 
     named(client, "dave")                                     # not among the approvers
     refused = post(client, f"/deploys/{rid}/approve")
     assert refused.status_code == 403
-    assert f"`{rid}` needs approvals from deployers; dave is not one of them." in text_of(page(refused))
+    assert f"{rid} needs approvals from deployers; dave is not one of them." in text_of(page(refused))
 
     named(client, "bob")
     answer = post(client, f"/deploys/{rid}/approve")
     assert (answer.status_code, answer.headers["Location"]) == (302, "/#deploys")
     html = page(client.get("/"))
-    assert (f"bob approved `{rid}` web-api main@a1b2c3d → production. Still needed: 1 more approval from "
+    assert (f"bob approved {rid} web-api main@a1b2c3d → production. Still needed: 1 more approval from "
             "deployers (so far: bob).") in text_of(html)
     assert " bob Approve Deny" in row(html, rid)
 

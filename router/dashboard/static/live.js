@@ -1,0 +1,57 @@
+// Live pages without a build step: every few seconds the page fetches itself and swaps in the
+// server's fresh markup for each element marked `data-live` (same id). The markup is the
+// server's own escaped HTML for the same element, so it is safe to put back as it is.
+// A list marked `data-newest` (a room) scrolls to its newest message, with the chat box in view.
+// When a fetch fails, a banner says the page is not updating; it goes away when one works again.
+// Optional: without JavaScript every page works, and a reload shows what is new.
+(function () {
+  "use strict";
+  var PERIOD_MS = 3000;
+  var status = document.getElementById("live-status");
+  var newest = document.querySelector("[data-newest]");
+
+  function showNewest() {
+    var box = document.getElementById("say");
+    if (newest && newest.lastElementChild) { newest.lastElementChild.scrollIntoView({block: "end"}); }
+    if (box) { box.scrollIntoView({block: "end"}); }
+  }
+  if (newest && !location.hash.replace("#say", "")) { showNewest(); }
+
+  var live = document.querySelectorAll("[data-live][id]");
+  if (!live.length || !window.fetch || !window.DOMParser) { return; }
+
+  function busy() {
+    // Never swap under someone typing or with a form open: the next tick tries again.
+    var active = document.activeElement;
+    if (active && active !== document.body && active.closest("[data-live]") &&
+        /^(INPUT|SELECT|TEXTAREA|BUTTON|SUMMARY)$/.test(active.tagName)) { return true; }
+    return !!document.querySelector("[data-live] details[open]");
+  }
+
+  function lost(yes) { if (status) { status.hidden = !yes; } }
+
+  function tick() {
+    if (document.hidden || busy()) { return; }
+    fetch(location.pathname + location.search, {credentials: "same-origin", headers: {"X-Sparky-Live": "1"}})
+      .then(function (answer) {
+        if (!answer.ok) { throw new Error("HTTP " + answer.status); }
+        return answer.text();
+      })
+      .then(function (html) {
+        lost(false);
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var grew = false;
+        for (var i = 0; i < live.length; i++) {
+          var old = document.getElementById(live[i].id);
+          var now = fresh.getElementById(live[i].id);
+          if (old && now && now.innerHTML !== old.innerHTML) {
+            grew = grew || (old === newest);
+            old.innerHTML = now.innerHTML;
+          }
+        }
+        if (grew) { newest = document.querySelector("[data-newest]"); showNewest(); }
+      })
+      .catch(function () { lost(true); });
+  }
+  window.setInterval(tick, PERIOD_MS);
+}());

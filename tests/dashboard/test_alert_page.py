@@ -3,6 +3,7 @@ order), its source link and the rule that routed it; and times read at a glance:
 the request's clock, the absolute time in the reader's people.yml zone on hover."""
 from __future__ import annotations
 
+import json
 import re
 
 import time_machine
@@ -40,7 +41,7 @@ def test_the_alert_page_tells_its_story_in_order(client, redis, env, run_jobs):
                                           story.index("message in #ops"))
     assert signal_at < decision_at < message_at
     assert "routing/alerts-to-ops → {&#34;notify&#34;" in html or 'routing/alerts-to-ops → {"notify"' in story
-    assert f'href="/rooms/%23ops#m-' in html
+    assert 'href="/rooms/%23ops#m-' in html
     # the fingerprint works as well as the short id; an unknown one is a 404 page, not a 500
     assert client.get(f"/alerts/{alert['fingerprint']}").status_code == 200
     assert client.get("/alerts/nothing-like-this").status_code == 404
@@ -51,7 +52,7 @@ def test_a_source_link_only_when_it_is_http(client, redis, env, run_jobs):
     signal = brain.load_signal(redis, alert["signal"])
     for url, linked in (("https://nagios.example/cgi-bin/status.cgi?host=x", True), ("javascript:alert(1)", False)):
         signal["url"] = url
-        redis.set(brain.key_signal(signal["id"]), __import__("json").dumps(signal))
+        redis.set(brain.key_signal(signal["id"]), json.dumps(signal))
         html = page(client.get(f"/alerts/{alert['id']}"))
         assert ("open in nagios" in html) is linked
         assert "javascript:" not in html

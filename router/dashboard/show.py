@@ -31,12 +31,13 @@ EMOJI = {
     "thumbsup": "👍", "+1": "👍", "thumbsdown": "👎", "-1": "👎", "sos": "🆘", "skull": "💀",
     "arrow_right": "➡️", "repeat": "🔁", "lock": "🔒", "robot_face": "🤖", "boom": "💥",
 }
-# Text symbols for severities: not colour alone (WCAG 1.4.1).
-SEVERITY_ICON = {"critical": "🔴", "error": "🔴", "warning": "🟠", "info": "🔵", "ok": "🟢"}
+# Symbols for severities, so colour is not the only sign (WCAG 1.4.1): plain Unicode shapes that
+# every system font has, unlike emoji (a phone without an emoji font would show boxes).
+SEVERITY_ICON = {"critical": "✖", "error": "✖", "warning": "▲", "info": "ℹ", "ok": "✔"}
 
 
 def severity_icon(severity: str) -> str:
-    return SEVERITY_ICON.get((severity or "").lower(), "⚪")
+    return SEVERITY_ICON.get((severity or "").lower(), "•")
 
 
 def local(epoch: float, tz: zoneinfo.ZoneInfo) -> str:

@@ -77,4 +77,4 @@ def test_severity_is_a_word_and_an_icon_not_only_a_colour(client, redis, env, ru
     alert = fire_through_the_pipeline(client, run_jobs)
     html = page(client.get("/"))
     row = html[html.index(f'id="alert-{alert["id"]}"'):]
-    assert re.search(r'<span class="badge sev sev-critical"><span aria-hidden="true">🔴</span> critical</span>', row)
+    assert re.search(r'<span class="badge sev sev-critical"><span aria-hidden="true">✖</span> critical</span>', row)

@@ -262,10 +262,10 @@ def room(room: str):
     return show_room(room)
 
 
-@bp.get("/alerts/<path:ref>")
-def alert(ref: str):
+@bp.get("/alerts/<path:alert_id>")
+def alert(alert_id: str):
     """One alert: its story (signals, decisions, messages), its source link and the forms to act on it."""
-    return show_alert(ref)
+    return show_alert(alert_id)
 
 
 @bp.get("/rules")

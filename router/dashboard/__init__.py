@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router.dashboard import gate, pages, show, writes
-from router.dashboard.clock import now, person_tz
+from router.dashboard.clock import now, person_tz, personal_tz
 
 log = logging.getLogger("sparky")
 
@@ -54,7 +54,7 @@ bp.add_app_template_filter(show.severity_icon, "severity_icon")
 def _everywhere() -> dict:
     return {"you": gate.you(), "token_set": gate.token_required(), "logged_in": gate.logged_in(),
             "here": request.full_path.rstrip("?") if request.method == "GET" else "/",
-            "notes": get_flashed_messages(), "tz_name": person_tz().key}
+            "notes": get_flashed_messages(), "tz_name": person_tz().key, "tz_personal": personal_tz()}
 
 
 @bp.app_template_filter("link")

@@ -29,5 +29,11 @@ def person_tz() -> zoneinfo.ZoneInfo:
         if name:
             entry = people.load(current_app.extensions["sparky"].config.rules_dir).person(name) or {}
             found = zone(str(entry.get("tz", "")))
-        g.sparky_tz = found or UTC
+        g.sparky_tz, g.sparky_tz_personal = found or UTC, found is not None
     return g.sparky_tz
+
+
+def personal_tz() -> bool:
+    """Whether person_tz() is the person's own (people.yml), not the UTC fallback."""
+    person_tz()
+    return g.sparky_tz_personal

@@ -11,6 +11,7 @@ look at them.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,17 @@ def test_ack_with_the_keyboard_alone(phone, redis, env):
     assert phone.evaluate("document.activeElement.textContent") == "Ack"
     phone.keyboard.press("Enter")
     expect(phone.locator(".note")).to_contain_text(f"bob acked {alert_id} web-01/HTTP: keyboard only")
+
+
+def test_without_a_people_yml_zone_hover_times_are_in_the_browsers(browser, live, redis, env):  # noqa: F811
+    fire(redis, "web-01/HTTP")
+    context = browser.new_context(base_url=live, timezone_id="Asia/Tokyo", locale="en-US")
+    page = context.new_page()
+    page.goto("/")
+    expect(page.locator("#zone-note")).to_contain_text("your browser's zone (Asia/Tokyo)")
+    title = page.locator("#alerts time").first.get_attribute("title")
+    assert "GMT+9" in title, title
+    say_who(page, "alice")                              # people.yml: Europe/Berlin wins
+    expect(page.locator("#zone-note")).to_contain_text("Times in Europe/Berlin.")
+    assert re.search(r" CES?T$", page.locator("#alerts time").first.get_attribute("title"))
+    context.close()

@@ -17,6 +17,22 @@
   }
   if (newest && !location.hash.replace("#say", "")) { showNewest(); }
 
+  // Nobody's people.yml zone is known: show hover times in the browser's own zone.
+  function browserZone(root) {
+    if (document.body.dataset.zone !== "default" || !window.Intl) { return; }
+    var times = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var at = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(at)) { times[i].title = at.toLocaleString(undefined, {timeZoneName: "short"}); }
+    }
+  }
+  browserZone(document);
+  var note = document.getElementById("zone-note");
+  if (note && document.body.dataset.zone === "default" && window.Intl) {
+    note.textContent = "Times on hover in your browser's zone (" +
+      Intl.DateTimeFormat().resolvedOptions().timeZone + ").";
+  }
+
   var live = document.querySelectorAll("[data-live][id]");
   if (!live.length || !window.fetch || !window.DOMParser) { return; }
 
@@ -47,6 +63,7 @@
           if (old && now && now.innerHTML !== old.innerHTML) {
             grew = grew || (old === newest);
             old.innerHTML = now.innerHTML;
+            browserZone(old);
           }
         }
         if (grew) { newest = document.querySelector("[data-newest]"); showNewest(); }

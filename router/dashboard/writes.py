@@ -40,7 +40,8 @@ from router.pipeline.reception import Backpressure
 bp = Blueprint("writes", __name__)
 
 ROOM_LIMIT, TEXT_LIMIT, REASON_LIMIT, TARGET_LIMIT, DURATION_LIMIT = 80, 2000, 500, 500, 40
-ALERT_COMMANDS = ("ack", "snooze", "unsnooze", "why")
+FORM_COMMANDS = ("ack", "snooze", "unsnooze", "why", "deploy", "approve", "deny")
+NAME_LIMIT = 100
 # What the form's "content type" choice sends as Content-Type ("auto": JSON if it parses as JSON).
 CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
 
@@ -140,7 +141,7 @@ def test_payload():
 def run_command(text: str, room: str = "") -> Reply:
     """Run chat command `text` as "You are", from `room`, through the command's own function."""
     name, args = split_command(text)
-    if name not in ALERT_COMMANDS:
+    if name not in FORM_COMMANDS:
         raise gate.Refusal(f"The dashboard does not run `{name}` from a form.", 400)
     sparky = _sparky()
     try:
@@ -211,3 +212,31 @@ def why(alert_id: str):
     """`why <id>` as "You are", answered on the alert's page."""
     reply = run_command(f"why {shlex.quote(alert_id)}", _room(alert_id))
     return pages.show_alert(alert_id, answer=reply.text)
+
+
+@bp.post("/deploys")
+def ask_deploy():
+    """`deploy <app>[/<ref>] to <env>` as "You are", from the room given (news of it goes there)."""
+    app = _field("app", NAME_LIMIT, "App", required=True)
+    env = _field("env", NAME_LIMIT, "Environment", required=True)
+    ref = _field("ref", NAME_LIMIT, "Ref")
+    room = _field("room", ROOM_LIMIT, "Room")
+    if any(" " in v or v.lower() == "to" for v in (app, env, ref)):
+        raise gate.Refusal("App, ref and environment are single words, e.g. web-api, main, production.", 400)
+    flash(run_command(f"deploy {app}{'/' + ref if ref else ''} to {env}", room).text)
+    return redirect(url_for("dashboard.pages.overview", _anchor="deploys"))
+
+
+@bp.post("/requests/<request_id>/approve")
+def approve_request(request_id: str):
+    """`approve <id>` as "You are": a stale clean-up (`st-…`) or any other pending request."""
+    flash(run_command(f"approve {shlex.quote(request_id)}").text)
+    return redirect(url_for("dashboard.pages.overview", _anchor="stale"))
+
+
+@bp.post("/requests/<request_id>/deny")
+def deny_request(request_id: str):
+    """`deny <id> [reason]` as "You are"."""
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    flash(run_command(f"deny {shlex.quote(request_id)} {_reason(reason)}".strip()).text)
+    return redirect(url_for("dashboard.pages.overview", _anchor="stale"))

@@ -54,6 +54,9 @@ bp.add_app_template_filter(show.severity_icon, "severity_icon")
 def _everywhere() -> dict:
     return {"you": gate.you(), "token_set": gate.token_required(), "logged_in": gate.logged_in(),
             "here": request.full_path.rstrip("?") if request.method == "GET" else "/",
+            # what live.js polls: this page's own GET address (a page shown in answer to a POST
+            # passes its own, or has none)
+            "live_url": request.full_path.rstrip("?") if request.method == "GET" else "",
             "notes": get_flashed_messages(), "tz_name": person_tz().key, "tz_personal": personal_tz()}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from marshmallow import ValidationError
 
 from router.alerts import lookup
@@ -155,6 +155,7 @@ def overview_context() -> dict:
 
 
 def show_overview(status: int = 200, **extra):
+    extra.setdefault("live_url", request.full_path.rstrip("?") if request.method == "GET" else "/")
     return render_template("dashboard/overview.html", **overview_context(), **extra), status
 
 
@@ -228,7 +229,9 @@ def alert_context(ref: str) -> dict:
 
 
 def show_alert(ref: str, status: int = 200, **extra):
-    return render_template("dashboard/alert.html", **alert_context(ref), **extra), status
+    context = alert_context(ref)
+    extra.setdefault("live_url", url_for("dashboard.pages.alert", alert_id=context["alert"]["id"]))
+    return render_template("dashboard/alert.html", **context, **extra), status
 
 
 def room_context(room: str) -> dict:
@@ -236,6 +239,7 @@ def room_context(room: str) -> dict:
 
 
 def show_room(room: str, status: int = 200, **extra):
+    extra.setdefault("live_url", url_for("dashboard.pages.room", room=room))
     return render_template("dashboard/room.html", **room_context(room), **extra), status
 
 

@@ -120,6 +120,9 @@ def test_why_is_answered_on_the_alerts_page(client, redis, alerts):
     assert answer.status_code == 200
     shown = text_of(page(answer))
     assert f"Alert {WEB01} web-01/HTTP (firing), its latest signal:" in shown
+    # live.js keeps the page fresh from its GET address, not the form's
+    assert f'data-live-url="/alerts/{WEB01}"' in answer.get_data(as_text=True)
+    assert 'data-live-url="/?severity=critical"' in page(client.get("/?severity=critical"))
     assert [e["outcome"] for e in audit(redis, event="command", command="why")] == ["ok"]
 
 

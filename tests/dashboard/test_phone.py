@@ -102,7 +102,15 @@ def test_no_page_scrolls_sideways_and_screenshots(browser, live, client, redis, 
             assert wide <= client_width, f"{url} at {size} is {wide}px wide in {client_width}px ({path})"
         context.close()
         assert not errors, errors
-    assert len(list(shots.glob("*.png"))) >= 2 * len(pages)
+    # dark mode follows the system
+    context = browser.new_context(base_url=live, viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    page.goto("/")
+    page.screenshot(path=str(shots / "overview-phone-dark.png"), full_page=True)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(11, 15, 23)", background
+    context.close()
+    assert len(list(shots.glob("*.png"))) >= 2 * len(pages) + 1
 
 
 def test_a_room_opens_at_its_newest_message_with_the_chat_box_in_view(phone, client, redis, alerts, run_jobs):

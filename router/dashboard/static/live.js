@@ -34,7 +34,9 @@
   }
 
   var live = document.querySelectorAll("[data-live][id]");
-  if (!live.length || !window.fetch || !window.DOMParser) { return; }
+  // The page's own GET address (after a form's POST the address bar shows the form's).
+  var source = document.body.dataset.liveUrl;
+  if (!source || !live.length || !window.fetch || !window.DOMParser) { return; }
 
   function busy() {
     // Never swap under someone typing or with a form open: the next tick tries again.
@@ -48,7 +50,7 @@
 
   function tick() {
     if (document.hidden || busy()) { return; }
-    fetch(location.pathname + location.search, {credentials: "same-origin", headers: {"X-Sparky-Live": "1"}})
+    fetch(source, {credentials: "same-origin"})
       .then(function (answer) {
         if (!answer.ok) { throw new Error("HTTP " + answer.status); }
         return answer.text();

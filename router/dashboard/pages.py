@@ -235,7 +235,17 @@ def show_alert(ref: str, status: int = 200, **extra):
 
 
 def room_context(room: str) -> dict:
-    return {"room": room, "messages": rooms.messages(_sparky().conn, room, SHOWN["messages"])}
+    """The room's messages, each about an alert marked with the alert it is about (its fingerprint
+    names the host), so two alerts whose messages read alike can be told apart and opened."""
+    conn = _sparky().conn
+    messages = rooms.messages(conn, room, SHOWN["messages"])
+    ids = sorted({m["signal"] for m in messages if m.get("signal")})
+    about = {s["id"]: s for s in brain.load_signals(conn, ids) if s.get("kind") == "alert" and s.get("fingerprint")}
+    for m in messages:
+        signal = about.get(m.get("signal", ""))
+        if signal:
+            m["about"] = {"id": brain.alert_id(signal["fingerprint"]), "fingerprint": signal["fingerprint"]}
+    return {"room": room, "messages": messages}
 
 
 def show_room(room: str, status: int = 200, **extra):

@@ -78,3 +78,9 @@ def test_severity_is_a_word_and_an_icon_not_only_a_colour(client, redis, env, ru
     html = page(client.get("/"))
     row = html[html.index(f'id="alert-{alert["id"]}"'):]
     assert re.search(r'<span class="badge sev sev-critical"><span aria-hidden="true">✖</span> critical</span>', row)
+
+
+def test_a_room_message_names_the_alert_it_is_about(client, redis, env, run_jobs):
+    alert = fire_through_the_pipeline(client, run_jobs)
+    html = page(client.get("/rooms/%23ops"))
+    assert f'<a class="about" href="/alerts/{alert["id"]}">web-01/HTTP</a>' in html

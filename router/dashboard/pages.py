@@ -94,20 +94,30 @@ def grouped(alerts: list[dict], by: str) -> list[tuple[str, list[dict]]]:
     return list(groups.items())
 
 
-def snooze_choices(alert: dict, firing: list[dict], now: float) -> list[dict]:
-    """What a row's Snooze can silence, each with the preview of what it matches now (SPEC §6)."""
+def snooze_choices(alert: dict, by_label: dict[tuple[str, str], list[dict]]) -> list[dict]:
+    """What a row's Snooze can silence, each with the preview of what it matches now (SPEC §6).
+
+    The choices are label equalities (`host=web-01`), so what they match is looked up in
+    `by_label` (label_index), built once per page: not every row against every firing alert."""
     labels = alert.get("labels") or {}
-    choices = [{"value": alert["id"], "label": "this alert", "matchers": [
-        {"name": "fingerprint", "op": "=", "value": alert["fingerprint"]}]}]
+    choices = [{"value": alert["id"], "label": "this alert", "hits": [alert]}]
     for name in SNOOZE_BY:
         if labels.get(name):
-            choices.append({"value": matchers.render([{"name": name, "op": "=", "value": labels[name]}]),
-                            "label": "", "matchers": [{"name": name, "op": "=", "value": labels[name]}]})
-    for choice in choices:
-        hits = [a for a in firing if lookup.matches(choice["matchers"], a, now)]
-        choice["label"] = choice["label"] or choice["value"]
-        choice["preview"], choice["count"] = preview(hits), len(hits)
-    return choices
+            shown = matchers.render([{"name": name, "op": "=", "value": labels[name]}])
+            choices.append({"value": shown, "label": shown, "hits": by_label.get((name, labels[name]), [])})
+    return [{**c, "preview": preview(c["hits"]), "count": len(c["hits"])} for c in choices]
+
+
+def label_index(firing: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """(label, value) → the firing alerts with it, for the labels a Snooze offers (SNOOZE_BY, none
+    of them a signal field, so `host=web-01` in a snooze matches exactly these)."""
+    index: dict[tuple[str, str], list[dict]] = {}
+    for a in firing:
+        for name in SNOOZE_BY:
+            value = (a.get("labels") or {}).get(name)
+            if value:
+                index.setdefault((name, value), []).append(a)
+    return index
 
 
 def preview_of(target: str) -> str:
@@ -134,7 +144,7 @@ def overview_context() -> dict:
     conn, now = sparky.conn, clock.now()
     filters = alert_filters()
     alerts, everything, problem = filtered_alerts(conn, filters, now)
-    alerts = alerts[:SHOWN["alerts"]]
+    alerts, by_label = alerts[:SHOWN["alerts"]], label_index(everything)
     deploys = [deploy_view(r, now) for r in reqs.recent(conn, SHOWN["deploys"], now=now)]
     audit, _ = brain.audit_entries(conn, SHOWN["audit"])
     stale = stale_items(conn, "", sparky.config.rules_dir, now)
@@ -143,7 +153,7 @@ def overview_context() -> dict:
         "alerts": alerts, "groups": grouped(alerts, filters["group"]), "filters": filters,
         "filter_problem": problem, "firing_count": len(everything),
         "alert_sources": sorted({a["source"] for a in everything}), "severities": SEVERITIES, "group_choices": GROUPS,
-        "choices": {a["id"]: snooze_choices(a, everything, now) for a in alerts},
+        "choices": {a["id"]: snooze_choices(a, by_label) for a in alerts},
         "snoozes": active_snoozes(conn, now),
         "pending": [d for d in deploys if d["state"] in PENDING],
         "deploys": [d for d in deploys if d["state"] not in PENDING],
@@ -225,7 +235,7 @@ def alert_context(ref: str) -> dict:
     entries = story(conn, alert)
     latest = brain.load_signal(conn, alert.get("signal", "")) if alert.get("signal") else None
     return {"alert": alert, "firing": shown is not None, "entries": entries, "routed_by": routed_by(entries),
-            "url": (latest or {}).get("url", ""), "choices": {alert["id"]: snooze_choices(alert, everything, now)}}
+            "url": (latest or {}).get("url", ""), "choices": {alert["id"]: snooze_choices(alert, label_index(everything))}}
 
 
 def show_alert(ref: str, status: int = 200, **extra):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 from router.core import brain
+from router.core.signal import SIGNAL_FIELDS
+from router.dashboard import pages
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import audit, fire
 from tests.dashboard.conftest import named, page, post, text_of
@@ -165,3 +167,8 @@ def test_filters_and_grouping_live_in_the_url(client, redis, alerts):
     assert "<option selected>host</option>" in html
     answer = client.get("/?match=host%3D~(")
     assert answer.status_code == 200 and "Matcher:" in text_of(page(answer))
+
+
+def test_the_snooze_choices_are_labels_so_their_preview_is_what_a_snooze_matches():
+    # pages.label_index counts label equalities; a signal field would be matched differently
+    assert not set(pages.SNOOZE_BY) & set(SIGNAL_FIELDS)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
@@ -30,9 +29,9 @@ from router.api.deploys import decide
 from router.api.rules import try_payload
 from router.commands.declare import Refused, Reply, UsageError, commands
 from router.commands.execute import run_as
-from router.commands.parse import split_command
+from router.commands.parse import split_command, words
 from router.commands.snooze import find_snooze, normalise_id
-from router.dashboard import gate, pages
+from router.dashboard import clock, gate, pages
 from router.engine import RulesUnavailable
 from router.engine.dryrun import DryRunError
 from router.pipeline.reception import Backpressure
@@ -139,13 +138,15 @@ def test_payload():
 
 
 def run_command(text: str, room: str = "") -> Reply:
-    """Run chat command `text` as "You are", from `room`, through the command's own function."""
+    """Run chat command `text` as "You are", from `room`, through the command's own function.
+    The audit trail shows it as typed, without the quotes that keep a reason one argument."""
     name, args = split_command(text)
     if name not in FORM_COMMANDS:
         raise gate.Refusal(f"The dashboard does not run `{name}` from a form.", 400)
+    shown = " ".join(words(text))
     sparky = _sparky()
     try:
-        return run_as(sparky.conn, sparky.config, gate.acting_as(), name, text,
+        return run_as(sparky.conn, sparky.config, gate.acting_as(), name, shown,
                       lambda ctx: commands()[name].func(ctx, args), room=room, outcome=lambda reply: reply.outcome)
     except (Refused, UsageError, RulesUnavailable) as exc:
         raise refusal(exc) from None
@@ -201,7 +202,7 @@ def snooze(alert_id: str):
 def unsnooze(snooze_id: str):
     """`unsnooze <id> [reason]` as "You are"."""
     reason = _field("reason", REASON_LIMIT, "Reason")
-    found, _ = find_snooze(_sparky().conn, normalise_id(snooze_id) or "", time.time())
+    found, _ = find_snooze(_sparky().conn, normalise_id(snooze_id) or "", clock.now())
     text = f"unsnooze {shlex.quote(snooze_id)} {_reason(reason)}".strip()
     flash(run_command(text, (found or {}).get("room", "")).text)
     return _back(request.form.get("alert", "")[:40])

@@ -57,6 +57,8 @@ def test_a_reason_with_quotes_and_words_like_for_stays_the_reason(client, redis,
     named(client, "bob")
     post(client, f"/alerts/{WEB01}/ack", reason="it's down for 'real' because; `rm -rf`")
     assert brain.load_alert(redis, "web-01/HTTP")["ack_reason"] == "it's down for 'real' because; `rm -rf`"
+    (entry,) = audit(redis, event="command", command="ack")
+    assert entry["what"] == f"ack {WEB01} it's down for 'real' because; `rm -rf`"       # as typed
 
 
 def test_snooze_from_a_row_within_the_guardrails(client, redis, alerts):

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from router.chat import rooms
 from router.core import brain
+from router.deploys import records as reqs
+from router.stale import inventory
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import fire
 from tests.conftest import payload
@@ -77,6 +80,18 @@ def a_busy_night(client, redis, run_jobs) -> str:
     made = client.post("/api/snoozes", json={"user": "alice", "matchers": ["host=db-01"], "duration": "2h",
                                              "reason": "disk cleanup on the whole db fleet, see the ticket"})
     assert made.status_code == 201, made.json
+    # a pending deploy, builds and test runs, a stale item with a long title
+    reqs.create(redis, app="web-api-with-a-long-name", repo="acme/web-api", ref="feature/very-long-branch-name-x",
+                sha="a1b2c3d4e5f6", env="production", requester="alice", room="#deploys")
+    for name in ("jenkins/notification.build143.finalized_failure.json", "runscope/webhook.test_run.pass.json"):
+        body, headers = payload(name)
+        assert client.post(f"/hooks/{name.split('/')[0]}", data=body, headers=headers).status_code == 202
+    now = time.time()
+    item = inventory.Item(type="pull_request", fingerprint="acme/web#7", subject="acme/web#7", owner="alice",
+                          title="A_branch_name_that_goes_on_and_on_" * 4, url="https://github.com/acme/web/pull/7",
+                          last_activity=now - 20 * 86400, labels={"author": "alice"})
+    inventory.stage(redis, "prs", "r1", [inventory.to_signal(item, "prs", "r1", now, 14 * 86400)])
+    inventory.publish(redis, "prs", "r1", {"found": 1})
     for n in range(60):
         rooms.post(redis, "#ops", f"test/{n}", {"text": f"*message {n}* `ack 5aee4b7` :red_circle: "
                                                         f"<https://example.com/a/very/long/path/{'x' * 80}|link>",

@@ -57,7 +57,7 @@ def _everywhere() -> dict:
             # what live.js polls: this page's own GET address (a page shown in answer to a POST
             # passes its own, or has none)
             "live_url": request.full_path.rstrip("?") if request.method == "GET" else "",
-            "notes": get_flashed_messages(), "tz_name": person_tz().key, "tz_personal": personal_tz()}
+            "notes": get_flashed_messages(with_categories=True), "tz_name": person_tz().key, "tz_personal": personal_tz()}
 
 
 @bp.app_template_filter("link")

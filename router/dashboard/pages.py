@@ -151,6 +151,7 @@ def overview_context() -> dict:
     rules = rules_view(conn, sparky.config)
     return {
         "alerts": alerts, "groups": grouped(alerts, filters["group"]), "filters": filters,
+        "shown_inline": [f"alert:{a['id']}" for a in alerts],
         "filter_problem": problem, "firing_count": len(everything),
         "alert_sources": sorted({a["source"] for a in everything}), "severities": SEVERITIES, "group_choices": GROUPS,
         "choices": {a["id"]: snooze_choices(a, by_label) for a in alerts},
@@ -234,7 +235,7 @@ def alert_context(ref: str) -> dict:
     alert = shown or {**found, "acked": bool(found.get("acked_by")), "snoozed": False, "snoozed_by": []}
     entries = story(conn, alert)
     latest = brain.load_signal(conn, alert.get("signal", "")) if alert.get("signal") else None
-    return {"alert": alert, "firing": shown is not None, "entries": entries, "routed_by": routed_by(entries),
+    return {"alert": alert, "firing": shown is not None, "shown_inline": [f"alert:{alert['id']}"] if shown else [], "entries": entries, "routed_by": routed_by(entries),
             "url": (latest or {}).get("url", ""), "choices": {alert["id"]: snooze_choices(alert, label_index(everything))}}
 
 

@@ -178,7 +178,7 @@ def ack(alert_id: str):
     """`ack <id> [reason]` as "You are"."""
     reason = _field("reason", REASON_LIMIT, "Reason")
     reply = run_command(f"ack {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
-    flash(reply.text)
+    flash(reply.text, f"alert:{alert_id}")
     return _back(alert_id)
 
 
@@ -194,7 +194,7 @@ def snooze(alert_id: str):
     keyword = "until" if duration.lower().startswith("until ") else "for"
     duration = duration[len("until "):] if keyword == "until" else duration
     text = f"snooze {target} {keyword} {duration}" + (f" because {_reason(reason)}" if reason else "")
-    flash(run_command(text, _room(alert_id)).text)
+    flash(run_command(text, _room(alert_id)).text, f"alert:{alert_id}")
     return _back(alert_id)
 
 
@@ -204,8 +204,9 @@ def unsnooze(snooze_id: str):
     reason = _field("reason", REASON_LIMIT, "Reason")
     found, _ = find_snooze(_sparky().conn, normalise_id(snooze_id) or "", clock.now())
     text = f"unsnooze {shlex.quote(snooze_id)} {_reason(reason)}".strip()
-    flash(run_command(text, (found or {}).get("room", "")).text)
-    return _back(request.form.get("alert", "")[:40])
+    alert_id = request.form.get("alert", "")[:40]
+    flash(run_command(text, (found or {}).get("room", "")).text, f"alert:{alert_id}" if alert_id else "message")
+    return _back(alert_id)
 
 
 @bp.post("/alerts/<alert_id>/why")

@@ -39,8 +39,11 @@ def test_ack_from_a_row_acts_as_you_and_comes_back_with_the_answer(client, redis
     named(client, "bob")
     answer = post(client, f"/alerts/{WEB01}/ack", reason="looking into it", next="/?severity=critical")
     assert (answer.status_code, answer.headers["Location"]) == (302, f"/?severity=critical#alert-{WEB01}")
-    shown = text_of(page(client.get(answer.headers["Location"])))
+    html = page(client.get(answer.headers["Location"]))
+    shown = text_of(html)
     assert f"bob acked {WEB01} web-01/HTTP: looking into it" in shown            # the command's own reply
+    row = html[html.index(f'id="alert-{WEB01}"'):]
+    assert f"bob acked <code>{WEB01}</code> web-01/HTTP: looking into it" in row[:row.index("</tr>")]  # in its row
     assert "acked by bob: looking into it" in shown
     assert brain.load_alert(redis, "web-01/HTTP")["acked_by"] == "bob"
     (entry,) = audit(redis, event="command", command="ack")
@@ -174,3 +177,10 @@ def test_filters_and_grouping_live_in_the_url(client, redis, alerts):
 def test_the_snooze_choices_are_labels_so_their_preview_is_what_a_snooze_matches():
     # pages.label_index counts label equalities; a signal field would be matched differently
     assert not set(pages.SNOOZE_BY) & set(SIGNAL_FIELDS)
+
+
+def test_an_answer_about_an_alert_not_on_the_page_is_shown_at_the_top(client, redis, alerts):
+    named(client, "bob")
+    answer = post(client, f"/alerts/{WEB01}/ack", next="/?severity=warning")       # the row is filtered out
+    html = page(client.get(answer.headers["Location"]))
+    assert f'<p class="note" role="status">bob acked <code>{WEB01}</code> web-01/HTTP</p>' in html

@@ -149,7 +149,10 @@ def test_ack_and_snooze_from_a_row(phone, redis, alerts):
     row = phone.locator(f"#alert-{web01}")
     row.locator("form.ack input[name=reason]").fill("on it")
     row.locator("button.ack").click()
-    expect(phone.locator(".note")).to_contain_text(f"bob acked {web01} web-01/HTTP: on it")
+    # the answer is in the row the phone lands on, not at the top of a long page
+    note = row.locator(".note")
+    expect(note).to_contain_text(f"bob acked {web01} web-01/HTTP: on it")
+    expect(note).to_be_in_viewport()
     expect(row).to_contain_text("acked by bob: on it")
     expect(row.locator("button.ack")).to_have_count(0)
 
@@ -161,12 +164,13 @@ def test_ack_and_snooze_from_a_row(phone, redis, alerts):
     row.locator("input[name=duration]").fill("2h")
     row.locator("details input[name=reason]").fill("disk cleanup")
     row.locator("button", has_text="Snooze").click()
-    expect(phone.locator(".note")).to_contain_text("Snoozed s1: host=db-01 until")
+    expect(row.locator(".note")).to_contain_text("Snoozed s1: host=db-01 until")
+    expect(row.locator(".note")).to_be_in_viewport()
     expect(row).to_contain_text("snoozed by alice (s1)")
     assert overflow(phone)[0] <= overflow(phone)[1]
 
     row.locator("button", has_text="Unsnooze s1").click()
-    expect(phone.locator(".note")).to_contain_text("Ended snooze s1")
+    expect(row.locator(".note")).to_contain_text("Ended snooze s1")
     expect(row).not_to_contain_text("snoozed by alice")
 
 

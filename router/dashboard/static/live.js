@@ -46,6 +46,24 @@
     return !!document.querySelector("[data-live] details[open]");
   }
 
+  // A form's answer shown in an alert's row lives only in the page it was redirected to: keep it
+  // across updates (in the same row, if the row is still there) until the person reloads.
+  function answers(root) {
+    var kept = [], notes = root.querySelectorAll(".note");
+    for (var i = 0; i < notes.length; i++) {
+      var row = notes[i].parentElement.closest("[id]");
+      if (row && row !== root) { kept.push([row.id, notes[i]]); }
+    }
+    return kept;
+  }
+  function putBack(kept) {
+    for (var i = 0; i < kept.length; i++) {
+      var row = document.getElementById(kept[i][0]);
+      var actions = row && row.querySelector(".actions");
+      if (actions && !row.querySelector(".note")) { actions.parentNode.insertBefore(kept[i][1], actions); }
+    }
+  }
+
   function lost(yes) { if (status) { status.hidden = !yes; } }
 
   function tick() {
@@ -64,8 +82,10 @@
           var now = fresh.getElementById(live[i].id);
           if (old && now && now.innerHTML !== old.innerHTML) {
             grew = grew || (old === newest);
+            var kept = answers(old);
             old.innerHTML = now.innerHTML;
             browserZone(old);
+            putBack(kept);
           }
         }
         if (grew) { newest = document.querySelector("[data-newest]"); showNewest(); }

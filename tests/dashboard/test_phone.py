@@ -239,3 +239,17 @@ def test_without_a_people_yml_zone_hover_times_are_in_the_browsers(browser, live
     expect(page.locator("#zone-note")).to_contain_text("Times in Europe/Berlin.")
     assert re.search(r" CES?T$", page.locator("#alerts time").first.get_attribute("title"))
     context.close()
+
+
+def test_ack_works_with_javascript_off(browser, live, redis, env):  # noqa: F811
+    fire(redis, "web-01/HTTP")
+    alert_id = brain.alert_id("web-01/HTTP")
+    context = browser.new_context(base_url=live, viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto("/")
+    say_who(page, "bob")
+    row = page.locator(f"#alert-{alert_id}")
+    row.locator("button.ack").click()
+    expect(row.locator(".note")).to_contain_text(f"bob acked {alert_id} web-01/HTTP")
+    context.close()

@@ -212,18 +212,19 @@ def story(conn, alert: dict) -> list[dict]:
     ids = {s["id"] for s in signals}
     for r in rooms.list_rooms(conn):
         for m in rooms.messages(conn, r["room"], SHOWN["messages"]):
-            if m.get("signal") in ids or m.get("anchor") == fingerprint:
+            if m.get("signal") in ids:
                 entries.append({"at": m.get("ts", ""), "kind": "message", "message": m, "order": 2})
     return sorted(entries, key=lambda e: (e["at"], e.get("order", 0)))
 
 
 def routed_by(entries: list[dict]) -> list[str]:
-    """`ruleset/rule` of each rule that sent the alert somewhere (a notify action), newest decision."""
+    """`ruleset/rule` of the rules that sent the alert somewhere (a `notify` action) in its newest
+    decision; when none notified, every rule that matched (a drop, an escalation)."""
     for e in reversed(entries):
         if e["kind"] == "decision":
-            return [f"{name}/{m['rule']}" for name, m in e["matched"]
-                    if any("notify" in (a or {}) for a in m.get("actions") or [])] or \
-                   [f"{name}/{m['rule']}" for name, m in e["matched"]]
+            matched = [(f"{name}/{m['rule']}", m.get("actions") or []) for name, m in e["matched"]]
+            notified = [rule for rule, actions in matched if any("notify" in (a or {}) for a in actions)]
+            return notified or [rule for rule, _ in matched]
     return []
 
 

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from router.dashboard import gate, pages, writes
+from router.dashboard import gate, pages, show, writes
+from router.dashboard.clock import now, person_tz, personal_tz
 
 log = logging.getLogger("sparky")
 
@@ -35,21 +36,38 @@ def csrf_field() -> Markup:
 
 @bp.app_template_filter("when")
 def when(iso: str) -> str:
-    """`2026-03-01T10:00:00.000Z` as `2026-03-01 10:00:00 UTC` (times are UTC everywhere)."""
-    return f"{iso[:10]} {iso[11:19]} UTC" if iso and len(iso) >= 19 else (iso or "")
+    """`2026-03-01T10:00:00.000Z` as `2026-03-01 11:00:00 CET`, in the person's zone."""
+    return show.absolute(iso, person_tz())
+
+
+@bp.app_template_filter("ago")
+def ago(iso: str, prefix: str = "", suffix: str = " ago") -> Markup:
+    """`12m ago` (or with prefix="for ", suffix="": `for 12m`), the absolute time in its title."""
+    return show.relative(iso, now(), person_tz(), prefix, suffix)
+
+
+bp.add_app_template_filter(show.mrkdwn, "mrkdwn")
+bp.add_app_template_filter(show.severity_icon, "severity_icon")
 
 
 @bp.context_processor
 def _everywhere() -> dict:
     return {"you": gate.you(), "token_set": gate.token_required(), "logged_in": gate.logged_in(),
             "here": request.full_path.rstrip("?") if request.method == "GET" else "/",
-            "notes": get_flashed_messages()}
+            # what live.js polls: this page's own GET address (a page shown in answer to a POST
+            # passes its own, or has none)
+            "live_url": request.full_path.rstrip("?") if request.method == "GET" else "",
+            "notes": get_flashed_messages(with_categories=True), "tz_name": person_tz().key, "tz_personal": personal_tz()}
 
 
 @bp.app_template_filter("link")
 def link(url: str) -> str:
     """`url` when it is http(s), else "": a signal's url comes from outside (no javascript: links)."""
     return url if isinstance(url, str) and urlsplit(url).scheme in ("http", "https") else ""
+
+
+ALERT_FORMS = frozenset({"dashboard.writes.ack", "dashboard.writes.snooze", "dashboard.writes.unsnooze",
+                         "dashboard.writes.why"})
 
 
 def _error_page(status: int, message: str):
@@ -68,6 +86,11 @@ def _refused(exc: gate.Refusal):
     if request.endpoint == "dashboard.writes.say" and request.form.get("back") == "room":
         return pages.show_room(request.form.get("room", "").strip(), exc.status, text=request.form.get("text", ""),
                                **shown)
+    if request.endpoint in ALERT_FORMS:
+        back = request.form.get("next", "")
+        if back.startswith("/alerts/"):
+            return pages.show_alert(request.view_args.get("alert_id") or request.form.get("alert", ""), exc.status,
+                                    form=request.form, **shown)
     return pages.show_overview(exc.status, **shown)
 
 

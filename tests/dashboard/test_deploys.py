@@ -41,20 +41,20 @@ def test_approve_from_the_dashboard(client, redis, sparky, run_jobs, jenkins):
     named(client, "alice")
     refused = post(client, f"/deploys/{rid}/approve")
     assert refused.status_code == 403
-    assert f"You asked for `{rid}`: your own approval does not count." in text_of(page(refused))
+    assert f"You asked for {rid}: your own approval does not count." in text_of(page(refused))
     entry = audit(redis, event="command", command="approve")[-1]
     assert (entry["who"], entry["channel"], entry["outcome"]) == ("alice", "api", "refused")
 
     named(client, "dave")                                     # not among the approvers
     refused = post(client, f"/deploys/{rid}/approve")
     assert refused.status_code == 403
-    assert f"`{rid}` needs approvals from deployers; dave is not one of them." in text_of(page(refused))
+    assert f"{rid} needs approvals from deployers; dave is not one of them." in text_of(page(refused))
 
     named(client, "bob")
     answer = post(client, f"/deploys/{rid}/approve")
     assert (answer.status_code, answer.headers["Location"]) == (302, "/#deploys")
     html = page(client.get("/"))
-    assert (f"bob approved `{rid}` web-api main@a1b2c3d → production. Still needed: 1 more approval from "
+    assert (f"bob approved {rid} web-api main@a1b2c3d → production. Still needed: 1 more approval from "
             "deployers (so far: bob).") in text_of(html)
     assert " bob Approve Deny" in row(html, rid)
 
@@ -95,3 +95,22 @@ def test_refusals_before_anything_is_asked(client, redis, sparky, run_jobs):
     answer = post(client, "/deploys/dp-nope/approve")
     assert answer.status_code == 404 and "dp-nope" in text_of(page(answer))
     assert client.get(f"/api/deploys/{rid}").json["approvals"] == []
+
+
+def test_ask_for_a_deploy_from_the_page(client, redis, sparky, run_jobs):
+    sparky.ci(SHA)
+    named(client, "alice")
+    answer = post(client, "/deploys", app="web-api", ref="", env="production", room="#deploys")
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/#deploys")
+    run_jobs()
+    (made,) = client.get("/api/deploys").json["deploys"]
+    assert (made["requester"], made["env"], made["state"]) == ("alice", "production", "waiting")
+    assert made["id"] in text_of(page(client.get("/")))
+    (entry,) = audit(redis, event="command", command="deploy")
+    assert (entry["who"], entry["channel"], entry["room"]) == ("alice", "api", "#deploys")
+    # the command's own checks: an unknown app is its usage error, shown with 400
+    refused = post(client, "/deploys", app="nope", env="production")
+    assert refused.status_code == 400 and "nope" in text_of(page(refused))
+    assert post(client, "/deploys", app="web api", env="production").status_code == 400
+    named(client)
+    assert post(client, "/deploys", app="web-api", env="production").status_code == 400

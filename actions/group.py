@@ -21,6 +21,7 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from actions.muting import muted
 from router.chat import send as chat
 from router.chat.compose import default_text, firing
 from router.core import brain, durations
@@ -115,9 +116,12 @@ def _keys(gid: str) -> dict[str, str]:
 
 def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str] | str | None = None,
           wait: object = "30s", interval: object = "5m", mention: str = "", template: str = "",
-          ctx: Context | None = None) -> str:
+          mute_during: object = (), ctx: Context | None = None) -> str:
     """Count the signal into its group's open window; the window's first signal schedules the flush."""
     ctx = ctx or Context(signal["id"], action="group")
+    quiet = muted(conn, config, mute_during, time.time())
+    if quiet:
+        return f"muted: time interval {quiet} holds (mute_during); not grouped for {room}"
     wait, interval = durations.seconds(wait), durations.seconds(interval)
     by = [by] if isinstance(by, str) else by
     by = list(by or [])

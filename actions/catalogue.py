@@ -27,6 +27,7 @@ class NotifyParams(_Params):
     mention = fields.String()                                              # "@oncall", "{actor}"
     template = fields.String()                                             # message text, {field}s
     mute_during = StrOrList()                    # time intervals when it posts nothing (actions/muting.py)
+    repeat = Duration()                          # re-announce a still-firing alert this often (actions/repeat.py)
 
 
 class DropParams(_Params):
@@ -40,6 +41,7 @@ class GroupParams(_Params):
     mention = fields.String()
     template = fields.String()
     mute_during = StrOrList()
+    repeat = Duration()                          # each grouped alert, while it fires (actions/repeat.py)
 
 
 class EscalateParams(_Params):

@@ -21,6 +21,7 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from actions import repeat as again
 from actions.muting import muted
 from router.chat import send as chat
 from router.chat.compose import default_text, firing
@@ -116,7 +117,7 @@ def _keys(gid: str) -> dict[str, str]:
 
 def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str] | str | None = None,
           wait: object = "30s", interval: object = "5m", mention: str = "", template: str = "",
-          mute_during: object = (), ctx: Context | None = None) -> str:
+          mute_during: object = (), repeat: object = None, ctx: Context | None = None) -> str:
     """Count the signal into its group's open window; the window's first signal schedules the flush."""
     ctx = ctx or Context(signal["id"], action="group")
     quiet = muted(conn, config, mute_during, time.time())
@@ -146,7 +147,8 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
         schedule_flush(conn, gid, at)
     when = from_epoch(float(at)) if at else "now"
     prefix = "grouped" if added else "already grouped"
-    return f"{prefix} into [{label}]: one message to {room} at {when}"
+    tail = again.start(conn, signal, room, repeat, ctx, mute_during) if added else ""
+    return f"{prefix} into [{label}]: one message to {room} at {when}{tail}"
 
 
 MEMBER_SEP = "\x00"   # status NUL fingerprint, in a window's firing members

@@ -10,6 +10,7 @@ import time
 
 from redis import Redis
 
+from actions import repeat as again
 from actions.muting import muted
 from router.chat import send as chat
 from router.chat.compose import default_text, is_alert, message_for
@@ -19,7 +20,7 @@ from router.jobs.context import Context
 
 
 def notify(signal: dict, conn: Redis, config: Config, *, room: str, mention: str = "", template: str = "",
-           mute_during: object = (), ctx: Context | None = None) -> str:
+           mute_during: object = (), repeat: object = None, ctx: Context | None = None) -> str:
     """Post the signal to `room`, with `mention` (a template too) in front."""
     ctx = ctx or Context(signal["id"], action="notify")
     quiet = muted(conn, config, mute_during, time.time())
@@ -31,7 +32,8 @@ def notify(signal: dict, conn: Redis, config: Config, *, room: str, mention: str
         thread = chat.thread_of(conn, signal["fingerprint"], room)
         if thread:
             message = dataclasses.replace(message, thread=thread)
-    return chat.send(conn, config, message, ctx.writes).describe()
+    sent = chat.send(conn, config, message, ctx.writes).describe()
+    return sent + again.start(conn, signal, room, repeat, ctx, mute_during)
 
 
 def drop(signal: dict, conn: Redis, config: Config, *, reason: str = "", ctx: Context | None = None) -> str:

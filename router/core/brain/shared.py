@@ -120,6 +120,15 @@ def key_repeat(fingerprint: str) -> str:
     return f"{PREFIX}repeat:{digest(fingerprint)}"
 
 
+def key_repeat_chain(fingerprint: str, room: str) -> str:
+    """The decision (its context key) whose `repeat:` chain re-announces an alert in a room now
+    (actions/repeat.py): a later notification's chain replaces an earlier one."""
+    return f"{PREFIX}repeating:{digest(fingerprint + chr(0) + room)}"
+
+
+REPEAT_CHAIN_TTL = 30 * 86400
+
+
 def key_window(ruleset: str, rule: str, same: str) -> str:
     """Sorted set of signal ids in a rule's `count` window, per `same` value tuple."""
     return f"{PREFIX}window:{ruleset}:{rule}:{digest(same)}"

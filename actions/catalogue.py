@@ -42,6 +42,7 @@ class GroupParams(_Params):
     template = fields.String()
     mute_during = StrOrList()
     repeat = Duration()                          # each grouped alert, while it fires (actions/repeat.py)
+    message = fields.String()                    # the whole message: Jinja over the window (group.group_view)
 
 
 class EscalateParams(_Params):

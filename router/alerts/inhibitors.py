@@ -128,45 +128,58 @@ def _views(alerts: list[dict], now: float) -> list[tuple[str, dict]]:
 # -- the facts ---------------------------------------------------------------------------------------
 
 def gather(pipe, ctxs: list[dict], needed: set[str], now: float, write: bool, data: dict | None = None) -> list:
+    """In an evaluation (`write`) the inhibitors `record` found just before; in a dry run
+    (`rules test`, POST /api/rules/test) found here, from the firing alerts."""
     for ctx in ctxs:
         ctx["inhibited"], ctx["inhibited_by"] = False, ""
     rules = rules_of(data)
-    alerts = [ctx for ctx in ctxs if ctx.get("kind") == "alert"]
+    alerts = [ctx for ctx in ctxs if ctx.get("kind") == "alert" and ctx.get("fingerprint")]
     if not rules or not alerts:
         return []
+
+    def found(ctx: dict, by: list[str]) -> None:
+        ctx["inhibited"], ctx["inhibited_by"] = bool(by), ", ".join(by)
+
+    if write:
+        reads = []
+        for ctx in alerts:
+            pipe.get(brain.key_inhibition(ctx.get("id") or ""))
+            reads.append(lambda raw, ctx=ctx: found(ctx, json.loads(raw) if raw else []))
+        return reads
     brain.queue_firing_alerts(pipe)
 
-    def found(reply) -> None:
+    def computed(reply) -> None:
         sources = _views(brain.decode_firing(reply), now)
         for ctx in alerts:
-            by = inhibitors(rules, ctx, sources)
-            ctx["inhibited"], ctx["inhibited_by"] = bool(by), ", ".join(by)
-    return [found]
+            found(ctx, inhibitors(rules, ctx, sources))
+    return [computed]
 
 
 def record(conn: Redis, data: dict, signals: list[dict]) -> dict[str, str]:
-    """Before the rules run (after the alert state is kept): remember which source inhibits which
-    signal, and have the sources resolving in this batch release their targets."""
+    """Before the rules run (after the alert state is kept): which firing alerts inhibit each
+    alert signal of the batch (brain.key_inhibition, read by `gather` and `why`), which signals
+    each source inhibits (brain.key_inhibited_targets), and the sources resolving in this batch
+    release their targets."""
     rules = rules_of(data)
     alerts = [s for s in signals if s.get("kind") == "alert" and s.get("fingerprint")]
     if not rules or not alerts:
         return {}
     now = time.time()
-    firing = [s for s in alerts if s.get("status") in brain.FIRING_STATES]
     resolved = [s for s in alerts if s.get("status") == "resolved"]
     with conn.pipeline(transaction=False) as pipe:
-        if firing:
-            brain.queue_firing_alerts(pipe)
+        brain.queue_firing_alerts(pipe)
         for signal in resolved:
             pipe.exists(brain.key_inhibited_targets(signal["fingerprint"]))
         answers = pipe.execute()
-    sources = _views(brain.decode_firing(answers.pop(0)), now) if firing else []
+    sources = _views(brain.decode_firing(answers.pop(0)), now)
     with conn.pipeline(transaction=False) as pipe:
-        for signal in firing:
+        for signal in alerts:
             by = inhibitors(rules, flat(signal, now), sources)
             if not by:
                 continue
             pipe.set(brain.key_inhibition(signal["id"]), json.dumps(by), ex=brain.INHIBITION_TTL)
+            if signal.get("status") not in brain.FIRING_STATES:
+                continue
             for source in by:
                 pipe.sadd(brain.key_inhibited_targets(source), f"{signal['fingerprint']}{SEP}{signal['id']}")
                 pipe.expire(brain.key_inhibited_targets(source), brain.INHIBITION_TTL)

@@ -51,7 +51,7 @@ from router.chat import send as chat
 from router.chat.compose import default_text, message_for
 from router.core import am_matchers, brain
 from router.core.config import Config
-from router.core.matchers import LABELS, Matcher, MatcherError, holds
+from router.core.matchers import LABELS, holds
 from router.core.signal import SIGNAL_FIELDS, flat
 from router.engine import store
 from router.jobs import policy
@@ -69,15 +69,7 @@ class InhibitRule:
     equal: tuple[str, ...]
 
 
-def parse_matcher(text: object) -> Matcher:
-    """One matcher as written in `inhibit_rules` (see the module docstring); MatcherError says why not."""
-    if not isinstance(text, str) or not text.strip():
-        raise MatcherError('a matcher is text, e.g. alertname="NodeDown"')
-    body = text.strip()
-    label = body.startswith(LABELS)
-    found = am_matchers.parse_filter(body[len(LABELS):] if label else body)
-    name = am_matchers.api_name(found.name)
-    return Matcher(LABELS + name if label else name, found.op, found.value)
+parse_matcher = am_matchers.from_config     # one matcher of an inhibit rule (MatcherError says why not)
 
 
 @functools.lru_cache(maxsize=32)

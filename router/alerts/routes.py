@@ -62,6 +62,8 @@ class Tree:
     root: Route
     routes: list[Route]
     version: str = ""
+    inhibit_rules: list = field(default_factory=list)     # suppression.yml's, as written
+    time_intervals: list = field(default_factory=list)    # the rule files', as written
 
     @property
     def receivers(self) -> list[str]:
@@ -213,7 +215,8 @@ def tree(rules: Rules | None) -> Tree:
             root = Route(found[-1].receiver, [], [], False, found[-1].group_by, found[-1].group_wait,
                          found[-1].repeat, rule.name, where)
             break
-    return Tree(root, routes, rules.version)
+    return Tree(root, routes, rules.version, list(rules.data.get("inhibit_rules") or []),
+                list(rules.data.get("time_intervals") or []))
 
 
 def routes_of(routes: Tree, alert: dict, now: float) -> list[Route]:
@@ -270,4 +273,34 @@ def config_yaml(routes: Tree, header: list[str]) -> str:
         lines += [f"    # and, not written as a matcher: {note}" for note in route.notes]
     lines.append("receivers:")
     lines += [f"- name: {_quoted(name)}" for name in routes.receivers]
+    lines += _inhibit_lines(routes.inhibit_rules)
+    if routes.time_intervals:
+        lines.append("time_intervals:")
+        lines += [f"- {json.dumps(item, ensure_ascii=False, sort_keys=True)}" for item in routes.time_intervals]
     return "\n".join(lines) + "\n"
+
+
+def _am_matcher(text: str) -> str | None:
+    """An inhibit rule's matcher as Alertmanager's config reads it (None when it cannot)."""
+    found = am_matchers.from_config(text)
+    matcher = Matcher(found.name[len("labels."):] if found.name.startswith("labels.") else found.name,
+                      found.op, found.value)
+    return am_matchers.as_text(matcher) if am_matchers.go_compatible(matcher) else None
+
+
+def _inhibit_lines(rules: list) -> list[str]:
+    """suppression.yml's `inhibit_rules` (YAML flow style); one Alertmanager cannot read is a comment."""
+    if not rules:
+        return []
+    lines = ["inhibit_rules:"]
+    for rule in rules:
+        source = [_am_matcher(m) for m in rule.get("source_matchers") or []]
+        target = [_am_matcher(m) for m in rule.get("target_matchers") or []]
+        equal = [e[len("labels."):] if e.startswith("labels.") else e for e in rule.get("equal") or []]
+        if None in source or None in target:
+            lines.append(f"# not for Alertmanager (a regex RE2 cannot read): {json.dumps(rule, ensure_ascii=False)}")
+            continue
+        lines.append(f"- source_matchers: {json.dumps(source, ensure_ascii=False)}")
+        lines.append(f"  target_matchers: {json.dumps(target, ensure_ascii=False)}")
+        lines.append(f"  equal: {json.dumps(equal, ensure_ascii=False)}")
+    return lines

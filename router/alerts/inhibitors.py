@@ -94,21 +94,37 @@ def _read(view: dict, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def inhibitors(rules: tuple[InhibitRule, ...], target: dict, sources: list[tuple[str, dict]]) -> list[str]:
-    """The fingerprints of the firing alerts (`(fingerprint, flat view)`) that inhibit `target` (a flat view)."""
+Prepared = list   # per rule: {values of its `equal` labels: [(fingerprint, view) of a source]}
+
+
+def prepare(rules: tuple[InhibitRule, ...], sources: list[tuple[str, dict]]) -> Prepared:
+    """The firing alerts that are sources of each rule, by their `equal` values: done once per batch,
+    so that finding a target's inhibitors costs a lookup per rule, not a pass over every alert."""
+    prepared = []
+    for rule in rules:
+        by_key: dict[tuple, list[tuple[str, dict]]] = {}
+        for fingerprint, view in sources:
+            if holds(list(rule.source), view):
+                by_key.setdefault(tuple(_read(view, name) for name in rule.equal), []).append((fingerprint, view))
+        prepared.append(by_key)
+    return prepared
+
+
+def inhibitors(rules: tuple[InhibitRule, ...], target: dict, sources: list[tuple[str, dict]] | None = None,
+               prepared: Prepared | None = None) -> list[str]:
+    """The fingerprints of the firing alerts (`(fingerprint, flat view)`, or `prepare`d) that
+    inhibit `target` (a flat view)."""
+    prepared = prepare(rules, sources or []) if prepared is None else prepared
     own = target.get("fingerprint") or ""
     found: set[str] = set()
-    for rule in rules:
-        if not holds(list(rule.target), target):
+    for rule, by_key in zip(rules, prepared):
+        if not by_key or not holds(list(rule.target), target):
             continue
         two_sided = holds(list(rule.source), target)
-        for fingerprint, view in sources:
-            if fingerprint == own or fingerprint in found or not holds(list(rule.source), view):
+        for fingerprint, view in by_key.get(tuple(_read(target, name) for name in rule.equal), ()):
+            if fingerprint == own or (two_sided and holds(list(rule.target), view)):
                 continue
-            if two_sided and holds(list(rule.target), view):
-                continue
-            if all(_read(view, name) == _read(target, name) for name in rule.equal):
-                found.add(fingerprint)
+            found.add(fingerprint)
     return sorted(found)
 
 
@@ -141,9 +157,9 @@ def gather(pipe, ctxs: list[dict], needed: set[str], now: float, write: bool, da
     brain.queue_firing_alerts(pipe)
 
     def computed(reply) -> None:
-        sources = _views(brain.decode_firing(reply), now)
+        prepared = prepare(rules, _views(brain.decode_firing(reply), now))
         for ctx in alerts:
-            found(ctx, inhibitors(rules, ctx, sources))
+            found(ctx, inhibitors(rules, ctx, prepared=prepared))
     return [computed]
 
 
@@ -163,10 +179,10 @@ def record(conn: Redis, data: dict, signals: list[dict]) -> dict[str, str]:
         for signal in resolved:
             pipe.exists(brain.key_inhibited_targets(signal["fingerprint"]))
         answers = pipe.execute()
-    sources = _views(brain.decode_firing(answers.pop(0)), now)
+    prepared = prepare(rules, _views(brain.decode_firing(answers.pop(0)), now))
     with conn.pipeline(transaction=False) as pipe:
         for signal in alerts:
-            by = inhibitors(rules, flat(signal, now), sources)
+            by = inhibitors(rules, flat(signal, now), prepared=prepared)
             if not by:
                 continue
             pipe.set(brain.key_inhibition(signal["id"]), json.dumps(by), ex=brain.INHIBITION_TTL)
@@ -192,8 +208,8 @@ def inhibited_by(conn: Redis, alerts: list[dict], now: float, data: dict | None 
     rules = rules_of(data)
     if not rules:
         return {alert["fingerprint"]: [] for alert in alerts}
-    sources = _views(lookup.firing(conn), now)
-    return {alert["fingerprint"]: inhibitors(rules, flat(lookup.as_signal(alert), now), sources)
+    prepared = prepare(rules, _views(lookup.firing(conn), now))
+    return {alert["fingerprint"]: inhibitors(rules, flat(lookup.as_signal(alert), now), prepared=prepared)
             for alert in alerts}
 
 
@@ -219,7 +235,8 @@ def released_with(conn: Redis, config: Config, rules, source: str, signal_id: st
     if not members:
         return f"{source} inhibited nothing still recorded"
     firing = {a["fingerprint"]: a for a in lookup.firing(conn)}
-    sources = [(fp, view) for fp, view in _views(list(firing.values()), now) if fp != source]
+    prepared = prepare(rules_of(rules.data), [(fp, view) for fp, view in _views(list(firing.values()), now)
+                                              if fp != source])
     snoozes = brain.active_snoozes(conn, now)
     inhibit_rules = rules_of(rules.data)
     routing = tree(rules)
@@ -229,7 +246,7 @@ def released_with(conn: Redis, config: Config, rules, source: str, signal_id: st
         alert = firing.get(target)
         if alert is None:
             continue                                  # resolved meanwhile: nothing to say
-        others = inhibitors(inhibit_rules, flat(lookup.as_signal(alert), now), sources)
+        others = inhibitors(inhibit_rules, flat(lookup.as_signal(alert), now), prepared=prepared)
         if others:
             for other in others:                      # still muted: the other source releases it
                 conn.sadd(brain.key_inhibited_targets(other), member)

@@ -29,12 +29,13 @@ class MatcherText(fields.String):
         return value
 
 
+ONE = validate.Length(min=1, error="needs at least one matcher")
 LABEL = validate.Regexp(r"^(labels\.)?[A-Za-z_][A-Za-z0-9_]*$", error="a label name, e.g. host or alertname")
 
 
 class InhibitRule(Strict):
-    source_matchers = fields.List(MatcherText(), required=True, validate=validate.Length(min=1))
-    target_matchers = fields.List(MatcherText(), required=True, validate=validate.Length(min=1))
+    source_matchers = fields.List(MatcherText(), required=True, validate=ONE)
+    target_matchers = fields.List(MatcherText(), required=True, validate=ONE)
     equal = fields.List(fields.String(validate=LABEL), load_default=list)
 
 

@@ -110,3 +110,16 @@ def test_group_repeats_each_grouped_alert(redis, env, clock):
     clock.run_at(T0 + 4 * H)
     texts = [m["text"] for m in posted(redis)]
     assert texts[0].startswith("[FIRING:1] host=db-2") and texts[1].startswith("still firing (repeated every 4h")
+
+
+def test_a_snoozed_alert_skips_its_rounds_and_repeats_again_after_the_snooze(redis, env, clock):
+    first = fire(redis, env, "web-03/HTTP", T0)
+    with freeze_time(datetime.fromtimestamp(T0 + H, timezone.utc)):
+        brain.put_snooze(redis, {"id": "s1", "matchers": [{"name": "host", "op": "=", "value": "web-03"}],
+                                 "starts_at": T0 + H, "ends_at": T0 + 6 * H})
+    clock.run_at(T0 + 4 * H)
+    assert not any(m["text"].startswith("still firing") for m in posted(redis))
+    outcomes = {k.decode(): v.decode() for k, v in redis.hgetall(brain.key_action_outcomes(first["id"])).items()}
+    assert any("round 1 not posted: snoozed by s1" in v for v in outcomes.values())
+    clock.run_at(T0 + 8 * H)                                       # the snooze ended at +6h
+    assert [m["text"].startswith("still firing") for m in posted(redis)].count(True) == 1

@@ -164,3 +164,29 @@ def test_labels_prefix_reads_the_label_and_a_bare_field_reads_the_signal():
 def test_bad_matchers_are_refused(text, message):
     with pytest.raises(MatcherError, match=message):
         inhibitors.parse_matcher(text)
+
+
+def test_rules_check_names_a_bad_inhibit_rule_at_its_line():
+    from tests.engine.helpers import problems_of
+
+    found = problems_of("""
+        ruleset: suppression
+        inhibit_rules:
+          - source_matchers: ['alertname="NodeDown"']
+            target_matchers: ['alertname!="NodeDown', 'job=~"(x"']
+            equal: [host]
+          - source_matchers: []
+            target_matchers: ['severity="warning"']
+            equal: ["host name"]
+            sorce_matchers: ['severity="critical"']
+        rules:
+          - {name: inhibited, when: {kind: alert, inhibited: true}, then: [drop]}
+    """, "suppression.yml")
+    assert found == [
+        'rules/suppression.yml:4: target_matchers: bad matcher format: job=~"(x": bad regex: missing ), '
+        'unterminated subpattern at position 0',
+        'rules/suppression.yml:4: target_matchers: matcher value contains unescaped double quote: "NodeDown',
+        'rules/suppression.yml:6: source_matchers: needs at least one matcher',
+        'rules/suppression.yml:8: equal: a label name, e.g. host or alertname',
+        'rules/suppression.yml:9: unknown key "sorce_matchers" (did you mean "source_matchers"?)',
+    ]

@@ -31,7 +31,8 @@ What it feeds:
 
 Left out (Alertmanager's): the deprecated `source_match`/`source_match_re`/`target_match*` maps
 (write matchers instead); Alertmanager also mutes an inhibited alert's *resolved* notification,
-which here is the suppression rule's business (the shipped rule drops both).
+which here is the suppression rule's business (the shipped rule lets recoveries through, as for
+snoozes).
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 from marshmallow import ValidationError
 
 from router.api.alerts import firing_alerts
+from router.api.am_shared import rules_in_force
 from router.api.chat import AUDIT_FILTERS, AuditQuery
 from router.api.deploys import view as deploy_view
 from router.api.rules import rules_view
@@ -53,8 +54,9 @@ def overview_context() -> dict:
     audit, _ = brain.audit_entries(conn, SHOWN["audit"])
     stale = stale_items(conn, "", sparky.config.rules_dir, now)
     rules = rules_view(conn, sparky.config)
+    in_force = rules_in_force()
     return {
-        "alerts": firing_alerts(conn, [], now)[:SHOWN["alerts"]],
+        "alerts": firing_alerts(conn, [], now, in_force.data if in_force is not None else None)[:SHOWN["alerts"]],
         "snoozes": active_snoozes(conn, now),
         "pending": [d for d in deploys if d["state"] in PENDING],
         "deploys": [d for d in deploys if d["state"] not in PENDING],

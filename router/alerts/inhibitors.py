@@ -279,7 +279,8 @@ def _post(conn: Redis, config: Config, routing, source: str, source_signal: str,
     signal = brain.load_signal(conn, alert.get("signal", "")) or lookup.as_signal(alert)
     signal = {**signal, "fingerprint": alert["fingerprint"], "status": alert.get("status") or "firing"}
     threads = chat.threads_of(conn, alert["fingerprint"])
-    targets = threads or {room: "" for room in receivers(routes_of(routing, alert, now))}
+    rooms = receivers([route for route in routes_of(routing, alert, now) if route.room])
+    targets = threads or {room: "" for room in rooms}
     text = f"still firing now that {source} resolved (it was inhibited): {default_text(signal)}"
     for room, thread in sorted(targets.items()):
         message = message_for(signal, room, f"inhibit/{source_signal}/{alert['fingerprint']}/{room}", text)

@@ -55,6 +55,7 @@ class Route:
     repeat: str = ""
     rule: str = ""
     where: str = ""                                    # routing.yml:12
+    room: bool = True                                  # the receiver is a room (not "drop", "escalate")
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _routes_of(rule, where: str) -> list[Route]:
     rooms = [a for a in actions if a.name in ROOM_ACTIONS and a.params.get("room")]
     if not rooms:
         name = actions[0].name if actions else "drop"
-        return [Route(name, matchers, notes, rule.cont, rule=rule.name, where=where)]
+        return [Route(name, matchers, notes, rule.cont, rule=rule.name, where=where, room=False)]
     routes = []
     for i, action in enumerate(rooms):
         params = action.params
@@ -199,8 +200,8 @@ def tree(rules: Rules | None) -> Tree:
     """The routing ruleset of `rules` as a routing tree (a bare root when there is none)."""
     ruleset = rules.ruleset(ROUTING) if rules is not None else None
     if ruleset is None:
-        return Tree(Route(DEFAULT_RECEIVER), [], rules.version if rules is not None else "")
-    root = Route(DEFAULT_RECEIVER)
+        return Tree(Route(DEFAULT_RECEIVER, room=False), [], rules.version if rules is not None else "")
+    root = Route(DEFAULT_RECEIVER, room=False)
     routes = []
     for compiled in ruleset.rules:
         rule = compiled.rule
@@ -213,7 +214,7 @@ def tree(rules: Rules | None) -> Tree:
             # The root too; and the last child, so that a rule with `continue` before it leads
             # here as it does in Sparky (Alertmanager takes the root only when no child matches).
             root = Route(found[-1].receiver, [], [], False, found[-1].group_by, found[-1].group_wait,
-                         found[-1].repeat, rule.name, where)
+                         found[-1].repeat, rule.name, where, found[-1].room)
             break
     return Tree(root, routes, rules.version, list(rules.data.get("inhibit_rules") or []),
                 list(rules.data.get("time_intervals") or []))

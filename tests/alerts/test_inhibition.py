@@ -190,3 +190,23 @@ def test_rules_check_names_a_bad_inhibit_rule_at_its_line():
         'rules/suppression.yml:8: equal: a label name, e.g. host or alertname',
         'rules/suppression.yml:9: unknown key "sorce_matchers" (did you mean "source_matchers"?)',
     ]
+
+
+def test_a_released_target_goes_only_to_rooms_its_routes_name():
+    """A route whose rule posts nowhere (`drop`, `escalate` alone) names no room to post it in."""
+    from router.alerts.routes import routes_of, tree
+    from tests.engine.helpers import rules_from
+
+    rules = rules_from("""
+        ruleset: routing
+        rules:
+          - {name: quiet, when: {kind: alert, labels.service: HTTP}, then: [drop]}
+          - {name: ops, when: {kind: alert}, then: [{notify: {room: "#ops"}}]}
+          - {name: default, when: {}, then: [drop]}
+    """, "routing.yml")
+    routing = tree(rules)
+    http = {"fingerprint": "web-01/HTTP", "status": "firing", "labels": {"host": "web-01", "service": "HTTP"}}
+    disk = {**http, "fingerprint": "web-01/Disk", "labels": {"host": "web-01", "service": "Disk"}}
+    assert [(r.receiver, r.room) for r in routes_of(routing, http, 0)] == [("drop", False)]
+    assert [(r.receiver, r.room) for r in routes_of(routing, disk, 0)] == [("#ops", True)]
+    assert routing.root.room is False

@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from actions import deploy, escalate, group, nag, notify, setfact, webhook
 from router.core.durations import Duration
 from router.core.registry import Action, Registry
+from router.engine.schema import StrOrList
 
 
 class _Params(Schema):
@@ -25,6 +26,8 @@ class NotifyParams(_Params):
     room = fields.String(required=True, validate=validate.Length(min=1))   # "#ops" or "C0123"
     mention = fields.String()                                              # "@oncall", "{actor}"
     template = fields.String()                                             # message text, {field}s
+    mute_during = StrOrList()                    # time intervals when it posts nothing (actions/muting.py)
+    repeat = Duration()                          # re-announce a still-firing alert this often (actions/repeat.py)
 
 
 class DropParams(_Params):
@@ -37,6 +40,9 @@ class GroupParams(_Params):
     room = fields.String(required=True)
     mention = fields.String()
     template = fields.String()
+    mute_during = StrOrList()
+    repeat = Duration()                          # each grouped alert, while it fires (actions/repeat.py)
+    message = fields.String()                    # the whole message: Jinja over the window (group.group_view)
 
 
 class EscalateParams(_Params):
@@ -44,6 +50,7 @@ class EscalateParams(_Params):
     room = fields.String()
     mention = fields.String(required=True)
     template = fields.String()
+    mute_during = StrOrList()                    # checked at each round
 
 
 class DeployParams(_Params):

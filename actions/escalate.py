@@ -13,6 +13,7 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from actions.muting import muted, names_of
 from router.alerts import state as alerts
 from router.chat import send as chat
 from router.chat.compose import alert_buttons, context_line, default_text, firing
@@ -26,7 +27,7 @@ from router.jobs.context import Context
 
 
 def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mention: str, repeat: int = 0,
-             room: str = "", template: str = "", ctx: Context | None = None) -> str:
+             room: str = "", template: str = "", mute_during: object = (), ctx: Context | None = None) -> str:
     """Schedule the first check of a firing alert `after` ("15m") from now; `repeat` more rounds."""
     ctx = ctx or Context(signal["id"], action="escalate")
     after = int(durations.seconds(after))
@@ -38,28 +39,29 @@ def escalate(signal: dict, conn: Redis, config: Config, *, after: object, mentio
         state = alerts.state(conn, signal["fingerprint"])
     episode = state.get("firing_since", "")
     at, who = time.time() + after, render(mention, signal).strip()
-    _schedule(conn, at, signal, ctx, room, who, template, after, repeat, 1, episode)
+    _schedule(conn, at, signal, ctx, room, who, template, after, repeat, 1, episode, names_of(mute_during))
     return f"escalation to {who} at {from_epoch(at)} unless acked or resolved"
 
 
 def _schedule(conn: Redis, at: float, signal: dict, ctx: Context, room: str, mention: str, template: str,
-              after: int, repeat: int, round_: int, episode: str) -> None:
+              after: int, repeat: int, round_: int, episode: str, mute_during: list | None = None) -> None:
     job_id = f"esc-{brain.digest(ctx.key)}-{round_}"
     policy.schedule(conn, at, check, signal["id"], signal["fingerprint"], ctx.identity(), room, mention,
-                  template, after, repeat, round_, episode, job_id=job_id,
+                  template, after, repeat, round_, episode, mute_during or [], job_id=job_id,
                   description=f"escalate {signal['fingerprint']} round {round_} ({ctx.scope})")
 
 
 def check(signal_id: str, fingerprint: str, context: dict, room: str, mention: str, template: str,
-          after: int, repeat: int, round_: int, episode: str) -> object:
+          after: int, repeat: int, round_: int, episode: str, mute_during: list | None = None) -> object:
     """RQ job: escalate now unless the alert was acked, resolved or fired again."""
     job = get_current_job()
     return check_with(job.connection, Config.from_env(), signal_id, fingerprint, context, room, mention,
-                      template, after, repeat, round_, episode, job=job)
+                      template, after, repeat, round_, episode, job=job, mute_during=mute_during)
 
 
 def check_with(conn: Redis, config: Config, signal_id: str, fingerprint: str, context: dict, room: str,
-               mention: str, template: str, after: int, repeat: int, round_: int, episode: str, job=None):
+               mention: str, template: str, after: int, repeat: int, round_: int, episode: str, job=None,
+               mute_during: list | None = None):
     ctx = Context(**context)
     field = f"{ctx.scope}/escalation/{round_}"
 
@@ -71,6 +73,12 @@ def check_with(conn: Redis, config: Config, signal_id: str, fingerprint: str, co
             return f"stopped: acknowledged by {state['acked_by']}"
         if episode and state.get("firing_since") != episode:
             return "stopped: fired again since; that episode escalates on its own"
+        quiet = muted(conn, config, mute_during, time.time())
+        if quiet:
+            if round_ <= repeat:
+                _schedule(conn, time.time() + after, {"id": signal_id, "fingerprint": fingerprint}, ctx, room,
+                          mention, template, after, repeat, round_ + 1, episode, mute_during)
+            return f"muted: time interval {quiet} holds (mute_during); round {round_} not posted"
         signal = brain.load_signal(conn, signal_id) or {
             "id": signal_id, "fingerprint": fingerprint, "kind": "alert", "status": "firing",
             "subject": state.get("subject", ""), "summary": state.get("summary", "")}
@@ -91,7 +99,7 @@ def check_with(conn: Redis, config: Config, signal_id: str, fingerprint: str, co
             posted.append(chat.send(conn, config, message).describe())
         if round_ <= repeat:
             _schedule(conn, time.time() + after, signal, ctx, room, mention, template, after, repeat,
-                      round_ + 1, episode)
+                      round_ + 1, episode, mute_during)
         return f"escalated to {mention} (round {round_}): " + "; ".join(posted)
 
     def finish(pipe, state: str, text: str) -> None:

@@ -21,6 +21,8 @@ import time
 from redis import Redis
 from rq import get_current_job
 
+from actions import repeat as again
+from actions.muting import muted
 from router.chat import send as chat
 from router.chat.compose import default_text, firing
 from router.core import brain, durations
@@ -35,7 +37,8 @@ SAMPLE_LINES = brain.GROUP_SAMPLE_CAP
 
 # KEYS: counts, sample, state, outcomes of the signal, groups index, firing members
 # ARGV: status, line, now, wait, interval, ttl, outcome field, outcome record, grace, sample cap,
-#       group id, room, mention, label, firing member ("" unless a firing alert: status NUL fingerprint)
+#       group id, room, mention, label, firing member ("" unless a firing alert: status NUL fingerprint),
+#       the group's message template ("" for the default)
 # → {counted now (1/0), flush time, new window (1/0)}
 ADD = """
 local added = 1
@@ -62,7 +65,8 @@ if added == 1 and ((not at) or now > tonumber(at) + tonumber(ARGV[9])) then
   local when = now + tonumber(ARGV[4])
   if last + tonumber(ARGV[5]) > when then when = last + tonumber(ARGV[5]) end
   at = tostring(when)
-  redis.call('HSET', KEYS[3], 'flush_at', at, 'room', ARGV[12], 'mention', ARGV[13], 'label', ARGV[14])
+  redis.call('HSET', KEYS[3], 'flush_at', at, 'room', ARGV[12], 'mention', ARGV[13], 'label', ARGV[14],
+             'message', ARGV[16])
   redis.call('ZADD', KEYS[5], when, ARGV[11])
   new = 1
 end
@@ -115,9 +119,12 @@ def _keys(gid: str) -> dict[str, str]:
 
 def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str] | str | None = None,
           wait: object = "30s", interval: object = "5m", mention: str = "", template: str = "",
-          ctx: Context | None = None) -> str:
+          mute_during: object = (), repeat: object = None, message: str = "", ctx: Context | None = None) -> str:
     """Count the signal into its group's open window; the window's first signal schedules the flush."""
     ctx = ctx or Context(signal["id"], action="group")
+    quiet = muted(conn, config, mute_during, time.time())
+    if quiet:
+        return f"muted: time interval {quiet} holds (mute_during); not grouped for {room}"
     wait, interval = durations.seconds(wait), durations.seconds(interval)
     by = [by] if isinstance(by, str) else by
     by = list(by or [])
@@ -135,14 +142,15 @@ def group(signal: dict, conn: Redis, config: Config, *, room: str, by: list[str]
         conn, ADD, [keys["counts"], keys["sample"], keys["state"], brain.key_action_outcomes(ctx.signal_id),
                     brain.key_groups(), keys["firing"]],
         [status, _sample_line(signal, line), time.time(), wait, interval, ttl, ctx.scope, outcome,
-         GRACE, SAMPLE_LINES, gid, room, render(mention, signal).strip(), label, member])
+         GRACE, SAMPLE_LINES, gid, room, render(mention, signal).strip(), label, member, message or ""])
     at = at.decode() if isinstance(at, bytes) else at
     if at and (new or not added):
         # A re-run (not added) schedules again too: the first run may have died before it could.
         schedule_flush(conn, gid, at)
     when = from_epoch(float(at)) if at else "now"
     prefix = "grouped" if added else "already grouped"
-    return f"{prefix} into [{label}]: one message to {room} at {when}"
+    tail = again.start(conn, signal, room, repeat, ctx, mute_during) if added else ""
+    return f"{prefix} into [{label}]: one message to {room} at {when}{tail}"
 
 
 MEMBER_SEP = "\x00"   # status NUL fingerprint, in a window's firing members
@@ -218,6 +226,8 @@ def flush_with(conn: Redis, config: Config, gid: str, at: str, job=None):
         if total > len(lines):
             lines.append(f"… and {total - len(lines)} more")
         text = "\n".join([f"[{head}] {state.get('label', '')}", *lines])
+        if state.get("message"):      # the rule's own message: Jinja over the window (see group_view)
+            text = render(state["message"], group_view(state.get("label", ""), counts, total, shown, dropped))
         context = f"{total} alerts grouped" + (f"; {dropped} resolved since, not shown" if dropped else "")
         message = chat.Message(
             room=state.get("room", ""), key=f"group:{gid}:{seq.decode() if isinstance(seq, bytes) else seq}",
@@ -231,6 +241,14 @@ def flush_with(conn: Redis, config: Config, gid: str, at: str, job=None):
         pipe.hset(keys["state"], "last_outcome", guard.outcome_record("group", state, text, job))
 
     return guard.guarded(conn, config, job, "action:group", {"group": gid, "flush_at": at}, work, finish)
+
+
+def group_view(label: str, counts: dict[str, int], total: int, shown: list[str], resolved_since: int) -> dict:
+    """What a group's `message` template reads: `label` (host=db-1), `counts` ({"firing": 3}),
+    `total`, `alerts` (each `{text}`: the alert's line, its `template`), `more` (alerts counted but
+    not in the sample), `resolved_since` (left out: resolved before the message)."""
+    return {"label": label, "counts": counts, "total": total, "alerts": [{"text": line} for line in shown],
+            "more": max(0, total - len(shown)), "resolved_since": resolved_since}
 
 
 def reschedule_late(conn: Redis, now: float | None = None) -> int:

@@ -6,9 +6,12 @@ The message is the signal's chat form (router/chat/compose.py): an alert's carri
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from redis import Redis
 
+from actions import repeat as again
+from actions.muting import muted
 from router.chat import send as chat
 from router.chat.compose import default_text, is_alert, message_for
 from router.core.config import Config
@@ -17,16 +20,20 @@ from router.jobs.context import Context
 
 
 def notify(signal: dict, conn: Redis, config: Config, *, room: str, mention: str = "", template: str = "",
-           ctx: Context | None = None) -> str:
+           mute_during: object = (), repeat: object = None, ctx: Context | None = None) -> str:
     """Post the signal to `room`, with `mention` (a template too) in front."""
     ctx = ctx or Context(signal["id"], action="notify")
+    quiet = muted(conn, config, mute_during, time.time())
+    if quiet:
+        return f"muted: time interval {quiet} holds (mute_during); not posted to {room}"
     text = render(template, signal) if template else default_text(signal)
     message = message_for(signal, room, ctx.key, text, render(mention, signal).strip())
     if is_alert(signal) and signal.get("status") == "resolved":
         thread = chat.thread_of(conn, signal["fingerprint"], room)
         if thread:
             message = dataclasses.replace(message, thread=thread)
-    return chat.send(conn, config, message, ctx.writes).describe()
+    sent = chat.send(conn, config, message, ctx.writes).describe()
+    return sent + again.start(conn, signal, room, repeat, ctx, mute_during)
 
 
 def drop(signal: dict, conn: Redis, config: Config, *, reason: str = "", ctx: Context | None = None) -> str:

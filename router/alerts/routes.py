@@ -55,6 +55,7 @@ class Route:
     repeat: str = ""
     rule: str = ""
     where: str = ""                                    # routing.yml:12
+    room: bool = True                                  # the receiver is a room (not "drop", "escalate")
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Tree:
     root: Route
     routes: list[Route]
     version: str = ""
+    inhibit_rules: list = field(default_factory=list)     # suppression.yml's, as written
+    time_intervals: list = field(default_factory=list)    # the rule files', as written
 
     @property
     def receivers(self) -> list[str]:
@@ -175,7 +178,7 @@ def _routes_of(rule, where: str) -> list[Route]:
     rooms = [a for a in actions if a.name in ROOM_ACTIONS and a.params.get("room")]
     if not rooms:
         name = actions[0].name if actions else "drop"
-        return [Route(name, matchers, notes, rule.cont, rule=rule.name, where=where)]
+        return [Route(name, matchers, notes, rule.cont, rule=rule.name, where=where, room=False)]
     routes = []
     for i, action in enumerate(rooms):
         params = action.params
@@ -197,8 +200,8 @@ def tree(rules: Rules | None) -> Tree:
     """The routing ruleset of `rules` as a routing tree (a bare root when there is none)."""
     ruleset = rules.ruleset(ROUTING) if rules is not None else None
     if ruleset is None:
-        return Tree(Route(DEFAULT_RECEIVER), [], rules.version if rules is not None else "")
-    root = Route(DEFAULT_RECEIVER)
+        return Tree(Route(DEFAULT_RECEIVER, room=False), [], rules.version if rules is not None else "")
+    root = Route(DEFAULT_RECEIVER, room=False)
     routes = []
     for compiled in ruleset.rules:
         rule = compiled.rule
@@ -211,9 +214,10 @@ def tree(rules: Rules | None) -> Tree:
             # The root too; and the last child, so that a rule with `continue` before it leads
             # here as it does in Sparky (Alertmanager takes the root only when no child matches).
             root = Route(found[-1].receiver, [], [], False, found[-1].group_by, found[-1].group_wait,
-                         found[-1].repeat, rule.name, where)
+                         found[-1].repeat, rule.name, where, found[-1].room)
             break
-    return Tree(root, routes, rules.version)
+    return Tree(root, routes, rules.version, list(rules.data.get("inhibit_rules") or []),
+                list(rules.data.get("time_intervals") or []))
 
 
 def routes_of(routes: Tree, alert: dict, now: float) -> list[Route]:
@@ -270,4 +274,34 @@ def config_yaml(routes: Tree, header: list[str]) -> str:
         lines += [f"    # and, not written as a matcher: {note}" for note in route.notes]
     lines.append("receivers:")
     lines += [f"- name: {_quoted(name)}" for name in routes.receivers]
+    lines += _inhibit_lines(routes.inhibit_rules)
+    if routes.time_intervals:
+        lines.append("time_intervals:")
+        lines += [f"- {json.dumps(item, ensure_ascii=False, sort_keys=True)}" for item in routes.time_intervals]
     return "\n".join(lines) + "\n"
+
+
+def _am_matcher(text: str) -> str | None:
+    """An inhibit rule's matcher as Alertmanager's config reads it (None when it cannot)."""
+    found = am_matchers.from_config(text)
+    matcher = Matcher(found.name[len("labels."):] if found.name.startswith("labels.") else found.name,
+                      found.op, found.value)
+    return am_matchers.as_text(matcher) if am_matchers.go_compatible(matcher) else None
+
+
+def _inhibit_lines(rules: list) -> list[str]:
+    """suppression.yml's `inhibit_rules` (YAML flow style); one Alertmanager cannot read is a comment."""
+    if not rules:
+        return []
+    lines = ["inhibit_rules:"]
+    for rule in rules:
+        source = [_am_matcher(m) for m in rule.get("source_matchers") or []]
+        target = [_am_matcher(m) for m in rule.get("target_matchers") or []]
+        equal = [e[len("labels."):] if e.startswith("labels.") else e for e in rule.get("equal") or []]
+        if None in source or None in target:
+            lines.append(f"# not for Alertmanager (a regex RE2 cannot read): {json.dumps(rule, ensure_ascii=False)}")
+            continue
+        lines.append(f"- source_matchers: {json.dumps(source, ensure_ascii=False)}")
+        lines.append(f"  target_matchers: {json.dumps(target, ensure_ascii=False)}")
+        lines.append(f"  equal: {json.dumps(equal, ensure_ascii=False)}")
+    return lines

@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 from redis import Redis
 
-from router.api import acting
+from router.alerts import inhibitors
+from router.api import acting, am_shared
 from router.api.openapi import documents
 from router.commands.alerts import covering, is_firing, select
 from router.core import brain
@@ -32,6 +33,7 @@ class AlertsQuery(Schema):
                                                   "id, one per parameter; repeat it, all must hold"})
     acked = fields.Boolean(metadata={"description": "only acked (true) or unacked (false) alerts"})
     snoozed = fields.Boolean(metadata={"description": "only snoozed (true) or unsnoozed (false) alerts"})
+    inhibited = fields.Boolean(metadata={"description": "only inhibited (true) or uninhibited (false) alerts"})
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
@@ -40,6 +42,11 @@ class SnoozedBy(Schema):
     created_by = fields.String()
     reason = fields.String()
     ends_at = fields.String()
+
+
+class InhibitedBy(Schema):
+    fingerprint = fields.String()
+    id = fields.String(metadata={"description": "its short id"})
 
 
 class AlertSchema(Schema):
@@ -64,6 +71,8 @@ class AlertSchema(Schema):
     snoozed = fields.Boolean()
     snoozed_by = fields.List(fields.Nested(SnoozedBy), metadata={"description": "the active snoozes that "
                                                                                 "silence it"})
+    inhibited = fields.Boolean(metadata={"description": "a firing alert inhibits it (suppression.yml inhibit_rules)"})
+    inhibited_by = fields.List(fields.Nested(InhibitedBy), metadata={"description": "the alerts inhibiting it"})
 
 
 class AlertsAnswer(Schema):
@@ -71,7 +80,7 @@ class AlertsAnswer(Schema):
     count = fields.Integer(metadata={"description": "how many match, before `limit`"})
 
 
-def _view(alert: dict, snoozes: list[dict], now: float) -> dict:
+def _view(alert: dict, snoozes: list[dict], now: float, inhibited_by: list[str] = ()) -> dict:
     covered = covering(alert, snoozes, now)
     return {
         **{name: alert.get(name, "") for name in ("id", "fingerprint", "status", "severity", "source", "subject",
@@ -81,15 +90,20 @@ def _view(alert: dict, snoozes: list[dict], now: float) -> dict:
         "downtime": bool(alert.get("downtime")), "snoozed": bool(covered),
         "snoozed_by": [{"id": s["id"], "created_by": s.get("created_by", ""), "reason": s.get("reason", ""),
                         "ends_at": from_epoch(s["ends_at"])} for s in covered],
+        "inhibited": bool(inhibited_by),
+        "inhibited_by": [{"fingerprint": fp, "id": brain.alert_id(fp)} for fp in inhibited_by],
     }
 
 
-def firing_alerts(conn: Redis, filters: list[str], now: float) -> list[dict]:
+def firing_alerts(conn: Redis, filters: list[str], now: float, data: dict | None = None) -> list[dict]:
     """The firing alerts `filters` pick out, most severe first, as AlertSchema shows them (the
-    dashboard's reader too); UsageError names a filter that is not a usable matcher."""
+    dashboard's reader too); UsageError names a filter that is not a usable matcher. `data`: the
+    rules in force' data, for who inhibits what (none without it)."""
     found, _, _ = select(conn, filters, now)
     snoozes = brain.active_snoozes(conn, now)
-    return [_view(a, snoozes, now) for a in found if is_firing(a)]
+    shown = [a for a in found if is_firing(a)]
+    inhibited = inhibitors.inhibited_by(conn, shown, now, data)
+    return [_view(a, snoozes, now, inhibited.get(a["fingerprint"], [])) for a in shown]
 
 
 @bp.get("/api/alerts")
@@ -100,8 +114,10 @@ def list_alerts():
     query = AlertsQuery().load(args)
     conn, now = current_app.extensions["sparky"].conn, time.time()
     # One matcher per `filter`, taken as written: a value may hold spaces (service=Disk Space).
-    shown = firing_alerts(conn, [f.strip() for f in query["filter"] if f.strip()], now)
-    for name in ("acked", "snoozed"):
+    rules = am_shared.rules_in_force()
+    shown = firing_alerts(conn, [f.strip() for f in query["filter"] if f.strip()], now,
+                          rules.data if rules is not None else None)
+    for name in ("acked", "snoozed", "inhibited"):
         if name in query:
             shown = [a for a in shown if a[name] == query[name]]
     return jsonify(AlertsAnswer().dump({"alerts": shown[:query["limit"]], "count": len(shown)}))

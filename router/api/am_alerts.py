@@ -59,7 +59,8 @@ def _inputs(now: float) -> tuple:
     signals = {s["id"]: s for s in brain.load_signals(conn, [a["signal"] for a in firing if a.get("signal")])}
     active = brain.active_snoozes(conn, now)
     silenced = {a["fingerprint"]: silences.silenced_by(a, active, now) for a in firing}
-    inhibited = inhibitors.inhibited_by(conn, firing, now)
+    rules = am_shared.rules_in_force()
+    inhibited = inhibitors.inhibited_by(conn, firing, now, rules.data if rules is not None else None)
     return firing, signals, am_shared.routing_tree(), silenced, inhibited
 
 

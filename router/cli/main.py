@@ -11,6 +11,7 @@ from router.cli.brain import brain
 from router.cli.rooms import rooms
 from router.cli.rules import rules
 from router.cli.say import say
+from router.cli.template import template
 from router.cli.up import up
 from router.cli.xmpp import xmpp
 from router.core.config import describe
@@ -42,6 +43,7 @@ main.add_command(rooms)        # sparky rooms list|tail
 main.add_command(rules)        # sparky rules check|test|reload
 main.add_command(say)          # sparky say --as USER "<command>"
 main.add_command(audit)        # sparky audit tail
+main.add_command(template)     # sparky template render FILE --signal PAYLOAD
 main.add_command(xmpp)         # sparky xmpp: holds the XMPP connection (router/chat/xmpp/)
 stale.register(main)           # sparky scan [NAME], sparky stale [OWNER]
 

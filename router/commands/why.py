@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 
-from router.alerts import lookup
+from router.alerts import inhibitors, lookup
 from router.alerts.lines import name_of
 from router.commands.context import Context
 from router.commands.declare import Reply, UsageError, command
@@ -177,6 +177,15 @@ def _explain(ctx: Context, signal_id: str) -> Reply:
         for s in _snoozes_applied(ctx, signal):
             lines.append(f"Snooze `{s['id']}` applied: `{s.get('text', '')}` by {s.get('created_by', '?')}"
                          + (f" because {s['reason']}" if s.get("reason") else "") + ".")
+        inhibitors_of = inhibitors.of_signal(ctx.conn, signal_id)
+        if inhibitors_of:
+            names = []
+            for fp in inhibitors_of:
+                source = lookup.state(ctx.conn, fp)
+                names.append(f"`{brain.alert_id(fp)}` {name_of(source) if source else fp}"
+                             + (f" ({source.get('status')})" if source.get("status") else ""))
+            lines.append(f"Inhibited by {', '.join(names)} (suppression.yml inhibit_rules): "
+                         "it is posted again when that resolves, if it still fires.")
         ack = _ack_line(ctx, signal)
         if ack:
             lines.append(ack)

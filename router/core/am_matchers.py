@@ -110,6 +110,20 @@ def parse_filter(text: str) -> Matcher:
     return _checked(name, op, _unquote(raw), f"bad matcher format: {text}")
 
 
+def from_config(text: object) -> Matcher:
+    """A matcher as a rule file writes one in Alertmanager's config syntax (suppression.yml's
+    `inhibit_rules`): `alertname="NodeDown"`, `severity=~"warning|info"`. Unlike `parse_filter`, a
+    bare name that is a signal field (`severity`) reads the field, as Sparky's own matchers do, and
+    `labels.severity` reads the label. MatcherError says what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise MatcherError('a matcher is text, e.g. alertname="NodeDown"')
+    body = text.strip()
+    label = body.startswith(LABELS)
+    found = parse_filter(body[len(LABELS):] if label else body)
+    name = api_name(found.name)
+    return Matcher(LABELS + name if label else name, found.op, found.value)
+
+
 def as_text(matcher: Matcher | dict) -> str:
     """A matcher as Alertmanager's config and amtool write it: `name="value"`, `name=~"re"`."""
     m = matcher if isinstance(matcher, Matcher) else Matcher(matcher["name"], matcher["op"], matcher["value"])

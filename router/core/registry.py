@@ -47,7 +47,9 @@ class Facts:
       fields of these contexts on one pipeline, one callback per queued command (None for a
       command whose reply is not needed), each setting the fields from its reply;
     - `writes`: fields whose gathering also writes when `write` is set (the `repeat` history), so
-      the batch's pipeline must be one MULTI transaction.
+      the batch's pipeline must be one MULTI transaction;
+    - `reads_rules`: `gather` also takes `data=` the rule files' data (inhibition reads the
+      suppression ruleset's `inhibit_rules`).
     """
 
     name: str
@@ -55,6 +57,7 @@ class Facts:
     record: Callable[..., Mapping[str, str] | None] | None = None
     gather: Callable[..., list] | None = None
     writes: frozenset[str] = frozenset()
+    reads_rules: bool = False
 
 
 class Registry:

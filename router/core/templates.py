@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from router.core.placeholders import PLACEHOLDER, fields_in
@@ -62,6 +62,15 @@ def is_jinja(template: str) -> bool:
 def compiled(template: str):
     """The Jinja template, compiled once per process; TemplateError (naming the line) when bad."""
     return _ENV.from_string(template)
+
+
+def jinja_problem(template: str) -> str:
+    """Why a Jinja template does not compile ("" when it does): the message and the template's line."""
+    try:
+        compiled(template)
+    except TemplateSyntaxError as exc:
+        return f"{exc.message} (line {exc.lineno} of the template)"
+    return ""
 
 
 def render(template: str, signal: dict) -> str:

@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from router.alerts import lookup
 from router.alerts.lines import preview
 from router.api.alerts import firing_alerts
+from router.api.am_shared import rules_in_force
 from router.api.chat import AUDIT_FILTERS, AuditQuery
 from router.api.deploys import view as deploy_view
 from router.api.rules import rules_view
@@ -69,12 +70,19 @@ def alert_filters() -> dict:
             "group": args.get("group", "") if args.get("group", "") in GROUPS else ""}
 
 
+def rules_data() -> dict | None:
+    """The rules in force' data (who inhibits what), or None while none are in force."""
+    in_force = rules_in_force()
+    return in_force.data if in_force is not None else None
+
+
 def filtered_alerts(conn, filters: dict, now: float) -> tuple[list[dict], list[dict], str]:
     """(alerts the filters keep, every firing alert, the problem with `match` or "")."""
     problem = ""
-    everything = firing_alerts(conn, [], now)
+    data = rules_data()
+    everything = firing_alerts(conn, [], now, data)
     try:
-        found = firing_alerts(conn, filters["match"].split(), now) if filters["match"] else everything
+        found = firing_alerts(conn, filters["match"].split(), now, data) if filters["match"] else everything
     except UsageError as exc:
         found, problem = everything, f"Matcher: {exc}"
     if filters["severity"]:
@@ -230,7 +238,7 @@ def routed_by(entries: list[dict]) -> list[str]:
 
 def alert_context(ref: str) -> dict:
     conn, now = _sparky().conn, clock.now()
-    everything = firing_alerts(conn, [], now)
+    everything = firing_alerts(conn, [], now, rules_data())
     found = find_alert(conn, ref, everything)
     shown = next((a for a in everything if a["fingerprint"] == found["fingerprint"]), None)
     alert = shown or {**found, "acked": bool(found.get("acked_by")), "snoozed": False, "snoozed_by": []}

@@ -14,7 +14,8 @@ so windows follow DST: "Fri 18:00 for 63h" ends Monday 09:00 local time even on 
 clocks change (Argo CD's sync windows measured durations in absolute hours and drifted by one,
 argo-cd#17750). A local time that does not exist (the hour skipped in spring) is read past the
 change (02:30 → 03:30 summer time); one that happens twice (autumn) means its first occurrence.
-Pure functions: no Redis.
+The weekly windows and the wall-clock rules are the core calendar engine's (router/core/intervals.py,
+which the rules' `time_intervals` use too). Pure functions: no Redis.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from router.core import durations
+from router.core import durations, intervals
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = intervals.DAYS
 
 
 @dataclass(frozen=True)
@@ -41,31 +42,8 @@ def zone(calendar: dict, window: dict | None = None) -> ZoneInfo:
     return ZoneInfo(str(name))
 
 
-def days(spec: str) -> frozenset[int]:
-    """`mon-fri`, `fri`, `sat-sun`, `fri-mon` (wraps), `mon,wed,fri` → weekday numbers (Monday 0)."""
-    out: set[int] = set()
-    for part in str(spec).lower().replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        a = DAYS.index(first)
-        b = DAYS.index(last) if last else a
-        i = a
-        while True:
-            out.add(i)
-            if i == b:
-                break
-            i = (i + 1) % 7
-    return frozenset(out)
-
-
-def _clock(text: str) -> dt.timedelta:
-    hours, minutes = (int(p) for p in str(text).split(":"))
-    return dt.timedelta(hours=hours, minutes=minutes)
-
-
-def _localize(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A wall-clock time in `tz` (PEP 495 fold=0: a time in the skipped spring hour is read with
-    the offset before the change, 02:30 → 03:30 summer time; a repeated autumn time is the first)."""
-    return naive.replace(tzinfo=tz, fold=0)
+days = intervals.day_set          # `mon-fri`, `fri-mon` (wraps), `mon,wed,fri` → Monday 0
+_localize = intervals.localize
 
 
 def moment(text: str, tz: ZoneInfo, end_of_day: bool = False) -> dt.datetime:
@@ -79,22 +57,10 @@ def moment(text: str, tz: ZoneInfo, end_of_day: bool = False) -> dt.datetime:
     return parsed.astimezone(tz) if parsed.tzinfo else _localize(parsed, tz)
 
 
-def _weekly(window: dict, local: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime] | None:
-    """The occurrence of a `days/start/end` range containing `local`, if any."""
-    on = days(window.get("days", "mon-sun"))
-    start, end = _clock(window["start"]), _clock(window["end"])
-    if end <= start:
-        end += dt.timedelta(days=1)   # overnight: from start on a listed day to end the next day
-    midnight = local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-    naive_now = local.replace(tzinfo=None)
-    for back in (0, 1):
-        day = midnight - dt.timedelta(days=back)
-        if day.weekday() not in on:
-            continue
-        begin, finish = day + start, day + end
-        if begin <= naive_now < finish:
-            return _localize(begin, tz), _localize(finish, tz)
-    return None
+def _weekly(window: dict, now: float, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime] | None:
+    """The occurrence of a `days/start/end` range containing `now`, if any (the core engine's)."""
+    return intervals.weekly(days(window.get("days", "mon-sun")), intervals.clock(window["start"]),
+                            intervals.clock(window["end"], allow_24=True), now, tz)
 
 
 def _cron(window: dict, local: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime] | None:
@@ -118,7 +84,7 @@ def window_at(window: dict, calendar: dict, now: float) -> tuple[dt.datetime, dt
     if "cron" in window:
         return _cron(window, local, tz)
     if "start" in window:
-        return _weekly(window, local, tz)
+        return _weekly(window, now, tz)
     return _dates(window, local, tz)
 
 
@@ -144,8 +110,7 @@ def business_hours(calendar: dict, env: str, now: float) -> bool | None:
     hours = calendar.get("business_hours")
     if not hours or not applies(hours, env):
         return None
-    local = dt.datetime.fromtimestamp(now, zone(calendar, hours))
-    return _weekly({"days": "mon-fri", **hours}, local, zone(calendar, hours)) is not None
+    return _weekly({"days": "mon-fri", **hours}, now, zone(calendar, hours)) is not None
 
 
 def describe_hours(calendar: dict) -> str:

@@ -27,6 +27,7 @@ from router.engine.conditions import (
     Any,
     Atom,
     Count,
+    During,
     Instant,
     Node,
     Predicate,
@@ -173,6 +174,8 @@ def _engine_value(path: str, value: object) -> object:
 
 
 def _describe_node(node: Node) -> str:
+    if isinstance(node, During):
+        return ("not_during: " if node.negate else "during: ") + ", ".join(node.names)
     paths = sorted(paths_of(node))
     return ", ".join(paths) if paths else "count"
 
@@ -181,6 +184,8 @@ def _lower(node: Node, aliases: _Aliases) -> list[tuple[Test, ...]]:
     """Disjunctive normal form of a node as engine tests (alternatives of conjunctions)."""
     if isinstance(node, Count):
         return [(aliases.computed_test(node, "count"),)]
+    if isinstance(node, During):
+        return [(aliases.computed_test(node, ("not_during: " if node.negate else "during: ") + ", ".join(node.names)),)]
     if isinstance(node, All):
         parts = [_lower(n, aliases) for n in node.items]
         while _product_size(parts) > MAX_ALTERNATIVES:

@@ -15,6 +15,8 @@ Semantics (where SPEC is silent, as Alertmanager does it):
 - `matches` is a Python regex that must match the whole value (`re.fullmatch`).
 - `older_than`/`newer_than` read the field as an ISO 8601 time; its age must be more / less than
   the duration. An unreadable time is false for both.
+- `during: <interval>` / `not_during: [<interval>, ...]`: one of the named `time_intervals`
+  holds (does not hold) at the evaluation time (router/core/intervals.py).
 - Brain-derived fields: `snoozed`, `acked`, `deploying` (true/false), `firing_count`, `repeat`
   (integers).
 """
@@ -74,6 +76,15 @@ class Count:
 
 
 @dataclass(frozen=True)
+class During:
+    """`during: office-hours` / `not_during: [weekends, holidays]`: named time intervals
+    (`time_intervals:`, router/core/intervals.py) at the evaluation time; any of the names."""
+
+    names: tuple
+    negate: bool = False
+
+
+@dataclass(frozen=True)
 class Instant:
     """A time operand of gt/gte/lt/lte, as epoch seconds (the engine compares numbers)."""
 
@@ -81,7 +92,8 @@ class Instant:
     text: str  # as the rule file wrote it, for messages
 
 
-Node = Union[Atom, All, Any, Count]
+Node = Union[Atom, All, Any, Count, During]
+INTERVALS = "__intervals__"   # in a context: the names of the time intervals that hold now
 
 
 @dataclass
@@ -264,6 +276,13 @@ def _group(key: str, value: object, line: int, ruleset: str, rule: str) -> Node:
     return Any(tuple(items)) if key == "any" else All(tuple(items))
 
 
+def _during(key: str, value: object, line: int) -> During:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise Invalid(f'{key} needs the name of a time interval or a list of them, e.g. "{key}: office-hours"', line)
+    return During(tuple(dict.fromkeys(names)), negate=key == "not_during")
+
+
 COUNT_KEYS = ("at_least", "within", "same")
 
 
@@ -299,6 +318,8 @@ def parse_when(when: dict, ruleset: str, rule: str, line: int, nested: bool = Fa
         text = text_of(when, key) if isinstance(when, YDict) else str(key)
         if key in ("any", "all"):
             node = _group(key, value, key_line, ruleset, rule)
+        elif key in ("during", "not_during"):
+            node = _during(key, value, key_line)
         elif key == "count":
             if nested:
                 raise Invalid('count is only allowed at the top of "when"', key_line)
@@ -353,6 +374,9 @@ def predicate(node: Node) -> Predicate:
     if isinstance(node, Count):
         key, at_least = ("count", node.ruleset, node.rule), node.at_least
         return lambda ctx: ctx.get(key, 0) >= at_least
+    if isinstance(node, During):
+        names, negate = frozenset(node.names), node.negate
+        return lambda ctx: bool(names & ctx.get(INTERVALS, frozenset())) != negate
     return _atom_predicate(node)
 
 
@@ -412,4 +436,13 @@ def paths_of(node: Node) -> set[str]:
         return set().union(*(paths_of(n) for n in node.items)) if node.items else set()
     if isinstance(node, Count):
         return set(node.same)
+    if isinstance(node, During):
+        return set()
     return {node.path}
+
+
+def intervals_of(node: Node) -> set[str]:
+    """The time interval names a node refers to (`rules check` knows them all)."""
+    if isinstance(node, (All, Any)):
+        return set().union(*(intervals_of(n) for n in node.items)) if node.items else set()
+    return set(node.names) if isinstance(node, During) else set()

@@ -28,10 +28,11 @@ from typing import Sequence
 
 from redis import Redis
 
-from router.core import brain
+from router.core import brain, intervals
 from router.core.registry import Facts, current
 from router.core.signal import flat
 from router.core.times import epoch_of
+from router.engine.conditions import INTERVALS
 
 context = flat   # the flat view rules read (kept under the engine's name for its callers)
 
@@ -75,6 +76,9 @@ def contexts(conn: Redis | None, rules, signals: list[dict], now: float, write: 
     providers = current().facts if providers is None else providers
     defaults = {name: default for p in providers for name, default in p.fields.items()}
     ctxs = [flat(s, now) for s in signals]
+    holding = intervals.active((getattr(rules, "data", None) or {}).get("time_intervals"), now)
+    for ctx in ctxs:
+        ctx[INTERVALS] = holding
     needed: set[str] = set()
     for compiled in rules.rulesets:
         needed |= compiled.brain_fields
@@ -89,7 +93,7 @@ def contexts(conn: Redis | None, rules, signals: list[dict], now: float, write: 
             w.ctx[w.key] = fake.get("count", 1)
         return ctxs
     if needed or pending:
-        _gather(conn, ctxs, needed, pending, now, write, providers)
+        _gather(conn, ctxs, needed, pending, now, write, providers, getattr(rules, "data", {}))
         for ctx in ctxs:
             for name in needed:
                 ctx.setdefault(name, defaults.get(name))
@@ -97,7 +101,7 @@ def contexts(conn: Redis | None, rules, signals: list[dict], now: float, write: 
 
 
 def _gather(conn: Redis, ctxs: list[dict], needed: set[str], pending: list[_Window], now: float,
-            write: bool, providers: Sequence[Facts]) -> None:
+            write: bool, providers: Sequence[Facts], data: dict) -> None:
     """One pipeline: every provider's reads for the needed fields, and the count windows."""
     atomic = bool(pending) or any(needed & p.writes for p in providers)
     pipe = conn.pipeline(transaction=write and atomic)
@@ -105,7 +109,8 @@ def _gather(conn: Redis, ctxs: list[dict], needed: set[str], pending: list[_Wind
     for provider in providers:
         wanted = needed & set(provider.fields)
         if wanted and provider.gather is not None:
-            reads += provider.gather(pipe, ctxs, wanted, now, write)
+            extra = {"data": data} if provider.reads_rules else {}
+            reads += provider.gather(pipe, ctxs, wanted, now, write, **extra)
 
     for w in pending:
         low = w.score - w.within

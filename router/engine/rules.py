@@ -22,6 +22,7 @@ from pathlib import PurePath
 from router.core.registry import Vocabulary
 from router.engine import datafiles, schema, vocabulary
 from router.engine.compile import Compiled, compile_ruleset
+from router.engine.conditions import intervals_of
 from router.engine.loader import Document, Problem, YDict, did_you_mean, line_of, parse
 from router.engine.ruleset import Ruleset, build
 
@@ -96,9 +97,13 @@ def _load(files: dict[str, str], display_dir: str) -> tuple[Rules | None, list[P
         seen[ruleset.name] = doc.display
         rulesets.append(ruleset)
         for key, value in ruleset.extras.items():
-            data[key] = value
+            if key == INTERVALS:
+                problems += _more_intervals(data, value, doc)
+            else:
+                data[key] = value
     for ruleset in rulesets:
         problems += _order_problems(ruleset)
+        problems += _interval_names(ruleset, {i["name"] for i in data.get(INTERVALS, [])})
     problems += _references(data, data_docs, rulesets)
     if "people" in data_docs:
         known = set(data.get("people", {})) | set(data.get("groups", {}))
@@ -115,6 +120,46 @@ def _load(files: dict[str, str], display_dir: str) -> tuple[Rules | None, list[P
     if problems:
         return None, sorted(set(problems))
     return Rules(version=version, files=dict(files), rulesets=compiled, data=data, display_dir=display_dir), []
+
+
+INTERVALS = "time_intervals"
+MUTING_ACTIONS = ("notify", "group", "escalate")
+
+
+def _more_intervals(data: dict, given: list[dict], doc: Document) -> list[Problem]:
+    """Add one file's `time_intervals` to the shared list; a name defined twice is a problem."""
+    known = {i["name"] for i in data.get(INTERVALS, [])}
+    raw = doc.data.get(INTERVALS) or []
+    out = []
+    for i, item in enumerate(given):
+        if item["name"] in known:
+            out.append(Problem(doc.display, line_of(raw, i, line_of(doc.data, INTERVALS)),
+                               f'time interval "{item["name"]}" is defined twice'))
+            continue
+        known.add(item["name"])
+        data.setdefault(INTERVALS, []).append(item)
+    return out
+
+
+def _interval_names(ruleset: Ruleset, known: set[str]) -> list[Problem]:
+    """`during:`/`not_during:` and `mute_during:` must name a time interval some file defines."""
+    out = []
+
+    def unknown(name: str, line: int, where: str) -> None:
+        hint = did_you_mean(name, known) or (f" (known: {', '.join(sorted(known))})" if known else
+                                             " (none is defined: add time_intervals: to a rule file)")
+        out.append(Problem(ruleset.display, line, f'{where}unknown time interval "{name}"{hint}'))
+
+    for rule in ruleset.rules:
+        for condition in rule.conditions:
+            for name in sorted(intervals_of(condition.node) - known):
+                unknown(name, condition.line, f'rule "{rule.name}": ')
+        for action in rule.actions:
+            muted = action.params.get("mute_during") if isinstance(action.params, dict) else None
+            for name in [muted] if isinstance(muted, str) else muted or []:
+                if name not in known:
+                    unknown(name, action.line, f'rule "{rule.name}": action "{action.name}": mute_during: ')
+    return out
 
 
 def _rule_line(ruleset: Ruleset, message: str) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from router.core.placeholders import fields_in, strings_in
+from router.core.templates import is_jinja, jinja_problem
 from router.engine import schema, vocabulary
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
 from router.engine.limits import MAX_RULES
 from router.engine.loader import Document, Problem, did_you_mean, line_of
 
 TEMPLATE_FIELDS = SIGNAL_FIELDS
+WINDOW_TEMPLATES = {"group": ("message",)}   # parameters rendered over a group's window (actions/group.py)
 
 
 @dataclass
@@ -155,7 +157,17 @@ def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[
         if found:
             problems += [Problem(p.file, p.line or line, p.message) for p in found]
             continue
+        # A group's `message` reads the window (label, counts, alerts...), not one signal's fields.
+        signal_texts = {k: v for k, v in params.items() if k not in WINDOW_TEMPLATES.get(name, ())} \
+            if isinstance(params, dict) else params
         for text in strings_in(params):
+            if is_jinja(text):      # Jinja (router/core/templates.py): compiled here, so a typo is a check error
+                problem = jinja_problem(text)
+                if problem:
+                    problems.append(Problem(display, line, f"{where}template: {problem}"))
+                continue
+            if text not in list(strings_in(signal_texts)):
+                continue
             for path in fields_in(text):
                 if path not in TEMPLATE_FIELDS and not (path.startswith("labels.") and len(path) > 7):
                     hint = did_you_mean(path, TEMPLATE_FIELDS)

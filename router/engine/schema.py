@@ -11,6 +11,7 @@ import zoneinfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from router.core import intervals
 from router.engine import vocabulary
 from router.engine.loader import Problem, did_you_mean, line_of
 
@@ -94,10 +95,11 @@ class RuleSchema(Strict):
 
 def inline_brain_schema() -> Schema:
     """The brain-derived fields an inline test may pretend the brain holds (`brain:`): the
-    registered fact fields (yes/no or counts), and `count`, the signals in every `count` window."""
+    registered fact fields (yes/no, counts or text), and `count`, the signals in every `count` window."""
     shape: dict[str, fields.Field] = {}
     for name, default in vocabulary.active().fields.items():
-        shape[name] = StrictBool() if isinstance(default, bool) else Int(validate=validate.Range(min=0))
+        shape[name] = (StrictBool() if isinstance(default, bool) else fields.String() if isinstance(default, str)
+                       else Int(validate=validate.Range(min=0)))
     shape["count"] = Int(validate=validate.Range(min=0))  # this signal included
     return Schema.from_dict(shape, name="TestBrainSchema")(unknown=RAISE)
 
@@ -117,12 +119,31 @@ class TestSchema(Strict):
     expect = fields.List(fields.String(), required=True)
 
 
+class IntervalEntry(fields.Raw):
+    """One entry of a named time interval (router/core/intervals.py reads it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            intervals.entry(value)
+        except intervals.IntervalError as exc:
+            raise ValidationError(str(exc)) from None
+        return value
+
+
+class TimeIntervalSchema(Strict):
+    """Alertmanager's `time_intervals:` item: a name and its entries (none: always)."""
+    name = fields.String(required=True, validate=NAME)
+    time_intervals = fields.List(IntervalEntry(), load_default=list)
+
+
 class RulesetFileSchema(Strict):
     ruleset = fields.String(required=True, validate=RULESET_NAME)
     version = Int(load_default=1, validate=validate.OneOf([1], error="unsupported version (this Sparky reads version 1)"))
     description = fields.String()
     rules = fields.List(fields.Raw(), required=True)
     tests = fields.List(fields.Raw(), load_default=list)
+    # Any ruleset may name time intervals; every ruleset may use them (`during:`, `mute_during:`).
+    time_intervals = fields.List(fields.Nested(TimeIntervalSchema))
 
 
 def ruleset_file_schema(ruleset: object) -> Schema:

@@ -188,6 +188,22 @@ def test_cluster_and_config_show_and_config_routes(amtool, redis):
     assert ok(amtool("config", "routes", "test", "alertname=DiskFull")).out == "#ops\n"
 
 
+def test_config_shows_the_shipped_inhibit_rules_and_time_intervals_and_amtool_reads_them(amtool, redis, rules_dir):
+    from router.core.config import DEFAULT_RULES_DIR
+    from tests.commands.conftest import use_rules, write_rules
+
+    write_rules(rules_dir, suppression_yml=(DEFAULT_RULES_DIR / "suppression.yml").read_text(),
+                routing_yml=(DEFAULT_RULES_DIR / "routing.yml").read_text())
+    use_rules(redis, rules_dir)
+    config = ok(amtool("config", "show")).out
+    assert ('inhibit_rules:\n- source_matchers: ["alertname=\\"InstanceDown\\""]\n'
+            '  target_matchers: ["alertname!=\\"InstanceDown\\""]\n  equal: ["instance"]\n') in config
+    assert 'time_intervals:\n- {"name": "office-hours", "time_intervals": [{"location": "Europe/Berlin", ' in config
+    routes = ok(amtool("config", "routes")).out            # amtool loads the whole file as Alertmanager does
+    assert routes.startswith("Routing tree:\n.\n└── default-route  receiver: #ops-noise\n")
+    assert ok(amtool("config", "routes", "test", "alertname=DiskFull", "severity=critical")).out == "#ops\n"
+
+
 def test_the_admin_token_works_with_http_config_file(config, redis, env, tmp_path):
     server, url = serve(create_app(config.with_(admin_token=TOKEN)))
     try:

@@ -11,7 +11,7 @@ def test_the_write_api_is_documented_from_its_schemas(client, env):
 
     alerts = paths["/api/alerts"]["get"]
     assert alerts["tags"] == ["alerts"] and alerts["summary"].startswith("What is firing now")
-    assert {p["name"] for p in alerts["parameters"]} == {"filter", "acked", "snoozed", "limit"}
+    assert {p["name"] for p in alerts["parameters"]} == {"filter", "acked", "snoozed", "inhibited", "limit"}
 
     create = paths["/api/snoozes"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]

@@ -103,3 +103,14 @@ def test_pages_are_not_the_api(client, env):
     paths = client.get("/openapi.json").json["paths"]
     assert "/api/alerts" in paths
     assert not [p for p in paths if p == "/" or p.startswith(("/rooms", "/rules", "/audit", "/deploys", "/dashboard"))]
+
+
+def test_an_inhibited_alert_says_which_alert_inhibits_it(client, redis, rules_dir):
+    from tests.alerts.test_inhibition import INHIBITING
+    from tests.commands.conftest import use_rules, write_rules
+
+    use_rules(redis, write_rules(rules_dir, suppression_yml=INHIBITING))
+    fire(redis, "web-01/PING")
+    fire(redis, "web-01/HTTP")
+    shown = text_of(page(client.get("/")))
+    assert f"inhibited by {brain.alert_id('web-01/PING')} web-01/PING" in shown

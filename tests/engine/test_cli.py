@@ -65,7 +65,7 @@ def test_test_with_explicit_headers_and_no_brain(runner, tmp_path):
     headers = tmp_path / "h.json"
     headers.write_text(json.dumps({"Content-Type": "application/json"}))
     result = runner.invoke(main, ["rules", "test", "runscope", str(PAYLOADS / "runscope" / "webhook.test_run.fail.json"),
-                                  "--headers", str(headers)])
+                                  "--headers", str(headers), "--at", "2026-12-09T09:00:00Z"])   # office hours
     assert result.exit_code == 0, result.output
     assert "no brain reachable" in result.stderr
     assert json.loads(result.stdout)["results"][0]["rulesets"]["routing"]["matched"][0]["rule"] == "runscope-failed"

@@ -87,6 +87,33 @@ def test_an_acked_alert_that_fires_again_is_not_posted_again(client, redis, run_
     assert len(posted(redis)) == 1
 
 
+def test_a_down_instance_inhibits_its_other_alerts_until_it_is_back(client, redis, run_jobs):
+    """suppression.yml's inhibit_rules: InstanceDown mutes the other alerts of its instance."""
+    from router.core.times import from_epoch
+
+    def push(labels: dict, summary: str, resolved: bool = False) -> None:
+        alert = {"labels": labels, "annotations": {"summary": summary}, "startsAt": from_epoch(time.time() - 60)}
+        if resolved:
+            alert["endsAt"] = from_epoch(time.time() - 1)
+        assert client.post("/api/v2/alerts", json=[alert]).status_code == 200
+        run_jobs()
+
+    down = {"alertname": "InstanceDown", "instance": "db1:9100", "severity": "critical"}
+    push(down, "db1 is down")
+    push({"alertname": "HighLatency", "instance": "db1:9100", "severity": "warning"}, "db1 is slow")
+    push({"alertname": "HighLatency", "instance": "db2:9100", "severity": "critical"}, "db2 is slow")
+    assert posted(redis) == ["@oncall :red_circle: db1 is down", "@oncall :red_circle: db2 is slow"]
+    (muted,) = [a for a in client.get("/api/alerts").json["alerts"] if a["inhibited"]]
+    assert muted["labels"]["instance"] == "db1:9100" and muted["inhibited_by"][0]["fingerprint"] != muted["fingerprint"]
+    why = say(client, run_jobs, redis, "bob", f"why {muted['id']}")
+    assert "Suppressed by `suppression/inhibited`: recorded, not posted." in why and "Inhibited by `" in why
+
+    push(down, "db1 is down", resolved=True)
+    assert sorted(posted(redis)[2:]) == [":white_check_mark: db1 is down",
+                                 "still firing now that " + muted["inhibited_by"][0]["fingerprint"]
+                                 + " resolved (it was inhibited): db1 is slow"]
+
+
 @pytest.mark.parametrize("user, text, refusal", [
     ("carol", "snooze host=web-01 for 1h because testing", "`snooze` is for oncall; carol is not one of them."),
     ("bob", "bypass dp-abc123 because hotfix", "`bypass` is for admins; bob is not one of them."),

@@ -6,7 +6,7 @@ import json
 
 from redis import Redis
 
-from router.core.brain.base import PREFIX, digest, now_iso
+from router.core.brain.base import PREFIX, digest, now_iso, script
 
 AUDIT_CAP = 100_000              # approximate MAXLEN of the audit stream
 ROOM_CAP = 1_000                 # messages kept per built-in room
@@ -47,6 +47,52 @@ def key_alert(fingerprint: str) -> str:
     return f"{PREFIX}alert:{digest(fingerprint)}"
 
 
+def key_inhibited_targets(source: str) -> str:
+    """Set of `target fingerprint NUL signal id` an alert inhibited (router/alerts/inhibitors.py):
+    the targets whose signals its firing suppressed, posted again when it resolves."""
+    return f"{PREFIX}inhibits:{digest(source)}"
+
+
+def key_inhibition(signal_id: str) -> str:
+    """JSON list of the fingerprints that inhibited one signal when it was evaluated (for `why`)."""
+    return f"{PREFIX}inhibition:{signal_id}"
+
+
+INHIBITION_TTL = 7 * 86400       # an inhibition's records outlive the episodes they explain
+
+# Every firing alert's fingerprint and the state inhibition reads, in one command that can sit in
+# the evaluation's pipeline. The alert hash's key is built here as key_alert builds it (the SHA-1
+# of the fingerprint), so this assumes one Redis server, as the rest of the brain does.
+# KEYS: firing set; ARGV: the alert keys' prefix → flat [fp, status, labels, severity, source, subject, ...]
+FIRING_ALERTS = """
+local out = {}
+for _, fp in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('HMGET', ARGV[1] .. redis.sha1hex(fp), 'status', 'labels', 'severity', 'source', 'subject')
+  if v[1] then
+    table.insert(out, fp)
+    for i = 1, 5 do table.insert(out, v[i] or '') end
+  end
+end
+return out
+"""
+FIRING_ALERT_FIELDS = ("fingerprint", "status", "labels", "severity", "source", "subject")
+
+
+def queue_firing_alerts(pipe) -> None:
+    """Queue the read of every firing alert (FIRING_ALERTS) on `pipe`; `decode_firing` reads the reply."""
+    script(pipe, FIRING_ALERTS, [key_firing()], [f"{PREFIX}alert:"], client=pipe)
+
+
+def decode_firing(reply: list) -> list[dict]:
+    """FIRING_ALERTS' reply as alert states (`labels` decoded), like lookup.firing's but lighter."""
+    width = len(FIRING_ALERT_FIELDS)
+    out = []
+    for i in range(0, len(reply or []), width):
+        alert = decode_alert(dict(zip(FIRING_ALERT_FIELDS, reply[i:i + width])))
+        out.append(alert)
+    return out
+
+
 def key_alert_expiry() -> str:
     """Sorted set of the fingerprints of alerts that live only while re-sent (Prometheus pushing to
     /api/v2/alerts), scored by the epoch second they resolve unless re-sent (router/alerts/expiry.py)."""
@@ -72,6 +118,15 @@ def key_firing_by(label: str, value: str) -> str:
 def key_repeat(fingerprint: str) -> str:
     """Sorted set of firing times of one fingerprint (for `repeat`, last hour)."""
     return f"{PREFIX}repeat:{digest(fingerprint)}"
+
+
+def key_repeat_chain(fingerprint: str, room: str) -> str:
+    """The decision (its context key) whose `repeat:` chain re-announces an alert in a room now
+    (actions/repeat.py): a later notification's chain replaces an earlier one."""
+    return f"{PREFIX}repeating:{digest(fingerprint + chr(0) + room)}"
+
+
+REPEAT_CHAIN_TTL = 30 * 86400
 
 
 def key_window(ruleset: str, rule: str, same: str) -> str:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
@@ -13,6 +13,7 @@ from router import api, dashboard
 from router.assembly import assemble
 from router.core import embedded
 from router.core.config import Config
+from router.core.outage import RETRY_AFTER, OutageLog, is_outage
 from router.core.registry import Registry, install, installed
 from router.engine import store
 from router.pipeline import hooks
@@ -26,6 +27,12 @@ class Sparky:
 
     config: Config
     conn: Redis
+    # One line a second while the brain is out, not a traceback per request (router/core/outage.py).
+    outage: OutageLog = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.outage is None:
+            self.outage = OutageLog(log, self.config.clock)
 
     def rules_ready(self) -> tuple[bool, str]:
         """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
@@ -69,10 +76,12 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
 
     @app.errorhandler(RedisError)
     def _brain_down(exc: RedisError):
-        log.error("brain unreachable: %s", type(exc).__name__)
+        if not is_outage(exc):
+            return _unexpected(exc)   # an error reply to what we asked: our bug, not an outage
+        app.extensions["sparky"].outage.report(exc, f"{request.method} {request.path}")
         response = jsonify(error="brain (Redis) unreachable; retry later", status=503)
         response.status_code = 503
-        response.headers["Retry-After"] = hooks.RETRY_AFTER_DOWN
+        response.headers["Retry-After"] = RETRY_AFTER
         return response
 
     @app.errorhandler(Exception)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, get_flashed_messages, render_template, request
+from flask import Blueprint, Flask, current_app, get_flashed_messages, render_template, request
 from markupsafe import Markup
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from router.core.outage import RETRY_AFTER, is_outage
 from router.dashboard import gate, pages, writes
 
 log = logging.getLogger("sparky")
@@ -78,8 +79,11 @@ def _http_error(exc: HTTPException):
 
 @bp.errorhandler(RedisError)
 def _brain_down(exc: RedisError):
-    log.error("dashboard: brain unreachable: %s", type(exc).__name__)
-    return _error_page(503, "Sparky's brain (Redis) is unreachable right now; try again in a minute.")
+    if not is_outage(exc):
+        return _unexpected(exc)   # an error reply to what we asked: our bug
+    current_app.extensions["sparky"].outage.report(exc, f"dashboard {request.method} {request.path}")
+    page, status = _error_page(503, "Sparky's brain (Redis) is unreachable right now; try again in a minute.")
+    return page, status, {"Retry-After": RETRY_AFTER}
 
 
 @bp.errorhandler(Exception)

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 from router.core import brain, deadletter, metrics
+from router.core.outage import RETRY_AFTER, is_outage
 from router.core.registry import Registry
 from router.pipeline.reception import Backpressure, accept
 from sources import common, github, slack
@@ -21,7 +22,7 @@ from sources.common import Refused
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_DOWN = "5"
+RETRY_AFTER_DOWN = RETRY_AFTER
 RETRY_AFTER_BUSY = "10"
 
 
@@ -75,8 +76,10 @@ def _refuse(path: str, raw: bytes, status: int, reason: str, source: str) -> Res
         brain.push_dead_letter(_sparky().conn, letter)
         metrics.count(_sparky().conn, "sparky_signals_received", source=source,
                       outcome=f"refused_{status}")
-    except RedisError:
-        log.error("dead letter %s not recorded: brain unreachable", letter["id"])
+    except RedisError as exc:
+        if not is_outage(exc):
+            raise
+        _sparky().outage.report(exc, f"{path} (dead letter {letter['id']} not recorded)")
     response = jsonify(error=reason, status=status, dead_letter=letter["id"])
     response.status_code = status
     return response
@@ -107,13 +110,21 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         log.exception("adapter for %s failed on a request; kept as a dead letter", path)
         return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list",
                        endpoint.adapter.NAME)
+    if config.max_signals and len(signals) > config.max_signals:
+        # One request must not take the whole backlog (SPARKY_MAX_BACKLOG counts signals): refused
+        # whole, kept, and the sender told the cap so it can split (Prometheus sends 64 at most).
+        return _refuse(path, raw, 413, f"request carries {len(signals)} signals, over SPARKY_MAX_SIGNALS "
+                                       f"({config.max_signals}); send at most {config.max_signals} per request",
+                       endpoint.adapter.NAME)
 
     try:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
     except Backpressure as busy:
         return _unavailable(str(busy), RETRY_AFTER_BUSY)
-    except RedisError:
-        log.exception("brain unreachable while accepting %s", path)
+    except RedisError as exc:
+        if not is_outage(exc):
+            raise     # our bug: the app's handler logs it with its traceback (a 500)
+        _sparky().outage.report(exc, path)
         return _unavailable("brain (Redis) unreachable; retry later", RETRY_AFTER_DOWN)
 
     if endpoint.slack:

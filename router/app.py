@@ -72,6 +72,10 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
     def _http_error(exc: HTTPException):
         response = jsonify(error=exc.description, status=exc.code)
         response.status_code = exc.code or 500
+        # What the exception says beyond its body: a 405's `Allow`, a 413's `Retry-After`...
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(RedisError)

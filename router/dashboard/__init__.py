@@ -74,7 +74,8 @@ def _refused(exc: gate.Refusal):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    return _error_page(exc.code or 500, exc.description or exc.name)
+    page, status = _error_page(exc.code or 500, exc.description or exc.name)
+    return page, status, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # 405: Allow
 
 
 @bp.errorhandler(RedisError)

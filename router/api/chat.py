@@ -88,7 +88,7 @@ def say_in_room(conn: Redis, config: Config, room: str, user: str, text: str) ->
 
 
 @bp.post("/api/rooms/<path:room>/messages")
-@documents(body=SayBody, tags=("chat",))
+@documents(body=SayBody, tags=("chat",), ok=202)
 def say(room: str):
     """Say a chat command in a built-in room; the answer is posted in the room by a worker.
 

@@ -46,7 +46,7 @@ def _no_rules(exc: RulesUnavailable):
 
 
 @bp.post("/api/scans/<name>")
-@documents(tags=TAGS)
+@documents(tags=TAGS, ok=202)
 def run_scan(name: str):
     """Queue a run of scan `name` (stale.yml `scans:`) now: 202 {scan, run, job}."""
     sparky = _sparky()

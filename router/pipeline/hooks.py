@@ -130,7 +130,8 @@ def receive(path: str, endpoint: Endpoint) -> Response:
     if endpoint.slack:
         # Slack shows a slash command's response body to the user; the answer comes later
         # from the worker, so acknowledge with an empty 200.
-        response = Response(status=200) if path != "/slack/events" else jsonify(result.answer())
+        response = Response(status=200, mimetype="text/plain") if path != "/slack/events" \
+            else jsonify(result.answer())
         response.headers["X-Sparky-Signals"] = ",".join(result.ids)
         return response
     response = jsonify(result.answer())
@@ -147,6 +148,8 @@ def blueprint(registry: Registry) -> Blueprint:
 
         # The adapter's docstring summarises the endpoint in /openapi.json.
         view.__doc__ = endpoint.adapter.__doc__
-        view.openapi = {"tags": ("ingest",)}
+        # What /openapi.json lists it answering (router/api/openapi.py adds the errors of a hook).
+        view.openapi = {"tags": ("ingest",), "ingest": True, "ok": endpoint.ok_status,
+                        "also": ("text/plain",) if endpoint.slack else ()}
         bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
     return bp

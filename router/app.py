@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
+from router.api.errors import error_answer
 from router.assembly import assemble
 from router.core import embedded
 from router.core.config import Config
@@ -70,8 +71,7 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        response = jsonify(error=exc.description, status=exc.code)
-        response.status_code = exc.code or 500
+        response = error_answer(exc.code or 500, exc.description)
         # What the exception says beyond its body: a 405's `Allow`, a 413's `Retry-After`...
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
@@ -83,8 +83,7 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
         if not is_outage(exc):
             return _unexpected(exc)   # an error reply to what we asked: our bug, not an outage
         app.extensions["sparky"].outage.report(exc, f"{request.method} {request.path}")
-        response = jsonify(error="brain (Redis) unreachable; retry later", status=503)
-        response.status_code = 503
+        response = error_answer(503, "brain (Redis) unreachable; retry later")
         response.headers["Retry-After"] = RETRY_AFTER
         return response
 
@@ -92,9 +91,7 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
     def _unexpected(exc: Exception):
         # Our bug, not the client's: log the traceback, show none.
         log.exception("unhandled error")
-        response = jsonify(error="internal error; see the server log", status=500)
-        response.status_code = 500
-        return response
+        return error_answer(500, "internal error; see the server log")
 
     for line in config.unverified_sources() if config.startup_warnings else ():
         log.warning("UNVERIFIED: %s: requests from it are accepted without a check", line)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from router.api.am_shared import am_error
-from router.api.errors import json_error
+from router.api.errors import error_answer as _error
 from sources.common import SURROGATE_ESCAPE, Refused, decode_json, is_json
 
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,7 +65,3 @@ def check_write():
         return _error(refused.status, refused.reason)
     return None
 
-
-def _error(status: int, message: str) -> Response:
-    """In the shape of the API asked: Alertmanager's (`/api/v2/`, a JSON string) or Sparky's."""
-    return am_error(status, message) if request.path.startswith("/api/v2/") else json_error(status, message)

@@ -33,6 +33,7 @@ def healthz():
 
 
 @bp.get("/readyz")
+@documents(errors=(503,), error_schema={"type": "object", "required": ["ready"]})
 def readyz():
     """200 when the brain answers and the rules are loaded, else 503."""
     sparky = _sparky()

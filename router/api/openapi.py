@@ -32,17 +32,19 @@ def documented(endpoint: str) -> bool:
 
 def documents(query=None, body=None, response=None, tags: tuple[str, ...] = (), ok: int = 200,
               errors: tuple[int, ...] = (), content: str = "application/json", brain: bool = True,
-              error_content: str = "application/json", bare: tuple[int, ...] = ()) -> Callable:
+              error_content: str = "application/json", bare: tuple[int, ...] = (),
+              error_schema: dict | None = None) -> Callable:
     """Attach what a view reads and answers, for the generated spec: its query and body schemas,
     the success status `ok` (with the `response` schema, in `content`), and the error statuses it
     gives itself (`errors`); those every operation of its kind gives are added (see `_responses`).
     `brain=False`: the view does not touch Redis, so it gives no 503 when the brain is out;
     `error_content`: the media type of the errors it answers itself (Alertmanager's probes: text);
-    `bare`: the statuses it answers with no body (Alertmanager's unknown silence: a bare 404)."""
+    `bare`: the statuses it answers with no body (Alertmanager's unknown silence: a bare 404);
+    `error_schema`: the shape of its error bodies when not the API's usual one (/readyz: a report)."""
     def mark(view):
         view.openapi = {"query": query, "body": body, "response": response, "tags": tags, "ok": ok,
                         "errors": errors, "content": content, "brain": brain, "error_content": error_content,
-                        "bare": bare}
+                        "bare": bare, "error_schema": error_schema}
         return view
     return mark
 
@@ -87,6 +89,8 @@ def _responses(meta: dict, path: str, method: str, has_params: bool) -> dict:
         codes.add(503)
     codes.add(414)
     error = ALERTMANAGER_ERROR if path.startswith("/api/v2/") and not ingest else ERROR_SCHEMA
+    if meta.get("error_schema") is not None:
+        error = meta["error_schema"]
     ok_content: dict = {}
     for kind in filter(None, (meta.get("content", "application/json"),) + tuple(meta.get("also", ()))):
         ok_content[kind] = {"schema": meta["response"]} if meta.get("response") is not None and \
@@ -95,6 +99,9 @@ def _responses(meta: dict, path: str, method: str, has_params: bool) -> dict:
     answers: dict = {str(ok): {"description": "OK", **({"content": ok_content} if ok_content else {})}}
     for code in sorted(codes - {ok}):
         answers[str(code)] = {"description": REASONS.get(code, "error")}
+        if code == 503:      # every 503 says when to come back
+            answers[str(code)]["headers"] = {"Retry-After": {"required": True, "description": "seconds",
+                                                             "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
         if code != 414 and code not in meta.get("bare", ()):      # 414: the HTTP server's own page
             kind = meta.get("error_content", "application/json")
             answers[str(code)]["content"] = {kind: {"schema": error} if kind == "application/json" else {}}
@@ -116,6 +123,8 @@ def _operation(view, path: str, method: str) -> dict:
         op["parameters"] = params
     if meta.get("body") is not None:
         op["requestBody"] = {"content": {"application/json": {"schema": meta["body"]}}}
+    elif meta.get("bodies"):
+        op["requestBody"] = {"content": {kind: {"schema": schema} for kind, schema in meta["bodies"].items()}}
     op["responses"] = _responses(meta, _PARAM.sub(r"{\1}", path), method, bool(params))
     if meta.get("tags"):
         op["tags"] = list(meta["tags"])

@@ -101,7 +101,9 @@ def test_rules():
     except DryRunError as exc:
         return _error(exc.status, str(exc))
     except RulesUnavailable as exc:
-        return _error(503, "no rules in force", problems=exc.problems)
+        response = _error(503, "no rules in force", problems=exc.problems)
+        response.headers["Retry-After"] = "30"     # every 503 says when to come back (/openapi.json)
+        return response
 
 
 @bp.post("/api/rules/reload")

@@ -42,7 +42,9 @@ def _sparky():
 
 @bp.errorhandler(RulesUnavailable)
 def _no_rules(exc: RulesUnavailable):
-    return _error(503, str(exc))
+    response = _error(503, str(exc))
+    response.headers["Retry-After"] = "30"     # every 503 says when to come back (/openapi.json)
+    return response
 
 
 @bp.post("/api/scans/<name>")

@@ -33,6 +33,13 @@ class Endpoint:
     parse: Callable
     ok_status: int = 202          # what a successful delivery is answered with
     slack: bool = False           # Slack wants 200s and its own answer shapes
+    bodies: tuple[str, ...] = ("application/json",)   # the media types it reads, for /openapi.json
+
+
+# The shape of what a hook reads, as /openapi.json describes it: any JSON (the adapter says what
+# it needs in its 400), or a form of text fields.
+BODY_SCHEMAS = {"application/json": {},
+                "application/x-www-form-urlencoded": {"type": "object", "additionalProperties": {"type": "string"}}}
 
 
 def endpoints(registry: Registry) -> dict[str, Endpoint]:
@@ -43,7 +50,8 @@ def endpoints(registry: Registry) -> dict[str, Endpoint]:
         for path, how in (getattr(adapter, "PATHS", None) or {f"/hooks/{name}": {}}).items():
             found[path] = Endpoint(adapter, getattr(adapter, how.get("load", "load")),
                                    getattr(adapter, how.get("parse", "parse")),
-                                   ok_status=how.get("ok_status", 202), slack=how.get("slack", False))
+                                   ok_status=how.get("ok_status", 202), slack=how.get("slack", False),
+                                   bodies=how.get("bodies") or getattr(adapter, "BODIES", ("application/json",)))
     return found
 
 
@@ -150,6 +158,7 @@ def blueprint(registry: Registry) -> Blueprint:
         view.__doc__ = endpoint.adapter.__doc__
         # What /openapi.json lists it answering (router/api/openapi.py adds the errors of a hook).
         view.openapi = {"tags": ("ingest",), "ingest": True, "ok": endpoint.ok_status,
-                        "also": ("text/plain",) if endpoint.slack else ()}
+                        "also": ("text/plain",) if endpoint.slack else (),
+                        "bodies": {kind: BODY_SCHEMAS[kind] for kind in endpoint.bodies}}
         bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
     return bp

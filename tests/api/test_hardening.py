@@ -39,7 +39,9 @@ def test_a_405_says_what_is_allowed(live, method, path, allowed):
     answer = requests.request(method, live + path)
     assert answer.status_code == 405
     assert {m.strip() for m in answer.headers["Allow"].split(",")} == allowed
-    assert answer.json()["status"] == 405
+    body = answer.json()
+    assert body == "The method is not allowed for the requested URL." if path.startswith("/api/v2/") \
+        else body["status"] == 405        # Alertmanager's API answers errors as a string
 
 
 SURROGATE = '"x\\ud800y"'      # a JSON string whose escape decodes to a lone surrogate

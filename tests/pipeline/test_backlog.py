@@ -68,6 +68,8 @@ def test_a_flooding_source_gets_503_while_the_others_are_still_taken(live, redis
         assert more.status_code == 503                # still the flooding source
         assert others.status_code == 200 and others.json()["accepted"] == 30
         assert brain.pending_by_source(redis) == {"generic": 50, "alertmanager": 30}
+        metrics = requests.get(f"{url}/metrics").text
+        assert 'sparky_pending_signals_by_source{source="generic"} 50.0' in metrics
 
         run_jobs()    # the drain evaluates them and gives each source its share back
         assert brain.pending_by_source(redis) == {}

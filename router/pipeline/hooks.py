@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from router.core import brain, deadletter, metrics
 from router.core.outage import RETRY_AFTER, is_outage
 from router.core.registry import Registry
-from router.pipeline.reception import Backpressure, accept
+from router.pipeline.reception import Backpressure, accept, signal_cap
 from sources import common, github, slack
 from sources.common import Refused
 
@@ -118,12 +118,11 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         log.exception("adapter for %s failed on a request; kept as a dead letter", path)
         return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list",
                        endpoint.adapter.NAME)
-    if config.max_signals and len(signals) > config.max_signals:
+    if (cap := signal_cap(config)) and len(signals) > cap[0]:
         # One request must not take the whole backlog (SPARKY_MAX_BACKLOG counts signals): refused
         # whole, kept, and the sender told the cap so it can split (Prometheus sends 64 at most).
-        return _refuse(path, raw, 413, f"request carries {len(signals)} signals, over SPARKY_MAX_SIGNALS "
-                                       f"({config.max_signals}); send at most {config.max_signals} per request",
-                       endpoint.adapter.NAME)
+        return _refuse(path, raw, 413, f"request carries {len(signals)} signals, over {cap[1]} "
+                                       f"({cap[0]}); send at most {cap[0]} per request", endpoint.adapter.NAME)
 
     try:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)

@@ -58,6 +58,18 @@ def source_share(config: Config) -> int | None:
     return max(1, int(config.max_backlog * config.source_share))
 
 
+def signal_cap(config: Config) -> tuple[int, str] | None:
+    """The most signals one request may carry, and the setting that says so (None: no cap). Never
+    more than could ever fit the source's share or the backlog: such a request would be refused
+    with 503 forever, so it is told 413 instead."""
+    caps = [(config.max_signals, "SPARKY_MAX_SIGNALS")] if config.max_signals else []
+    if (share := source_share(config)) is not None:
+        caps.append((share, "SPARKY_SOURCE_SHARE of SPARKY_MAX_BACKLOG"))
+    if config.max_backlog:
+        caps.append((config.max_backlog, "SPARKY_MAX_BACKLOG"))
+    return min(caps) if caps else None
+
+
 @dataclass
 class Accepted:
     ids: list[str] = field(default_factory=list)           # new signals, stored and queued

@@ -84,8 +84,16 @@ def test_re_deliveries_do_not_count_against_the_share(live, redis):
     with live(max_backlog=40, source_share=0.5) as url:
         fill = requests.post(f"{url}/api/v2/alerts", json=[am_alert(i) for i in range(20)])
         resend = requests.post(f"{url}/api/v2/alerts", json=[am_alert(i) for i in range(20)])
-        new = requests.post(f"{url}/api/v2/alerts", json=[am_alert(i) for i in range(21)])
+        new = requests.post(f"{url}/api/v2/alerts", json=[am_alert(i) for i in range(1, 21)])  # 19 re-sent, 1 new
     assert fill.status_code == 200 and fill.json()["accepted"] == 20
     assert resend.status_code == 200 and resend.json()["accepted"] == 0
     assert new.status_code == 503 and "source alertmanager" in new.json()["error"]
     assert brain.pending_by_source(redis) == {"alertmanager": 20}
+
+
+def test_a_request_that_could_never_fit_the_share_is_413_not_503_forever(live, redis):
+    with live(max_backlog=20, source_share=0.5, max_signals=1000) as url:
+        answer = requests.post(f"{url}/hooks/generic", json=[alert(i) for i in range(11)])
+    assert answer.status_code == 413
+    assert answer.json()["error"].startswith("request carries 11 signals, over SPARKY_SOURCE_SHARE of "
+                                             "SPARKY_MAX_BACKLOG (10)")

@@ -97,3 +97,21 @@ def test_a_request_that_could_never_fit_the_share_is_413_not_503_forever(live, r
     assert answer.status_code == 413
     assert answer.json()["error"].startswith("request carries 11 signals, over SPARKY_SOURCE_SHARE of "
                                              "SPARKY_MAX_BACKLOG (10)")
+
+
+def test_the_counts_per_source_heal_when_ids_leave_without_settling(config, redis):
+    """Ids taken off the pending set some other way (a drain of an older version) must not hold
+    a source at its share for ever: no count exceeds the pending set, and an empty set resets them."""
+    from router.core.signal import Signal
+    from router.pipeline.reception import Backpressure, accept
+
+    config = config.with_(max_backlog=10, source_share=0.5)
+    signals = lambda n: [Signal(source="x", kind="alert", status="firing", subject=f"s{i}") for i in range(n)]  # noqa: E731
+    accept(redis, config, "generic", signals(5))
+    with pytest.raises(Backpressure):
+        accept(redis, config, "generic", signals(1))
+    redis.zremrangebyrank(brain.key_pending(), 0, 2)       # 3 of the 5 gone, unsettled
+    assert len(accept(redis, config, "generic", signals(3)).ids) == 3   # counted as 2 + 3, not 5 + 3
+    redis.delete(brain.key_pending())                       # all gone, unsettled
+    assert len(accept(redis, config, "generic", signals(5)).ids) == 5
+    assert brain.pending_by_source(redis) == {"generic": 5}

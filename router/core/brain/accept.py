@@ -75,9 +75,12 @@ local function holder_of(i)
   return holder
 end
 
+-- The counts per source heal themselves: with nothing pending they are reset (whatever removed
+-- ids without settling them, say a drain of an older version), and none exceeds the pending set.
+local pending = redis.call('ZCARD', KEYS[1])
+if pending == 0 then redis.call('DEL', KEYS[6], KEYS[7]) end
 if room >= 0 or share >= 0 then
-  local pending = room >= 0 and redis.call('ZCARD', KEYS[1]) or 0
-  local mine = share >= 0 and tonumber(redis.call('HGET', KEYS[6], source) or '0') or 0
+  local mine = share >= 0 and math.min(pending, tonumber(redis.call('HGET', KEYS[6], source) or '0')) or 0
   if (room >= 0 and pending + count > room) or (share >= 0 and mine + count > share) then
     local new = 0
     for i = 1, count do
@@ -174,6 +177,7 @@ end
 for source, n in pairs(by_source) do
   if redis.call('HINCRBY', KEYS[2], source, -n) <= 0 then redis.call('HDEL', KEYS[2], source) end
 end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
 redis.call('EXPIRE', KEYS[4], ARGV[1])
 return removed
 """

@@ -46,8 +46,10 @@ def _stream_id(value: str) -> None:
     is before 0-0). Checked here so a bad cursor is the client's 400, not a Redis error."""
     if not value:
         return
-    if not STREAM_ID.fullmatch(value) or any(int(part) >= 2 ** 64 for part in value.split("-")):
-        raise ValidationError("a stream id like 1700000000000-0 (two numbers below 2^64), as `next` gives")
+    if not STREAM_ID.fullmatch(value):
+        raise ValidationError("a stream id like 1700000000000-0")
+    if any(int(part) >= 2 ** 64 for part in value.split("-")):
+        raise ValidationError("a stream id like 1700000000000-0, with both numbers below 2^64")
     if value == "0-0" or set(value) <= {"0", "-"}:
         raise ValidationError("nothing is before 0-0; pass the `next` of the previous page")
 

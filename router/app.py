@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from flask import Flask, jsonify
+from flask import Flask, request
 from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
+from router.api.errors import error_answer
 from router.assembly import assemble
 from router.core import embedded
 from router.core.config import Config
+from router.core.outage import RETRY_AFTER, OutageLog, is_outage
 from router.core.registry import Registry, install, installed
 from router.engine import store
 from router.pipeline import hooks
@@ -26,6 +28,12 @@ class Sparky:
 
     config: Config
     conn: Redis
+    # One line a second while the brain is out, not a traceback per request (router/core/outage.py).
+    outage: OutageLog = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.outage is None:
+            self.outage = OutageLog(log, self.config.clock)
 
     def rules_ready(self) -> tuple[bool, str]:
         """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
@@ -63,25 +71,27 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        response = jsonify(error=exc.description, status=exc.code)
-        response.status_code = exc.code or 500
+        response = error_answer(exc.code or 500, exc.description)
+        # What the exception says beyond its body: a 405's `Allow`, a 413's `Retry-After`...
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(RedisError)
     def _brain_down(exc: RedisError):
-        log.error("brain unreachable: %s", type(exc).__name__)
-        response = jsonify(error="brain (Redis) unreachable; retry later", status=503)
-        response.status_code = 503
-        response.headers["Retry-After"] = hooks.RETRY_AFTER_DOWN
+        if not is_outage(exc):
+            return _unexpected(exc)   # an error reply to what we asked: our bug, not an outage
+        app.extensions["sparky"].outage.report(exc, f"{request.method} {request.path}")
+        response = error_answer(503, "brain (Redis) unreachable; retry later")
+        response.headers["Retry-After"] = RETRY_AFTER
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # Our bug, not the client's: log the traceback, show none.
         log.exception("unhandled error")
-        response = jsonify(error="internal error; see the server log", status=500)
-        response.status_code = 500
-        return response
+        return error_answer(500, "internal error; see the server log")
 
     for line in config.unverified_sources() if config.startup_warnings else ():
         log.warning("UNVERIFIED: %s: requests from it are accepted without a check", line)

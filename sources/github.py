@@ -40,6 +40,7 @@ from sources.common import (
 
 NAME = "github"
 AUTH = "github"
+BODIES = ("application/json", "application/x-www-form-urlencoded")   # payload=<json> in a form too
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 

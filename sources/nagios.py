@@ -46,6 +46,7 @@ from sources.common import (
 
 NAME = "nagios"
 AUTH = "token"
+BODIES = ("application/x-www-form-urlencoded", "application/json")   # what it reads (/openapi.json)
 
 PREFIXES = ("NAGIOS_", "ICINGA_")
 

@@ -47,7 +47,9 @@ from sources.common import (
 NAME = "chat"
 AUTH = "slack"
 # Slack wants a 200 from every endpoint, and its own answer shapes (router/pipeline/hooks.py).
-PATHS = {path: {"ok_status": 200, "slack": True} for path in ("/slack/commands", "/slack/events", "/slack/interactions")}
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
+PATHS = {path: {"ok_status": 200, "slack": True, "bodies": (kind,)}
+         for path, kind in (("/slack/commands", FORM), ("/slack/events", JSON), ("/slack/interactions", FORM))}
 
 MAX_AGE = 5 * 60  # Slack's freshness window for the request timestamp, in seconds
 SUBJECT_LIMIT = 80

@@ -10,6 +10,7 @@
                /-/ probes, over the same alerts and snoozes; am_shared: what they share
     openapi    /openapi.json, generated from the routes and their schemas
     errors     the JSON error shape every blueprint answers with
+    hardening  security headers on every answer; /api writes: size bound, Unicode policy
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from router.api import (
     chat,
     deploys,
     gate,
+    hardening,
     health,
     openapi,
     rooms,
@@ -35,6 +37,8 @@ from router.api import (
 
 def init_app(app: Flask) -> None:
     app.before_request(gate.require_admin_token)
+    app.before_request(hardening.check_write)
+    app.after_request(hardening.security_headers)
     for resource in (signals, health, openapi, rooms, rules, chat, stale, alerts, snoozes, deploys, am_alerts,
                      am_silences, am_status):
         app.register_blueprint(resource.bp)

@@ -28,6 +28,7 @@ from router.engine import RulesUnavailable
 T = TypeVar("T")
 
 STATUS = {"forbidden": 403, "guardrail": 422, "conflict": 409, "missing": 404, "invalid": 400, "upstream": 502}
+ERRORS = (*sorted(set(STATUS.values())), 503)     # what a write acting for a person may answer (/openapi.json)
 
 
 class Acting(Schema):

@@ -133,7 +133,7 @@ def _find(given_id: str, now: float) -> tuple[dict | None, str]:
 
 
 @bp.get("/api/v2/silence/<silence_id>")
-@documents(tags=am_shared.TAGS)
+@documents(tags=am_shared.TAGS, bare=(404,))
 def get_silence(silence_id: str):
     """Alertmanager API v2: one silence (404 with no body, as the spec has it, when unknown)."""
     found, state = _find(silence_id, time.time())
@@ -179,7 +179,7 @@ def _unsnooze_allowed(ctx: Context, old: dict, firing: list[dict]) -> None:
 
 
 @bp.post("/api/v2/silences")
-@documents(body=PostableSilence, tags=am_shared.TAGS)
+@documents(body=PostableSilence, tags=am_shared.TAGS, errors=(404,))
 def post_silences():
     """Alertmanager API v2: snooze as `createdBy` (amtool silence add/import); answers the silence id."""
     data = request.get_json(silent=True)
@@ -220,7 +220,7 @@ def post_silences():
 
 
 @bp.delete("/api/v2/silence/<silence_id>")
-@documents(query=ExpireQuery, tags=am_shared.TAGS)
+@documents(query=ExpireQuery, tags=am_shared.TAGS, content="", errors=acting.ERRORS)
 def delete_silence(silence_id: str):
     """Alertmanager API v2: end a snooze now (amtool silence expire); 200 again for an ended one."""
     now = time.time()

@@ -81,12 +81,14 @@ def _text(body: str, status: int = 200):
 
 
 @bp.get("/-/healthy")
+@documents(content="text/plain", brain=False)
 def healthy():
     """Alertmanager's liveness probe: 200 `OK` while the process is up."""
     return _text("OK")
 
 
 @bp.get("/-/ready")
+@documents(content="text/plain", error_content="text/plain", errors=(503,))
 def ready():
     """Alertmanager's readiness probe: 200 `OK` when the brain answers and rules are in force, else 503."""
     sparky = am_shared.sparky()
@@ -102,6 +104,7 @@ def ready():
 
 
 @bp.post("/-/reload")
+@documents(content="text/plain", errors=(422,))
 def reload_config():
     """Alertmanager's reload: check the rules dir and publish it (`POST /api/rules/reload`)."""
     sparky = am_shared.sparky()

@@ -10,6 +10,8 @@ Both sit behind SPARKY_ADMIN_TOKEN like the rest of `/api`.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from redis import Redis
@@ -36,12 +38,28 @@ class SayBody(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+
+def _stream_id(value: str) -> None:
+    """A cursor Redis takes as an exclusive stream bound: two 64-bit numbers, not both zero (nothing
+    is before 0-0). Checked here so a bad cursor is the client's 400, not a Redis error."""
+    if not value:
+        return
+    if not STREAM_ID.fullmatch(value):
+        raise ValidationError("a stream id like 1700000000000-0")
+    if any(int(part) >= 2 ** 64 for part in value.split("-")):
+        raise ValidationError("a stream id like 1700000000000-0, with both numbers below 2^64")
+    if value == "0-0" or set(value) <= {"0", "-"}:
+        raise ValidationError("nothing is before 0-0; pass the `next` of the previous page")
+
+
 class AuditQuery(Schema):
     class Meta:
         unknown = RAISE
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    before = fields.String(load_default="", validate=validate.Regexp(r"^(\d+-\d+)?$", error="a stream id like 1700000000000-0"))
+    before = fields.String(load_default="", validate=_stream_id)
     event = fields.String(load_default="")     # command, snooze.created, snooze.ended, alert.acked, ...
     who = fields.String(load_default="")
     user = fields.String(load_default="")
@@ -72,7 +90,7 @@ def say_in_room(conn: Redis, config: Config, room: str, user: str, text: str) ->
 
 
 @bp.post("/api/rooms/<path:room>/messages")
-@documents(body=SayBody, tags=("chat",))
+@documents(body=SayBody, tags=("chat",), ok=202)
 def say(room: str):
     """Say a chat command in a built-in room; the answer is posted in the room by a worker.
 

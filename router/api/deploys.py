@@ -140,7 +140,7 @@ def get_deploy(request_id: str):
 
 
 @bp.post("/api/deploys")
-@documents(body=DeployBody, response=DeploySchema, tags=TAGS)
+@documents(body=DeployBody, response=DeploySchema, tags=TAGS, ok=201, errors=acting.ERRORS)
 def create_deploy():
     """Ask for a deploy as `user` (`deploy <app>[/<ref>] to <env>`); 201 the request, its verdict to follow.
 
@@ -173,7 +173,7 @@ def _decide(request_id: str, approve: bool, given: dict):
 
 
 @bp.post("/api/deploys/<request_id>/approve")
-@documents(body=acting.Acting, response=DecisionAnswer, tags=TAGS)
+@documents(body=acting.Acting, response=DecisionAnswer, tags=TAGS, errors=acting.ERRORS)
 def approve_deploy(request_id: str):
     """Approve a waiting deploy request as `user` (`approve <id>`); it is evaluated again at once.
 
@@ -185,7 +185,7 @@ def approve_deploy(request_id: str):
 
 
 @bp.post("/api/deploys/<request_id>/deny")
-@documents(body=DenyBody, response=DecisionAnswer, tags=TAGS)
+@documents(body=DenyBody, response=DecisionAnswer, tags=TAGS, errors=acting.ERRORS)
 def deny_deploy(request_id: str):
     """Deny (or, as its requester, withdraw) an open deploy request as `user` (`deny <id> [reason]`)."""
     return _decide(request_id, False, acting.body(DenyBody()))

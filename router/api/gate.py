@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from router.api.errors import json_error as _error
+from router.api.errors import error_answer as _error
 from sources.common import same
 
 # Open even when SPARKY_ADMIN_TOKEN is set: Prometheus posts here with its own auth (SPEC §3).

@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, current_app, jsonify
 from redis.exceptions import RedisError
 
+from router.api.openapi import documents
 from router.core import metrics
 from router.jobs.queues import QUEUES
 
@@ -17,6 +18,7 @@ def _sparky():
 
 
 @bp.get("/metrics")
+@documents(content="text/plain")
 def prometheus_metrics():
     """Prometheus metrics: signals per source and outcome, evaluation time, actions, queue depth."""
     body = metrics.render(_sparky().conn, QUEUES)
@@ -24,12 +26,14 @@ def prometheus_metrics():
 
 
 @bp.get("/healthz")
+@documents(brain=False)
 def healthz():
     """200 while the process is up."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@documents(errors=(503,), error_schema={"type": "object", "required": ["ready"]})
 def readyz():
     """200 when the brain answers and the rules are loaded, else 503."""
     sparky = _sparky()

@@ -9,6 +9,7 @@ from redis import Redis
 
 from router.api.errors import invalid
 from router.api.errors import json_error as _error
+from router.api.openapi import documents
 from router.core import brain
 from router.core.config import Config
 from router.core.signal import SignalSchema
@@ -87,6 +88,7 @@ def get_rules():
 
 
 @bp.post("/api/rules/test")
+@documents(errors=(400, 415), tags=("rules",))
 def test_rules():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -99,10 +101,13 @@ def test_rules():
     except DryRunError as exc:
         return _error(exc.status, str(exc))
     except RulesUnavailable as exc:
-        return _error(503, "no rules in force", problems=exc.problems)
+        response = _error(503, "no rules in force", problems=exc.problems)
+        response.headers["Retry-After"] = "30"     # every 503 says when to come back (/openapi.json)
+        return response
 
 
 @bp.post("/api/rules/reload")
+@documents(errors=(422,), tags=("rules",))
 def reload_rules():
     sparky = _sparky()
     outcome = reload(sparky.conn, sparky.config.rules_dir, by="api")

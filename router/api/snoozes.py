@@ -185,7 +185,7 @@ def _until(given: dict, ctx: Context) -> Until:
 
 
 @bp.post("/api/snoozes")
-@documents(body=SnoozeBody, response=SnoozeSchema, tags=TAGS)
+@documents(body=SnoozeBody, response=SnoozeSchema, tags=TAGS, ok=201, errors=acting.ERRORS)
 def create_snooze():
     """Snooze alerts as `user`: the `snooze` command's guardrails, permissions and audit; 201 the snooze.
 
@@ -217,7 +217,7 @@ def create_snooze():
 
 
 @bp.delete("/api/snoozes/<snooze_id>")
-@documents(body=EndBody, response=SnoozeSchema, tags=TAGS)
+@documents(body=EndBody, response=SnoozeSchema, tags=TAGS, errors=acting.ERRORS)
 def end_snooze(snooze_id: str):
     """End a snooze now as `user` (`unsnooze`): alerts it silenced that still fire are posted again.
 

@@ -42,11 +42,13 @@ def _sparky():
 
 @bp.errorhandler(RulesUnavailable)
 def _no_rules(exc: RulesUnavailable):
-    return _error(503, str(exc))
+    response = _error(503, str(exc))
+    response.headers["Retry-After"] = "30"     # every 503 says when to come back (/openapi.json)
+    return response
 
 
 @bp.post("/api/scans/<name>")
-@documents(tags=TAGS)
+@documents(tags=TAGS, ok=202)
 def run_scan(name: str):
     """Queue a run of scan `name` (stale.yml `scans:`) now: 202 {scan, run, job}."""
     sparky = _sparky()

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_PORT": "8080",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
+    "SPARKY_MAX_SIGNALS": "1000",
+    "SPARKY_SOURCE_SHARE": "0.5",
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
     "SPARKY_DEDUP_TTL": str(24 * 3600),
     "SPARKY_RESOLVE_TIMEOUT": "5m",
@@ -92,6 +94,13 @@ def _float(env: Mapping[str, str], name: str) -> float:
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
 
+def _fraction(env: Mapping[str, str], name: str) -> float:
+    value = _float(env, name)
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name} must be a fraction above 0 and at most 1, got {value!r}")
+    return value
+
+
 def _seconds(env: Mapping[str, str], name: str) -> float:
     """A duration as seconds (`300`) or with a unit, as Alertmanager writes it (`5m`, `90s`, `1h`)."""
     raw = (env.get(name) or DEFAULTS[name]).strip()
@@ -158,6 +167,8 @@ class Config:
     port: int = 8080
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
+    max_signals: int = 1000         # signals one request may carry; more is a 413 (0 = no cap)
+    source_share: float = 0.5       # of max_backlog, the most one source may have waiting (1 = no share)
     signal_ttl: int = 7 * 24 * 3600
     dedup_ttl: int = 24 * 3600
     resolve_timeout: float = 300.0  # an /api/v2/alerts alert without endsAt resolves this long after its last resend
@@ -210,6 +221,8 @@ class Config:
             port=_int(env, "SPARKY_PORT"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
+            max_signals=_int(env, "SPARKY_MAX_SIGNALS"),
+            source_share=_fraction(env, "SPARKY_SOURCE_SHARE"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
             resolve_timeout=_seconds(env, "SPARKY_RESOLVE_TIMEOUT"),

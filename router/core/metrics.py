@@ -78,6 +78,12 @@ class BrainCollector:
         yield depth
         yield GaugeMetricFamily("sparky_pending_signals", "Signals stored and waiting for evaluation",
                                 value=self.conn.zcard(brain.key_pending()))
+        shares = GaugeMetricFamily("sparky_pending_signals_by_source", "Signals waiting for evaluation, per "
+                                   "source: each source's share of the backlog (SPARKY_SOURCE_SHARE)",
+                                   labels=["source"])
+        for source, n in sorted(brain.pending_by_source(self.conn).items()):
+            shares.add_metric([source], n)
+        yield shares
         yield GaugeMetricFamily("sparky_dead_letters", "Entries in the dead-letter list",
                                 value=self.conn.llen(brain.key_dead_letters()))
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, get_flashed_messages, render_template, request
+from flask import Blueprint, Flask, current_app, get_flashed_messages, render_template, request
 from markupsafe import Markup
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from router.core.outage import RETRY_AFTER, is_outage
 from router.dashboard import gate, pages, show, writes
 from router.dashboard.clock import now, person_tz, personal_tz
 
@@ -96,13 +97,17 @@ def _refused(exc: gate.Refusal):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    return _error_page(exc.code or 500, exc.description or exc.name)
+    page, status = _error_page(exc.code or 500, exc.description or exc.name)
+    return page, status, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # 405: Allow
 
 
 @bp.errorhandler(RedisError)
 def _brain_down(exc: RedisError):
-    log.error("dashboard: brain unreachable: %s", type(exc).__name__)
-    return _error_page(503, "Sparky's brain (Redis) is unreachable right now; try again in a minute.")
+    if not is_outage(exc):
+        return _unexpected(exc)   # an error reply to what we asked: our bug
+    current_app.extensions["sparky"].outage.report(exc, f"dashboard {request.method} {request.path}")
+    page, status = _error_page(503, "Sparky's brain (Redis) is unreachable right now; try again in a minute.")
+    return page, status, {"Retry-After": RETRY_AFTER}
 
 
 @bp.errorhandler(Exception)

@@ -14,14 +14,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 from router.core import brain, deadletter, metrics
+from router.core.outage import RETRY_AFTER, is_outage
 from router.core.registry import Registry
-from router.pipeline.reception import Backpressure, accept
+from router.pipeline.reception import Backpressure, accept, signal_cap
 from sources import common, github, slack
 from sources.common import Refused
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_DOWN = "5"
+RETRY_AFTER_DOWN = RETRY_AFTER
 RETRY_AFTER_BUSY = "10"
 
 
@@ -32,6 +33,13 @@ class Endpoint:
     parse: Callable
     ok_status: int = 202          # what a successful delivery is answered with
     slack: bool = False           # Slack wants 200s and its own answer shapes
+    bodies: tuple[str, ...] = ("application/json",)   # the media types it reads, for /openapi.json
+
+
+# The shape of what a hook reads, as /openapi.json describes it: any JSON (the adapter says what
+# it needs in its 400), or a form of text fields.
+BODY_SCHEMAS = {"application/json": {},
+                "application/x-www-form-urlencoded": {"type": "object", "additionalProperties": {"type": "string"}}}
 
 
 def endpoints(registry: Registry) -> dict[str, Endpoint]:
@@ -42,7 +50,8 @@ def endpoints(registry: Registry) -> dict[str, Endpoint]:
         for path, how in (getattr(adapter, "PATHS", None) or {f"/hooks/{name}": {}}).items():
             found[path] = Endpoint(adapter, getattr(adapter, how.get("load", "load")),
                                    getattr(adapter, how.get("parse", "parse")),
-                                   ok_status=how.get("ok_status", 202), slack=how.get("slack", False))
+                                   ok_status=how.get("ok_status", 202), slack=how.get("slack", False),
+                                   bodies=how.get("bodies") or getattr(adapter, "BODIES", ("application/json",)))
     return found
 
 
@@ -75,8 +84,10 @@ def _refuse(path: str, raw: bytes, status: int, reason: str, source: str) -> Res
         brain.push_dead_letter(_sparky().conn, letter)
         metrics.count(_sparky().conn, "sparky_signals_received", source=source,
                       outcome=f"refused_{status}")
-    except RedisError:
-        log.error("dead letter %s not recorded: brain unreachable", letter["id"])
+    except RedisError as exc:
+        if not is_outage(exc):
+            raise
+        _sparky().outage.report(exc, f"{path} (dead letter {letter['id']} not recorded)")
     response = jsonify(error=reason, status=status, dead_letter=letter["id"])
     response.status_code = status
     return response
@@ -107,19 +118,27 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         log.exception("adapter for %s failed on a request; kept as a dead letter", path)
         return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list",
                        endpoint.adapter.NAME)
+    if (cap := signal_cap(config)) and len(signals) > cap[0]:
+        # One request must not take the whole backlog (SPARKY_MAX_BACKLOG counts signals): refused
+        # whole, kept, and the sender told the cap so it can split (Prometheus sends 64 at most).
+        return _refuse(path, raw, 413, f"request carries {len(signals)} signals, over {cap[1]} "
+                                       f"({cap[0]}); send at most {cap[0]} per request", endpoint.adapter.NAME)
 
     try:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
     except Backpressure as busy:
         return _unavailable(str(busy), RETRY_AFTER_BUSY)
-    except RedisError:
-        log.exception("brain unreachable while accepting %s", path)
+    except RedisError as exc:
+        if not is_outage(exc):
+            raise     # our bug: the app's handler logs it with its traceback (a 500)
+        _sparky().outage.report(exc, path)
         return _unavailable("brain (Redis) unreachable; retry later", RETRY_AFTER_DOWN)
 
     if endpoint.slack:
         # Slack shows a slash command's response body to the user; the answer comes later
         # from the worker, so acknowledge with an empty 200.
-        response = Response(status=200) if path != "/slack/events" else jsonify(result.answer())
+        response = Response(status=200, mimetype="text/plain") if path != "/slack/events" \
+            else jsonify(result.answer())
         response.headers["X-Sparky-Signals"] = ",".join(result.ids)
         return response
     response = jsonify(result.answer())
@@ -136,6 +155,9 @@ def blueprint(registry: Registry) -> Blueprint:
 
         # The adapter's docstring summarises the endpoint in /openapi.json.
         view.__doc__ = endpoint.adapter.__doc__
-        view.openapi = {"tags": ("ingest",)}
+        # What /openapi.json lists it answering (router/api/openapi.py adds the errors of a hook).
+        view.openapi = {"tags": ("ingest",), "ingest": True, "ok": endpoint.ok_status,
+                        "also": ("text/plain",) if endpoint.slack else (),
+                        "bodies": {kind: BODY_SCHEMAS[kind] for kind in endpoint.bodies}}
         bp.add_url_rule(path, endpoint=path.strip("/").replace("/", "_"), view_func=view, methods=["POST"])
     return bp

@@ -68,12 +68,15 @@ def pending(conn: Redis) -> int:
 
 
 def backlog(conn: Redis) -> int:
-    """What backpressure reads: signals waiting for evaluation, jobs waiting on the evaluation queue,
-    and actions not yet carried out (counted one by one: an action job carries up to 50)."""
-    pipe = conn.pipeline(transaction=False)
-    pipe.zcard(brain.key_pending())
-    pipe.llen(Queue(dispatch.EVAL_QUEUE, connection=conn).key)
-    return sum(pipe.execute()) + waiting(conn)
+    """What backpressure bounds: signals waiting for evaluation, jobs waiting on the evaluation
+    queue, and actions not yet carried out (counted one by one: an action job carries up to 50)."""
+    return pending(conn) + queued_work(conn)
+
+
+def queued_work(conn: Redis) -> int:
+    """The backlog beyond the pending signals: jobs on the evaluation queue, actions not yet run.
+    (Reception's script counts the pending signals itself, exactly, as it stores new ones.)"""
+    return conn.llen(Queue(dispatch.EVAL_QUEUE, connection=conn).key) + waiting(conn)
 
 
 def drain() -> int:
@@ -108,10 +111,7 @@ def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> i
             return done
         # Decided or dead-lettered, every id of the batch: one poison signal stops nothing.
         quarantine.settle(conn, ids, evaluate)
-        pipe = conn.pipeline(transaction=True)
-        pipe.zrem(brain.key_pending(), *ids)
-        pipe.expire(flag, FLAG_TTL)
-        pipe.execute()
+        brain.settle_pending(conn, ids, FLAG_TTL)   # off the pending set and its source's share
         done += len(ids)
         if time.monotonic() > deadline:
             # Leave the rest to a fresh job so retries, timeouts and other queues interleave.

@@ -21,27 +21,53 @@ from router.pipeline import intake, sweeps
 log = logging.getLogger(__name__)
 
 
-# The backlog is read at most once a second per process: exact to the job is not needed, and
-# two LLENs per request would cost a round trip each time.
+# The backlog beyond the pending signals (queued jobs, actions not yet run) is read at most once a
+# second per process: exact to the job is not needed, and it costs round trips. The pending
+# signals, in all and per source, are counted exactly by reception's script as it stores them.
 BACKLOG_TTL = 1.0
 _backlog: dict[int, tuple[float, int]] = {}
 
 
-def current_backlog(conn: Redis) -> int:
+def queued_work(conn: Redis) -> int:
     now = time.monotonic()
     seen_at, value = _backlog.get(id(conn), (0.0, 0))
     if now - seen_at > BACKLOG_TTL:
-        value = intake.backlog(conn)
+        value = intake.queued_work(conn)
         _backlog[id(conn)] = (now, value)
     return value
 
 
 class Backpressure(Exception):
-    """The delivery backlog is over its bound; the sender should retry later."""
+    """The backlog, or the sending source's share of it, is full; the sender should retry later."""
 
-    def __init__(self, backlog: int, bound: int):
-        super().__init__(f"backlog of {backlog} queued jobs is over the bound of {bound}; retry later")
+    def __init__(self, backlog: int, bound: int, source: str = ""):
+        if source:
+            message = (f"source {source} has {backlog} signals waiting, its share of the backlog is {bound} "
+                       f"(SPARKY_SOURCE_SHARE of SPARKY_MAX_BACKLOG); retry later")
+        else:
+            message = f"backlog of {backlog} signals and queued jobs is at the bound of {bound}; retry later"
+        super().__init__(message)
         self.backlog = backlog
+        self.source = source
+
+
+def source_share(config: Config) -> int | None:
+    """The most signals one source may have waiting (None: no bound)."""
+    if not config.max_backlog or config.source_share >= 1:
+        return None
+    return max(1, int(config.max_backlog * config.source_share))
+
+
+def signal_cap(config: Config) -> tuple[int, str] | None:
+    """The most signals one request may carry, and the setting that says so (None: no cap). Never
+    more than could ever fit the source's share or the backlog: such a request would be refused
+    with 503 forever, so it is told 413 instead."""
+    caps = [(config.max_signals, "SPARKY_MAX_SIGNALS")] if config.max_signals else []
+    if (share := source_share(config)) is not None:
+        caps.append((share, "SPARKY_SOURCE_SHARE of SPARKY_MAX_BACKLOG"))
+    if config.max_backlog:
+        caps.append((config.max_backlog, "SPARKY_MAX_BACKLOG"))
+    return min(caps) if caps else None
 
 
 @dataclass
@@ -61,15 +87,26 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
     """Store the new signals and mark them pending evaluation; duplicates are only reported."""
     if not signals:
         return Accepted()
-    if config.max_backlog and (waiting := current_backlog(conn)) > config.max_backlog:
-        raise Backpressure(waiting, config.max_backlog)
+    room = share = None
+    if config.max_backlog:
+        # Counted per signal: the request's new signals must fit, not only the request itself.
+        queued = queued_work(conn)
+        room, share = config.max_backlog - queued, source_share(config)
+        if room <= 0:
+            raise Backpressure(queued, config.max_backlog)
 
     now = time.time()
-    taken, holders, sweep_at = brain.accept_signals(
-        conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
-        now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
-        flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
-        expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=sweeps.SWEEP_MARGIN)
+    try:
+        taken, holders, sweep_at = brain.accept_signals(
+            conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
+            now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
+            flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
+            expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=sweeps.SWEEP_MARGIN,
+            room=room, share=share)
+    except brain.OverBound as over:
+        if over.which == "source":
+            raise Backpressure(over.held, share, source) from None
+        raise Backpressure(over.held + config.max_backlog - room, config.max_backlog) from None
     if sweep_at is not None:
         # An alert that resolves unless re-sent expires before any sweep scheduled so far.
         schedule_sweep(conn, sweep_at)

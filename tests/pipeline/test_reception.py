@@ -153,8 +153,9 @@ def test_brain_down_is_503_with_retry_after(tmp_path):
 
 def test_backpressure_is_503_when_backlog_over_bound(config, redis, monkeypatch):
     monkeypatch.setattr(reception, "BACKLOG_TTL", 0)  # read the backlog on every request
-    client = create_app(config.with_(max_backlog=2)).test_client()
-    # backlog = pending signals + queued jobs: 0, then 1 + 1 drain job, then 2 + 1 > 2
+    client = create_app(config.with_(max_backlog=3, source_share=1.0)).test_client()
+    # backlog = pending signals + queued jobs, and a request's signals must fit in what is left:
+    # 0 + 1 fits, then 1 pending + 1 drain job + 1 fits, then 2 + 1 + 1 > 3
     codes = [post_json(client, "/hooks/generic", ALERT).status_code for _ in range(4)]
     assert codes == [202, 202, 503, 503]
     response = post_json(client, "/hooks/generic", ALERT)
@@ -231,14 +232,17 @@ def test_signal_indexes_stay_capped(client, redis, monkeypatch):
     assert redis.llen(brain.key_signal_index(source="sparky", kind="alert")) == 5
 
 
-def test_backlog_is_cached_per_process(config, redis, monkeypatch):
+def test_queued_jobs_are_read_once_a_second_pending_signals_exactly(config, redis, monkeypatch):
     monkeypatch.setattr(reception, "BACKLOG_TTL", 60)
     reception._backlog.clear()
-    client = create_app(config.with_(max_backlog=1)).test_client()
+    client = create_app(config.with_(max_backlog=3, source_share=1.0)).test_client()
+    # the first reading of the queue (no drain job yet) stands for a minute; the pending
+    # signals are counted by reception's script on every request
     codes = [post_json(client, "/hooks/generic", ALERT).status_code for _ in range(4)]
-    assert codes == [202, 202, 202, 202]  # the first reading (0) stands for a minute
-    reception._backlog.clear()
+    assert codes == [202, 202, 202, 503]
+    reception._backlog.clear()    # now the drain job counts too: 3 pending + 1 queued
     assert post_json(client, "/hooks/generic", ALERT).status_code == 503
+    assert reception.queued_work(redis) == 1
 
 
 def test_metrics_count_outcomes_per_source(client, redis):

@@ -14,30 +14,40 @@ import json
 from redis import Redis
 
 from router.core.brain.actions import ALERT_STATE_TTL
+from router.core.brain.base import script
 from router.core.brain.shared import key_alert, key_alert_expiry, key_expiry_sweep, key_metrics
 from router.core.brain.signals import (
     SIGNAL_INDEX_CAP,
     key_dedup,
     key_drain_flag,
     key_pending,
+    key_pending_by_source,
+    key_pending_source,
     key_signal,
     signal_indexes,
 )
 from router.core.times import from_epoch
 
-__all__ = ["accept_signals"]
+__all__ = ["accept_signals", "settle_pending", "pending_by_source", "OverBound"]
 
-# KEYS: pending set, drain flag, metrics hash, alert expiry set, expiry sweep flag, then seven per
-#       signal: delivery key
+# KEYS: pending set, drain flag, metrics hash, alert expiry set, expiry sweep flag, pending count
+#       per source (hash), source per pending id (hash), then seven per signal: delivery key
 #       ("" when the source sends none), signal key, its four index lists, and its alert state
 #       hash ("" unless it is an alert that lives only while re-sent: a "living alert", below).
 # ARGV: now, signal TTL, delivery-key TTL, drain-flag TTL, index cap, metric field for accepted,
-#       metric field for duplicates, now as ISO 8601, alert state TTL, sweep flag margin, then
+#       metric field for duplicates, now as ISO 8601, alert state TTL, sweep flag margin, source,
+#       room for pending signals (-1 = no bound), the source's share of it (-1 = no bound), then
 #       five per signal: id, JSON body, fingerprint, status, and the epoch second it expires
 #       ("" unless living).
 # Returns: {1 if the drain flag was taken else 0, when to schedule an expiry sweep ("" = no need),
 #          holder id per signal} — the holder is the signal's own id when it is new, the
-#          original's id when it is a re-delivery.
+#          original's id when it is a re-delivery. Or, storing nothing, {-1, pending signals} when
+#          the new signals would not fit the room, {-2, the source's pending signals} when they
+#          would take the source over its share.
+#
+# The bounds count signals, not requests, and only new ones (a re-delivery adds nothing): the
+# quick test counts every signal of the request; only when that fails are the re-deliveries
+# found (reads only) and left out — so a batch of re-sends is not refused for what it re-sends.
 #
 # A living alert (Alertmanager semantics, router/alerts/expiry.py): a firing re-delivery refreshes the
 # alert's last_seen and expiry instead of doing nothing, unless the alert was resolved after the
@@ -48,12 +58,45 @@ __all__ = ["accept_signals"]
 ACCEPT_LUA = """
 local now, ttl, dedup_ttl, flag_ttl, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local now_iso, state_ttl, margin = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local source, room, share = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
+local count = (#KEYS - 7) / 7
+
+-- The holder of signal i's delivery key when it is a re-delivery, else false (reads only).
+local function holder_of(i)
+  local k = 7 + (i - 1) * 7
+  local a = 13 + (i - 1) * 5
+  local dedup, alert = KEYS[k + 1], KEYS[k + 7]
+  if dedup == '' then return false end
+  local holder = redis.call('GET', dedup)
+  if holder and alert ~= '' and (ARGV[a + 4] == 'firing' or ARGV[a + 4] == 'flapping') then
+    local state = redis.call('HMGET', alert, 'status', 'signal')
+    if state[1] == 'resolved' and state[2] and state[2] > holder then return false end
+  end
+  return holder
+end
+
+-- The counts per source heal themselves: with nothing pending they are reset (whatever removed
+-- ids without settling them, say a drain of an older version), and none exceeds the pending set.
+local pending = redis.call('ZCARD', KEYS[1])
+if pending == 0 then redis.call('DEL', KEYS[6], KEYS[7]) end
+if room >= 0 or share >= 0 then
+  local mine = share >= 0 and math.min(pending, tonumber(redis.call('HGET', KEYS[6], source) or '0')) or 0
+  if (room >= 0 and pending + count > room) or (share >= 0 and mine + count > share) then
+    local new = 0
+    for i = 1, count do
+      if not holder_of(i) then new = new + 1 end
+    end
+    if room >= 0 and new > 0 and pending + new > room then return {-1, pending} end
+    if share >= 0 and new > 0 and mine + new > share then return {-2, mine} end
+  end
+end
+
 local holders = {}
 local accepted, duplicates = 0, 0
 local soonest = false
-for i = 1, (#KEYS - 5) / 7 do
-  local k = 5 + (i - 1) * 7
-  local a = 10 + (i - 1) * 5
+for i = 1, count do
+  local k = 7 + (i - 1) * 7
+  local a = 13 + (i - 1) * 5
   local id, body, fp, status, expires = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local dedup, alert = KEYS[k + 1], KEYS[k + 7]
   local firing = status == 'firing' or status == 'flapping'
@@ -80,6 +123,7 @@ for i = 1, (#KEYS - 5) / 7 do
       redis.call('LTRIM', KEYS[j], 0, cap - 1)
     end
     redis.call('ZADD', KEYS[1], now, id)
+    redis.call('HSET', KEYS[7], id, source)
     if dedup ~= '' then redis.call('SET', dedup, id, 'EX', dedup_ttl) end
     if alert ~= '' then
       if firing then
@@ -104,12 +148,49 @@ if soonest then
   end
 end
 if accepted > 0 then
+  redis.call('HINCRBY', KEYS[6], source, accepted)
   redis.call('HINCRBY', KEYS[3], ARGV[6], accepted)
   if redis.call('SET', KEYS[2], '1', 'NX', 'EX', flag_ttl) then holders[1] = 1 end
 end
 if duplicates > 0 then redis.call('HINCRBY', KEYS[3], ARGV[7], duplicates) end
 return holders
 """
+
+# The drain's end of a batch: take the evaluated ids off the pending set, and each off its
+# source's count — only the ids this call removed, so two drains settling the same batch (after
+# a flag expired) count nothing twice. KEYS: pending set, pending count per source, source per
+# pending id, drain flag. ARGV: drain-flag TTL, then the ids. Returns how many were removed.
+SETTLE_LUA = """
+local removed = 0
+local by_source = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    removed = removed + 1
+    local source = redis.call('HGET', KEYS[3], id)
+    if source then
+      redis.call('HDEL', KEYS[3], id)
+      by_source[source] = (by_source[source] or 0) + 1
+    end
+  end
+end
+for source, n in pairs(by_source) do
+  if redis.call('HINCRBY', KEYS[2], source, -n) <= 0 then redis.call('HDEL', KEYS[2], source) end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+redis.call('EXPIRE', KEYS[4], ARGV[1])
+return removed
+"""
+
+
+class OverBound(Exception):
+    """Reception stored nothing: the new signals would not fit the backlog or the source's share."""
+
+    def __init__(self, which: str, held: int):
+        super().__init__(f"{which}: {held}")
+        self.which = which    # "backlog" or "source"
+        self.held = held      # pending signals, in all or of the source
+
 
 _script = None  # a redis-py Script: EVALSHA, loading the script on NOSCRIPT
 
@@ -124,17 +205,22 @@ def _accept_script(conn: Redis):
 def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys: list[str], *,
                    now: float, signal_ttl: int, dedup_ttl: int, flag_ttl: int,
                    metric_fields: tuple[str, str], expiries: list[float | None] | None = None,
-                   sweep_margin: int = 60) -> tuple[bool, list[str], float | None]:
+                   sweep_margin: int = 60, room: int | None = None,
+                   share: int | None = None) -> tuple[bool, list[str], float | None]:
     """Store the signals that are not re-deliveries; returns (drain flag taken?, holder per signal,
     when to schedule an expiry sweep or None).
 
     A delivery key of "" means the source gave none: the signal is always new. `expiries` gives,
     per signal, the epoch second a living alert resolves unless re-sent (None: not a living alert).
+    `room` bounds the pending signals, `share` the source's pending signals (None: no bound);
+    new signals that would go over either are not stored: OverBound says which.
     """
     expiries = expiries or [None] * len(signals)
-    keys = [key_pending(), key_drain_flag(), key_metrics(), key_alert_expiry(), key_expiry_sweep()]
+    keys = [key_pending(), key_drain_flag(), key_metrics(), key_alert_expiry(), key_expiry_sweep(),
+            key_pending_by_source(), key_pending_source()]
     args: list = [repr(now), signal_ttl, dedup_ttl, flag_ttl, SIGNAL_INDEX_CAP, *metric_fields,
-                  from_epoch(now), ALERT_STATE_TTL, sweep_margin]
+                  from_epoch(now), ALERT_STATE_TTL, sweep_margin, source,
+                  -1 if room is None else max(room, 0), -1 if share is None else max(share, 0)]
     for data, delivery, expires in zip(signals, delivery_keys, expiries):
         living = expires is not None and data.get("kind") == "alert" and bool(data.get("fingerprint"))
         keys.append(key_dedup(source, delivery) if delivery else "")
@@ -144,5 +230,20 @@ def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys:
         args.extend((data["id"], json.dumps(data), data.get("fingerprint", ""), data.get("status", ""),
                      repr(float(expires)) if living else ""))
     taken, sweep_at, *holders = _accept_script(conn)(keys=keys, args=args, client=conn)
+    if taken < 0:
+        raise OverBound("backlog" if taken == -1 else "source", int(sweep_at))
     return (bool(taken), [h.decode() if isinstance(h, bytes) else h for h in holders],
             float(sweep_at) if sweep_at else None)
+
+
+def settle_pending(conn: Redis, signal_ids: list[str], flag_ttl: int) -> int:
+    """Take evaluated signals off the pending set and their sources' counts; refresh the drain flag."""
+    if not signal_ids:
+        return 0
+    return int(script(conn, SETTLE_LUA, [key_pending(), key_pending_by_source(), key_pending_source(),
+                                         key_drain_flag()], [flag_ttl, *signal_ids]))
+
+
+def pending_by_source(conn: Redis) -> dict[str, int]:
+    """How many signals of each source wait for evaluation."""
+    return {k.decode(): int(v) for k, v in conn.hgetall(key_pending_by_source()).items()}

@@ -48,6 +48,17 @@ def key_pending() -> str:
     return f"{PREFIX}pending"
 
 
+def key_pending_by_source() -> str:
+    """Hash source -> how many of its signals are pending evaluation: each source's share of the
+    backlog (router/pipeline/reception.py), kept by reception's script and the drain's settle."""
+    return f"{PREFIX}pending:by-source"
+
+
+def key_pending_source() -> str:
+    """Hash signal id -> its source, for the pending signals: what the drain's settle decrements."""
+    return f"{PREFIX}pending:source"
+
+
 def key_drain_flag() -> str:
     """Held (with a TTL) while a drain job for the pending set is queued or running."""
     return f"{PREFIX}pending:draining"

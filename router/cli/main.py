@@ -8,6 +8,7 @@ from router.assembly import assemble
 from router.cli import stale
 from router.cli.audit import audit
 from router.cli.brain import brain
+from router.cli.commands import commands
 from router.cli.rooms import rooms
 from router.cli.rules import rules
 from router.cli.say import say
@@ -40,6 +41,7 @@ main.add_command(up)           # sparky up (router/cli/up.py)
 main.add_command(brain)        # sparky brain export|import (router/cli/brain.py)
 main.add_command(rooms)        # sparky rooms list|tail
 main.add_command(rules)        # sparky rules check|test|reload
+main.add_command(commands)     # sparky commands test: the packs' examples
 main.add_command(say)          # sparky say --as USER "<command>"
 main.add_command(audit)        # sparky audit tail
 main.add_command(xmpp)         # sparky xmpp: holds the XMPP connection (router/chat/xmpp/)

@@ -40,7 +40,7 @@ def test_check_reports_one_line_per_problem_and_exits_1(runner, tmp_path, monkey
         'so that every signal goes somewhere',
         'rules/routing.yml:4: rule "main-build-broken": unknown operator "match" (did you mean "matches"?)',
         'rules/routing.yml:5: rule "main-build-broken": unknown action "page" '
-        '(known: notify, drop, group, escalate, deploy, nag, webhook, set)',
+        '(known: notify, drop, group, escalate, deploy, nag, webhook, set, pack)',
     ]
 
 

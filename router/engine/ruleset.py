@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from jinja2 import TemplateError
+
 from router.core.placeholders import fields_in, strings_in
+from router.core.templates import compiled, is_jinja
 from router.engine import schema, vocabulary
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
 from router.engine.limits import MAX_RULES
@@ -156,6 +159,12 @@ def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[
             problems += [Problem(p.file, p.line or line, p.message) for p in found]
             continue
         for text in strings_in(params):
+            if is_jinja(text):      # Jinja reads what it likes; a missing field renders as nothing
+                try:
+                    compiled(text)
+                except TemplateError as exc:
+                    problems.append(Problem(display, line, f"{where}template error: {exc.message or exc}"))
+                continue
             for path in fields_in(text):
                 if path not in TEMPLATE_FIELDS and not (path.startswith("labels.") and len(path) > 7):
                     hint = did_you_mean(path, TEMPLATE_FIELDS)

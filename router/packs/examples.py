@@ -43,7 +43,7 @@ def reply_of(command: PackCommand, example: Example, packs: dict) -> str:
     now = dt.datetime.combine(today, dt.time(12), dt.timezone.utc).timestamp()
     text, _ = perform(chosen, params, Call(who=example.who, room="#example", now=now, today=today),
                       MemoryStore(example.brain), fetch, lambda fields: "example-signal",
-                      environ={name: FAKE_ENV_VALUE for name in chosen.env})
+                      environ={name: FAKE_ENV_VALUE for name in chosen.env}, quiet=True)
     return text
 
 

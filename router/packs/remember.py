@@ -2,7 +2,7 @@
 into the `traffic` pack's HyperLogLog for the day:
 
     then:
-      - pack: {pack: traffic, op: hll add, key: "visits:{occurred_date}", value: "{text}", ttl: 40d}
+      - pack: {pack: traffic, op: hll add, key: "visits:{{ occurred_at[:10] }}", value: "{text}"}
 
 The same ops as a pack command's `brain:` (router/packs/run.py), on the same namespace; `value`
 and `key` are templates over the signal (plus `occurred_date`, the day it happened, UTC). For
@@ -19,7 +19,7 @@ from router.core.durations import seconds
 from router.core.outcomes import Permanent
 from router.core.templates import render
 from router.packs.run import RedisStore
-from router.packs.schema import BRAIN_OPS
+from router.packs.schema import BRAIN_OPS, DEFAULT_CAP
 
 WRITES = tuple(op for op in BRAIN_OPS if op not in ("get", "list", "pick random", "hll count"))
 
@@ -34,16 +34,17 @@ class PackParams(Schema):
     value = fields.String(load_default="")
     by = fields.Integer(strict=True, load_default=1)
     ttl = fields.String()
+    cap = fields.Integer(strict=True, load_default=DEFAULT_CAP, validate=validate.Range(min=1, max=100_000))
 
 
 def remember(signal: dict, conn: Redis, config: Config, *, pack: str, op: str, key: str, value: str = "",
-             by: int = 1, ttl: str | None = None, ctx=None) -> str:
-    data = {**signal, "occurred_date": (signal.get("occurred_at") or signal.get("received_at") or "")[:10]}
-    name = render(key, data).strip()
+             by: int = 1, ttl: str | None = None, cap: int = DEFAULT_CAP, ctx=None) -> str:
+    name = render(key, signal).strip()
     if not name:
         raise Permanent(f"pack: the key {key!r} renders empty for this signal")
-    text = render(value, data)
+    text = render(value, signal)
     member = [line.strip() for line in text.splitlines() if line.strip()] if op == "hll add" else text
     store = RedisStore(conn, lambda k: brain.key_pack(pack, k))
-    result, changed = store.op(op, name, member, by=by, ttl=seconds(ttl) if ttl else None)
-    return f"{pack}: {op} {name} → {result}" + ("" if changed else " (unchanged)")
+    result, changed = store.op(op, name, member, by=by, ttl=seconds(ttl) if ttl else None, cap=cap)
+    shown = f"{len(result)} items" if isinstance(result, list) else result
+    return f"{pack}: {op} {name} → {shown}" + ("" if changed else " (unchanged)")

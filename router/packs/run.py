@@ -20,6 +20,7 @@ from typing import Callable
 from router.core import templates
 from router.packs.formats import Mismatch, match
 from router.packs.model import PackCommand
+from router.packs.schema import DEFAULT_CAP
 
 log = logging.getLogger("sparky.packs")
 
@@ -66,7 +67,8 @@ def choose(commands: tuple[PackCommand, ...], tokens: list[str], today: dt.date)
 class Store:
     """Brain ops on one pack's keys. Subclasses: RedisStore (live), MemoryStore (examples)."""
 
-    def op(self, op: str, key: str, value: object = None, by: int = 1, ttl: float | None = None) -> tuple[object, bool]:
+    def op(self, op: str, key: str, value: object = None, by: int = 1, ttl: float | None = None,
+           cap: int = DEFAULT_CAP) -> tuple[object, bool]:
         """(result, changed) of one op."""
         raise NotImplementedError
 
@@ -75,7 +77,7 @@ class RedisStore(Store):
     def __init__(self, conn, key_of: Callable[[str], str]):
         self.conn, self.key_of = conn, key_of
 
-    def op(self, op, key, value=None, by=1, ttl=None):
+    def op(self, op, key, value=None, by=1, ttl=None, cap=DEFAULT_CAP):
         conn, k = self.conn, self.key_of(key)
         text = "" if value is None else str(value)
         if op == "get":
@@ -103,6 +105,14 @@ class RedisStore(Store):
             for item in same:
                 conn.lrem(k, 0, item)
             return [i for i in items if i not in same], bool(same)
+        if op == "log":
+            with conn.pipeline(transaction=True) as pipe:
+                pipe.lpush(k, text)
+                pipe.ltrim(k, 0, cap - 1)
+                if ttl:
+                    pipe.expire(k, int(ttl))
+                pipe.execute()
+            return self._items(k), True
         if op == "pick random":
             items = self._items(k)
             return (random.choice(items) if items else None), False
@@ -126,7 +136,7 @@ class MemoryStore(Store):
     def __init__(self, state: dict | None = None):
         self.state = {k: (list(v) if isinstance(v, list) else v) for k, v in (state or {}).items()}
 
-    def op(self, op, key, value=None, by=1, ttl=None):
+    def op(self, op, key, value=None, by=1, ttl=None, cap=DEFAULT_CAP):
         text = "" if value is None else str(value)
         if op == "get":
             got = self.state.get(key)
@@ -149,6 +159,9 @@ class MemoryStore(Store):
             kept = [i for i in items if i.lower() != text.lower()]
             self.state[key] = kept
             return kept, len(kept) != len(items)
+        if op == "log":
+            self.state[key] = ([text] + items)[:cap]
+            return self.state[key], True
         if op == "pick random":
             return (items[0] if items else None), False
         if op in ("hll add", "hll count"):
@@ -174,7 +187,7 @@ def missing_env(command: PackCommand, environ: dict | None = None) -> list[str]:
 
 def perform(command: PackCommand, params: dict, call: Call, store: Store,
             fetch: Callable[[dict], tuple[int, str]], post: Callable[[dict], str],
-            environ: dict | None = None) -> tuple[str, str]:
+            environ: dict | None = None, quiet: bool = False) -> tuple[str, str]:
     """(reply text, outcome "ok" | "error"): the command's one thing, then its reply."""
     environ = os.environ if environ is None else environ
     base = {**params, "params": params, "who": call.who, "room": call.room, "today": call.today.isoformat(),
@@ -187,7 +200,8 @@ def perform(command: PackCommand, params: dict, call: Call, store: Store,
     try:
         extra = _do(command, base, store, fetch, post, {n: environ.get(n, "") for n in command.env})
     except Failed as exc:
-        log.warning("pack %s, command %s failed: %s", command.pack, command.name, _scrub(str(exc), secrets))
+        if not quiet:
+            log.warning("pack %s, command %s failed: %s", command.pack, command.name, _scrub(str(exc), secrets))
         return _scrub(templates.render(command.fallback or DEFAULT_FALLBACK.replace("{word}", command.word),
                                        {**base, "word": command.word}), secrets), "error"
     text = templates.render(command.reply, {**base, **extra}).strip()
@@ -201,7 +215,8 @@ def _do(command: PackCommand, base: dict, store: Store, fetch: Callable, post: C
         value = templates.render_all(spec.get("value"), base) if "value" in spec else None
         if isinstance(value, str) and spec["op"] == "hll add":
             value = [v for v in value.split() if v]
-        result, changed = store.op(spec["op"], key, value, by=spec.get("by", 1), ttl=spec.get("ttl"))
+        result, changed = store.op(spec["op"], key, value, by=spec.get("by", 1), ttl=spec.get("ttl"),
+                                   cap=spec.get("cap", DEFAULT_CAP))
         return {"result": result, "changed": changed}
     if command.fetch:
         spec = command.fetch

@@ -21,7 +21,9 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from router.core.durations import parse as parse_duration
 from router.engine.schema import NAME, Cron, Int, Strict, StrictBool, StrOrList
 
-BRAIN_OPS = ("get", "set", "incr", "list", "list add", "list remove", "pick random", "hll add", "hll count")
+# `log` pushes onto a capped list, newest first (`cap`, default 100): recent builds, runs of a day.
+BRAIN_OPS = ("get", "set", "incr", "list", "list add", "list remove", "log", "pick random", "hll add", "hll count")
+DEFAULT_CAP = 100
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -55,6 +57,7 @@ class BrainSchema(Strict):
     value = fields.Raw()
     by = Int()
     ttl = Duration()
+    cap = Int(validate=validate.Range(min=1, max=100_000))
 
 
 class PostSchema(Strict):

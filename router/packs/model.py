@@ -117,6 +117,7 @@ def read(docs: list[Document], data: dict) -> tuple[dict, list[Problem]]:
         for commands in packs.values():
             for command in commands:
                 problems += run_examples(command, packs)
+                problems += _digests(command, packs)
     return {"packs": {word: tuple(cs) for word, cs in packs.items()}}, problems
 
 
@@ -169,6 +170,24 @@ def _command(pack: str, spec: dict, node: YDict, display: str, line: int, env: l
                           public=spec["public"], fetch=spec.get("fetch"), brain=spec.get("brain"),
                           post=spec.get("post"), env=tuple(env), every=every, examples=examples)
     return (None if problems else command), problems
+
+
+def _digests(command: PackCommand, packs: dict) -> list[Problem]:
+    """Each `every:` says a command of the packs, in a form that fits."""
+    from router.packs.examples import EXAMPLE_DAY
+    from router.packs.formats import Mismatch
+    from router.packs.run import NoForm, choose
+    from router.packs.words import split
+
+    problems = []
+    for every in command.every:
+        word, tokens = split(every.say)
+        try:
+            choose(packs.get(word, ()), tokens, EXAMPLE_DAY)
+        except (NoForm, Mismatch) as exc:
+            problems.append(Problem(command.file, command.line, f'command "{command.name}": every: '
+                                                                f'"{every.say}" is no pack command: {exc}'))
+    return problems
 
 
 def _templates(spec: dict) -> list[tuple[str, str]]:

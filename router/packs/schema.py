@@ -19,7 +19,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from router.core.durations import parse as parse_duration
-from router.engine.schema import NAME, Cron, Int, Strict, StrictBool, StrOrList
+from router.engine.schema import NAME, Cron, Int, Strict, StrictBool, StrOrList, TimeZone
 
 # `log` pushes onto a capped list, newest first (`cap`, default 100): recent builds, runs of a day.
 BRAIN_OPS = ("get", "set", "incr", "list", "list add", "list remove", "log", "pick random", "hll add", "hll count")
@@ -89,7 +89,7 @@ class EverySchema(Strict):
     cron = Cron(required=True)
     room = fields.String(required=True)
     say = fields.String(required=True)    # the command text whose reply is posted
-    tz = fields.String(load_default="UTC")
+    tz = TimeZone(load_default="UTC")
 
 
 class CommandSchema(Strict):

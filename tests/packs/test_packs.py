@@ -207,3 +207,12 @@ def test_sparky_commands_test_and_rules_check_run_the_examples(rules_dir, monkey
         assert failed.exit_code == 1
         assert failed.output.strip().endswith('commands/lunch.yml:10: command "lunch-pick": example 1 ("lunch"): '
                                               'expected "Burritos!", got "How about Thai Palace?"'), failed.output
+
+
+def test_a_digest_must_say_a_pack_command_that_fits(rules_dir):
+    write_pack(rules_dir, "lunch.yml", LUNCH.replace('''    reply: "{% if result %}How''', '''    every:
+      - {cron: "0 12 * * 1-5", room: "#lunch", say: lunch now please, tz: Europe/Berlin}
+    reply: "{% if result %}How'''))
+    (problem,) = check_dir(rules_dir, engine=False).problems
+    assert str(problem).endswith('commands/lunch.yml:3: command "lunch-pick": every: "lunch now please" is no pack '
+                                 'command: That does not fit `lunch`, `lunch add <place…>`, `lunch remove <place…>`.')

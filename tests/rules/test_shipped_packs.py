@@ -156,3 +156,29 @@ def test_help_lists_the_seed_commands(say):
     for line in ("• `lunch`: Where to go for lunch today", "• `traffic [date]`: Unique visitors on a day",
                  "• `builds [job]`: The last Jenkins builds", "• `image me <query…>`: The first image"):
         assert line in listed, listed
+
+
+def test_daily_digests_post_once_per_slot_to_their_rooms(client, redis, run_jobs, config):
+    from router.packs import digests
+
+    yesterday = {"Content-Type": "text/plain", "X-Traffic-Day": "2026-12-08"}
+    hook(client, run_jobs, "traffic", b"a\nb\n", yesterday)
+    body, headers = payload("runscope/webhook.test_run.fail.json")
+    data = json.loads(body)
+    data["finished_at"] = data["started_at"] = (WEDNESDAY - dt.timedelta(days=1)).timestamp()
+    hook(client, run_jobs, "runscope", json.dumps(data).encode(), headers)
+
+    nine = dt.datetime(2026, 12, 9, 9, 0, 30, tzinfo=dt.timezone.utc).timestamp()
+    def digest_posts(room: str) -> list[str]:
+        return [m["text"] for m in rooms.messages(redis, room, 50) if m.get("key", "").startswith("digest/")]
+
+    # 08:00:30 UTC: runscope's digest (0 8 * * *) is due, traffic's (0 9 * * *) not yet
+    assert [k.split(":")[2] for k in digests.tick(redis, config, now=nine - 3600)] == ["runscope"]
+    run_jobs()
+    assert digest_posts("#api-tests") == [f"Runscope on 2026-12-08:\n• {data['bucket_name']}: 0 passed, 1 failed"]
+    assert digest_posts("#ops") == []
+    assert [k.split(":")[2] for k in digests.tick(redis, config, now=nine)] == ["traffic"]
+    run_jobs()
+    assert digest_posts("#ops") == ["2 unique visitors on 2026-12-08."]
+    assert digests.tick(redis, config, now=nine + 60) == []       # one digest per slot
+    assert digests.tick(redis, config, now=nine + 2 * 3600) == []   # a missed slot is not posted late

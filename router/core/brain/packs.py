@@ -16,6 +16,11 @@ def key_pack_fetch(pack: str, digest: str) -> str:
     return f"{PREFIX}pack-fetch:{pack}:{digest}"
 
 
+def key_pack_digest(pack: str, command: str, index: int, slot: int) -> str:
+    """Claim of one slot of a pack command's `every:` digest: set once, by the worker that queues it."""
+    return f"{PREFIX}pack-digest:{pack}:{command}:{index}:{slot}"
+
+
 def key_plugin(plugin: str, key: str) -> str:
     """A Python plugin's own namespace (router/assembly.py gives each plugin its prefix)."""
     return f"{PREFIX}plugin:{plugin}:{key}"

@@ -60,7 +60,7 @@ def test_a_vendor_payload_through_adapter_and_rules(client):
 def test_a_json_payload_and_ready_made_signals(client):
     raw, headers = payload("runscope/webhook.test_run.fail.json")
     body = client.post("/api/rules/test", json={"source": "runscope", "payload": json.loads(raw)}).get_json()
-    assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["runscope-failed"]
+    assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["runscope-log", "runscope-failed"]
     body = client.post("/api/rules/test", json={"signals": [{"kind": "ping", "status": "ok"}]}).get_json()
     assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["github-ping"]
 

@@ -68,7 +68,8 @@ def test_test_with_explicit_headers_and_no_brain(runner, tmp_path):
                                   "--headers", str(headers)])
     assert result.exit_code == 0, result.output
     assert "no brain reachable" in result.stderr
-    assert json.loads(result.stdout)["results"][0]["rulesets"]["routing"]["matched"][0]["rule"] == "runscope-failed"
+    matched = json.loads(result.stdout)["results"][0]["rulesets"]["routing"]["matched"]
+    assert [m["rule"] for m in matched] == ["runscope-log", "runscope-failed"]
 
 
 def test_test_refuses_unknown_sources(runner):

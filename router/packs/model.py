@@ -7,6 +7,7 @@ stays (like any rules file).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -18,6 +19,8 @@ from router.engine.schema import load as schema_load
 from router.engine.vocabulary import active
 from router.packs.formats import Format, FormatError, parse_format
 from router.packs.schema import PackSchema
+
+ENV_REF = re.compile(r"\benv\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,10 @@ def _command(pack: str, spec: dict, node: YDict, display: str, line: int, env: l
             except TemplateError as exc:
                 problems.append(Problem(display, where, f"{label}: {key}: template error: {exc}"))
                 continue
+        unlisted = sorted(set(ENV_REF.findall(template)) - set(env))
+        if unlisted and key.startswith("fetch"):
+            problems.append(Problem(display, where, f"{label}: {key}: env.{unlisted[0]} is not in the pack's "
+                                                    f"`env:` list (only the variables it names may be read)"))
         if key in ("reply", "fallback") and "env" in _names(template):
             problems.append(Problem(display, where, f"{label}: {key}: a reply may not read env "
                                                     f"(secrets are for fetch only, never echoed)"))

@@ -216,3 +216,10 @@ def test_a_digest_must_say_a_pack_command_that_fits(rules_dir):
     (problem,) = check_dir(rules_dir, engine=False).problems
     assert str(problem).endswith('commands/lunch.yml:3: command "lunch-pick": every: "lunch now please" is no pack '
                                  'command: That does not fit `lunch`, `lunch add <place…>`, `lunch remove <place…>`.')
+
+
+def test_a_fetch_may_read_only_the_variables_its_pack_lists(rules_dir):
+    write_pack(rules_dir, "status.yml", FETCH.replace("      CACHE\n", "").replace("env.STATUS_URL_BASE", "env.HOME"))
+    problems = [str(p) for p in check_dir(rules_dir, engine=False).problems]
+    assert any("commands/status.yml:9: " in p and "env.HOME is not in the pack's `env:` list" in p
+               for p in problems), problems

@@ -76,7 +76,7 @@ def test_a_dry_run_has_no_side_effects(client, redis):
 @pytest.mark.parametrize("body, status, error", [
     ("not json", 400, "send a JSON object: {source, payload, headers?, at?} or {signals, at?}"),
     ({"source": "nagois", "payload": "x=1"}, 400, 'unknown source "nagois" (did you mean "nagios"?); one of: '
-     'alertmanager, alertmanager-v2, generic, github, jenkins, nagios, prometheus, runscope, slack'),
+     'alertmanager, alertmanager-v2, generic, github, jenkins, nagios, prometheus, runscope, slack, traffic'),
     ({"source": "nagios"}, 400, "invalid request"),
     ({"source": "nagios", "payload": "x", "signals": []}, 400, "invalid request"),
     ({"signals": [{"severity": "sev1"}]}, 400, "invalid request"),

@@ -172,7 +172,9 @@ def test_a_reply_may_not_read_the_secrets(rules_dir):
     assert any("commands/status.yml:12: " in p and "may not read env" in p for p in problems), problems
 
 
-def test_a_post_pack_sends_a_signal_through_the_rules(redis, config, rules_dir, env):
+def test_a_post_pack_sends_a_signal_through_the_rules(redis, config, rules_dir, env, run_jobs):
+    from router.chat import rooms
+
     write_pack(rules_dir, "release.yml", """\
 commands:
   - name: shipit
@@ -182,6 +184,14 @@ commands:
     post: {kind: release, subject: "{{ app }} ships", labels: {app: "{{ app }}"}}
     reply: "Posted {{ app }}'s release ({{ result }})."
 """)
+    (rules_dir / "releases.yml").write_text("""\
+ruleset: releases
+rules:
+  - name: announce
+    when: {source: pack, kind: release}
+    then:
+      - notify: {room: "#releases", template: "{labels.app} ships (said by {labels.by})"}
+""")
     use_rules(redis, rules_dir)
     reply = run(redis, config, "shipit web")
     assert reply.outcome == "ok"
@@ -189,6 +199,8 @@ commands:
     stored = json.loads(redis.get(brain.key_signal(signal_id)))
     assert stored["kind"] == "release" and stored["labels"]["app"] == "web" and stored["labels"]["pack"] == "release"
     assert stored["actor"] == "alice"
+    run_jobs()                                    # the drain: the rules decide, the notify job posts
+    assert [m["text"] for m in rooms.messages(redis, "#releases", 10)] == ["web ships (said by alice)"]
 
 
 def test_sparky_commands_test_and_rules_check_run_the_examples(rules_dir, monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 import worker as worker_module
-from router.assembly import assemble
+from router.assembly import PluginError, assemble
 from router.cli import stale
 from router.cli.audit import audit
 from router.cli.brain import brain
@@ -20,7 +20,10 @@ from router.core.config import describe
 @click.group()
 def main() -> None:
     """Sparky: a ChatOps rules router and policy service."""
-    assemble()   # every subcommand sees the same registry as the web and worker processes
+    try:
+        assemble()   # every subcommand sees the same registry as the web and worker processes
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

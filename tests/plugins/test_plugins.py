@@ -111,3 +111,15 @@ def test_the_sample_plugins_own_tests_pass_with_the_sparky_bot_fixture(hello_sit
                           capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "2 passed" in done.stdout, done.stdout
+
+
+def test_a_plugin_that_is_not_installed_stops_the_cli_with_its_name(monkeypatch):
+    from router.cli.main import main
+
+    monkeypatch.setenv("SPARKY_PLUGINS", "nope")
+    before = installed()
+    try:
+        said = CliRunner().invoke(main, ["config"])
+    finally:
+        install(before)
+    assert said.exit_code == 1 and "Error: SPARKY_PLUGINS names nope, but no installed package" in said.output

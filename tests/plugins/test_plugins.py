@@ -15,7 +15,15 @@ from router.assembly import PluginError, allowed_plugins, build
 from router.core import brain
 from router.core.config import PROJECT_ROOT
 from router.core.registry import install, installed
-from tests.commands.conftest import PERMISSIONS, config, env, response_url, slack_clock, write_rules  # noqa: F401
+from tests.commands.conftest import (  # noqa: F401  (fixtures)
+    PERMISSIONS,
+    config,
+    env,
+    response_url,
+    slack_clock,
+    use_rules,
+    write_rules,
+)
 from tests.commands.test_channels import Channels
 from tests.conftest import HOOK_TOKEN
 
@@ -78,7 +86,16 @@ def test_the_sample_plugin_from_slack_the_rooms_api_and_sparky_say(with_hello, c
     assert say.room("helo").endswith("Did you mean `hello` or `help`? Type `help` for the commands you can run.")
 
 
-def test_the_sample_plugin_source(with_hello, client, redis, run_jobs, monkeypatch):
+def test_the_sample_plugin_source_and_action(with_hello, client, redis, run_jobs, rules_dir):
+    (rules_dir / "greetings.yml").write_text("""\
+ruleset: greetings
+rules:
+  - name: greet-back
+    when: {source: hello, kind: greeting}
+    then:
+      - greet: {whom: "{actor}"}
+""")
+    use_rules(redis, rules_dir)
     refused = client.post("/hooks/hello", json={"text": "hi"}, headers={"Authorization": f"Bearer {HOOK_TOKEN}"})
     assert refused.status_code == 400 and "from" in refused.json["error"]
     answer = client.post("/hooks/hello", json={"from": "carol", "text": "hi"},
@@ -88,7 +105,9 @@ def test_the_sample_plugin_source(with_hello, client, redis, run_jobs, monkeypat
     run_jobs()
     signal = client.get(f"/api/signals/{sid}").json
     assert (signal["source"], signal["kind"], signal["actor"]) == ("hello", "greeting", "carol")
-    assert client.get(f"/api/signals/{sid}/decision").status_code == 200      # evaluated by the rules
+    decision = client.get(f"/api/signals/{sid}/decision").json
+    assert [m["rule"] for m in decision["rulesets"]["greetings"]["matched"]] == ["greet-back"]
+    assert redis.get(brain.key_plugin("hello", "greeted:carol")) == b"1"     # the plugin's action ran
 
 
 def test_sparky_say_without_the_allowlist_does_not_know_the_plugin(hello_site, env, monkeypatch):  # noqa: F811

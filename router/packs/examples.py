@@ -48,7 +48,11 @@ def reply_of(command: PackCommand, example: Example, packs: dict) -> str:
 
 
 def check(command: PackCommand, example: Example, packs: dict) -> Problem | None:
-    got = reply_of(command, example, packs)
+    try:
+        got = reply_of(command, example, packs)
+    except Exception as exc:  # noqa: BLE001  a pack's example must not break loading the rules
+        return Problem(command.file, example.line, f'command "{command.name}": example {example.number} '
+                                                   f'("{example.say}") failed: {type(exc).__name__}: {exc}')
     if got.strip() == example.reply.strip():
         return None
     return Problem(command.file, example.line, f'command "{command.name}": example {example.number} '

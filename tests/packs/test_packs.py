@@ -235,3 +235,21 @@ def test_a_fetch_may_read_only_the_variables_its_pack_lists(rules_dir):
     problems = [str(p) for p in check_dir(rules_dir, engine=False).problems]
     assert any("commands/status.yml:9: " in p and "env.HOME is not in the pack's `env:` list" in p
                for p in problems), problems
+
+
+def test_an_example_that_breaks_is_a_problem_not_a_crash(rules_dir):
+    write_pack(rules_dir, "count.yml", """\
+commands:
+  - name: bump
+    formats: [bump]
+    description: Count
+    brain: {op: incr, key: n}
+    reply: "{{ result }}"
+    examples:
+      - say: bump
+        brain: {n: lots}
+        reply: "1"
+""")
+    (problem,) = check_dir(rules_dir, engine=False).problems
+    assert str(problem).endswith('commands/count.yml:8: command "bump": example 1 ("bump") failed: ValueError: '
+                                 "invalid literal for int() with base 10: 'lots'")

@@ -253,3 +253,16 @@ commands:
     (problem,) = check_dir(rules_dir, engine=False).problems
     assert str(problem).endswith('commands/count.yml:8: command "bump": example 1 ("bump") failed: ValueError: '
                                  "invalid literal for int() with base 10: 'lots'")
+
+
+def test_a_pack_command_may_be_kept_to_some_rooms(redis, config, rules_dir, env):
+    write_pack(rules_dir, "lunch.yml", LUNCH.replace('''    permission: {allow: ["*"]}
+    brain: {op: pick random''', '''    permission: {allow: ["*"]}
+    rooms: ["#lunch"]
+    brain: {op: pick random'''))
+    use_rules(redis, rules_dir)
+    refused = run(redis, config, "lunch", room="#ops")
+    assert refused.outcome == "refused" and "`lunch` with form=lunch-pick may be run only in #lunch, not in #ops" \
+        in refused.text, refused.text
+    assert run(redis, config, "lunch", room="#lunch").outcome == "ok"
+    assert run(redis, config, "lunch add Pho", room="#ops").outcome == "ok"     # the other forms: anywhere

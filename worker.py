@@ -15,6 +15,7 @@ from router.assembly import assemble
 from router.core.config import Config
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
+from router.packs import digests
 from router.pipeline import intake, sweeps
 from router.stale import cron as scan_cron
 
@@ -22,7 +23,8 @@ from router.stale import cron as scan_cron
 def with_drain_kick(cls):
     """The worker class, also queueing a drain job for signals left pending by a process that
     died (router/pipeline/intake.py) at start and at every RQ maintenance run, and the sweep that resolves
-    alerts Prometheus stopped re-sending (router/pipeline/expiry.py)."""
+    alerts Prometheus stopped re-sending (router/pipeline/expiry.py), and the command packs' digests
+    that are due (router/packs/digests.py)."""
 
     class Kicking(cls):
         def run_maintenance_tasks(self):
@@ -30,6 +32,10 @@ def with_drain_kick(cls):
             if intake.kick(self.connection):
                 self.log.warning("signals were pending with no drain job; queued one")
             sweeps.ensure(self.connection)  # a sweep chain lost with a dead worker is restarted
+            try:
+                digests.tick(self.connection)   # command packs' `every:` (router/packs/digests.py)
+            except Exception:  # noqa: BLE001  a digest must not stop the worker's maintenance
+                self.log.exception("pack digests not queued")
 
     Kicking.__name__ = cls.__name__
     return Kicking

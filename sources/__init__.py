@@ -12,7 +12,7 @@ Adapters import neither Flask nor Redis: a test feeds a file straight in. `regis
 adds them to the process's registry, where the hooks (router/pipeline/hooks.py) and `sparky rules
 test` find them — as a plugin's own source will be.
 """
-from sources import alertmanager, generic, github, jenkins, nagios, runscope, slack
+from sources import alertmanager, generic, github, jenkins, nagios, runscope, slack, traffic
 
 # endpoint name (`sparky rules test SOURCE`, `/hooks/<name>`) -> adapter
 ADAPTERS = {
@@ -23,6 +23,7 @@ ADAPTERS = {
     "runscope": runscope,
     "generic": generic,
     "slack": slack,
+    "traffic": traffic,
 }
 
 

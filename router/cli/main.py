@@ -4,10 +4,11 @@ from __future__ import annotations
 import click
 
 import worker as worker_module
-from router.assembly import assemble
+from router.assembly import PluginError, assemble
 from router.cli import stale
 from router.cli.audit import audit
 from router.cli.brain import brain
+from router.cli.commands import commands
 from router.cli.rooms import rooms
 from router.cli.rules import rules
 from router.cli.say import say
@@ -20,7 +21,10 @@ from router.core.config import describe
 @click.group()
 def main() -> None:
     """Sparky: a ChatOps rules router and policy service."""
-    assemble()   # every subcommand sees the same registry as the web and worker processes
+    try:
+        assemble()   # every subcommand sees the same registry as the web and worker processes
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -41,6 +45,7 @@ main.add_command(up)           # sparky up (router/cli/up.py)
 main.add_command(brain)        # sparky brain export|import (router/cli/brain.py)
 main.add_command(rooms)        # sparky rooms list|tail
 main.add_command(rules)        # sparky rules check|test|reload
+main.add_command(commands)     # sparky commands test: the packs' examples
 main.add_command(say)          # sparky say --as USER "<command>"
 main.add_command(audit)        # sparky audit tail
 main.add_command(template)     # sparky template render FILE --signal PAYLOAD

@@ -34,7 +34,10 @@ def check(directory: Path | None) -> None:
     loaded = result.rules
     tests = sum(len(c.ruleset.tests) for c in loaded.rulesets)
     count = sum(len(c.ruleset.rules) for c in loaded.rulesets)
-    click.echo(f"ok: {len(loaded.rulesets)} rulesets, {count} rules, {tests} inline tests passed "
+    forms = [form for word in (loaded.data.get("packs") or {}).values() for form in word]
+    packs = (f", {len({f.file for f in forms})} command packs ({sum(len(f.examples) for f in forms)} examples passed)"
+             if forms else "")
+    click.echo(f"ok: {len(loaded.rulesets)} rulesets, {count} rules, {tests} inline tests passed{packs} "
                f"(version {loaded.version})")
 
 

@@ -23,10 +23,10 @@ from typing import Callable, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
-from router.commands import parse, permissions
+from router.commands import packs, parse, permissions
 from router.commands.channels import chat_signal
 from router.commands.context import Context
-from router.commands.declare import Command, Refused, Reply, UsageError, commands, lookup, one_of, suggest
+from router.commands.declare import Command, Refused, Reply, UsageError, one_of, suggest
 from router.core import brain
 from router.core.config import Config
 from router.core.registry import current
@@ -98,7 +98,7 @@ def _execute(conn: Redis, config: Config, signal: dict, now: float | None) -> tu
     ctx = context_for(conn, config, signal, data, version, now)
     name, args = parse.split_command(signal.get("text") or "")
     name = name or "help"
-    found = lookup(name)
+    found = packs.find(ctx.data, name)
     if found is None:
         reply = _unknown(ctx, name)
         _audit_command(conn, ctx, signal, reply.outcome, command=name)
@@ -150,7 +150,7 @@ def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: C
     signal["id"] = ""
     ctx = context_for(conn, config, signal, data, version, now)
     try:
-        return run_checked(ctx, commands()[name], lambda: work(ctx), outcome)
+        return run_checked(ctx, packs.everything(ctx.data)[name], lambda: work(ctx), outcome)
     except (Refused, UsageError, RedisError):
         raise
     except Exception as exc:
@@ -160,7 +160,7 @@ def run_as(conn: Redis, config: Config, user: str, name: str, what: str, work: C
 
 
 def _unknown(ctx: Context, name: str) -> Reply:
-    known = sorted(commands())
+    known = sorted(packs.everything(ctx.data))
     mine = [c for c in known if permissions.check(ctx.policy, ctx.who, c, ctx.rooms(), ctx.where()).allowed]
     close = suggest(name, mine or known)
     shown = name if len(name) <= 40 else name[:39] + "…"

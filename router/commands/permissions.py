@@ -20,6 +20,12 @@ How permissions.yml entries combine (SPEC says only "this entry covers only thes
 5. `help` lists a command when some entry for it allows the person in this room.
 Without a permissions.yml at all, permissions are off (every command for everyone), the same way
 an unset secret turns its check off; `help` says so.
+
+Command packs (commands/*.yml) are the exception: a pack command runs for nobody until a grant
+names it, whether permissions.yml exists or not. A pack command's own `permission:` is an entry
+like permissions.yml's for its command word, covering only that form (`args: {form: <name>}`), so
+`lunch` may be for everyone and `lunch remove` for the leads; permissions.yml may grant a pack
+command too, by its word (every form) or with `args: {form: ...}`.
 """
 from __future__ import annotations
 
@@ -46,10 +52,11 @@ class Entry:
     allow: tuple[str, ...]
     rooms: tuple[str, ...] = ()               # as written (`#ops`, `C0123`); compared by room_key
     args: dict = field(default_factory=dict)    # name → frozenset of allowed values (as text)
+    where: str = ""                # a pack's own grant: its file:line (shown instead of permissions.yml#N)
 
     @property
     def rule(self) -> str:
-        return f"permissions.yml#{self.number}"
+        return self.where or f"permissions.yml#{self.number}"
 
     def names(self, command: str) -> bool:
         return command in self.commands or "*" in self.commands
@@ -68,6 +75,7 @@ class Policy:
     configured: bool               # False: no permissions.yml, everything is allowed
     people: dict
     groups: dict
+    granted_only: frozenset[str] = frozenset()   # pack commands: nobody's until a grant names them
 
 
 def room_key(room: str) -> str:
@@ -89,7 +97,17 @@ def policy(data: dict) -> Policy:
         entries.append(Entry(i + 1, tuple(str(c) for c in _as_list(entry.get("command"))),
                              tuple(str(a) for a in _as_list(entry.get("allow"))),
                              tuple(str(r) for r in _as_list(entry.get("rooms"))), args))
-    return Policy(tuple(entries), raw is not None, dict(data.get("people") or {}), dict(data.get("groups") or {}))
+    granted_only = set()
+    for word, forms in (data.get("packs") or {}).items():
+        granted_only.add(word)
+        for form in forms:
+            grant = form.permission
+            if grant:
+                rooms = tuple(str(r) for r in (grant.get("rooms") or form.rooms))
+                entries.append(Entry(0, (word,), tuple(str(a) for a in grant["allow"]), rooms,
+                                     {"form": frozenset({form.name})}, where=form.where))
+    return Policy(tuple(entries), raw is not None, dict(data.get("people") or {}), dict(data.get("groups") or {}),
+                  frozenset(granted_only))
 
 
 def _memberships(groups: dict, person: str) -> frozenset[str]:
@@ -147,9 +165,12 @@ def _room_list(entries: list[Entry]) -> str:
 
 
 def _refusal(command: str, combo: dict, governing: list[Entry], who: Person, rooms: frozenset[str],
-             where: str) -> Verdict:
+             where: str, pack: bool = False) -> Verdict:
     what = f"`{command}`" + (f" with {_describe_args(combo)}" if combo else "")
     if not governing:
+        if pack:
+            return Verdict(False, f"nobody may run {what} until it is granted (its pack's `permission:` "
+                                  f"or permissions.yml).", "permissions.yml")
         return Verdict(False, f"permissions.yml lets nobody run {what}.", "permissions.yml")
     mine = [e for e in governing if _allows(e, who)]
     if mine:  # right person, wrong room
@@ -166,17 +187,19 @@ def check(pol: Policy, who: Person, command: str, rooms: frozenset[str], where: 
     `args=None` asks whether the person may run the command here at all (with some arguments);
     `args` maps an argument name to its value or values.
     """
-    if not pol.configured:
+    if not pol.configured and command not in pol.granted_only:
         return Verdict(True, rule="permissions off (no permissions.yml)")
     if not who.known:
         return Verdict(False, f"I don't know you ({who.name}): ask an admin to add you to people.yml.",
                        "people.yml")
-    entries = [e for e in pol.entries if e.names(command)]
+    pack = command in pol.granted_only
+    # A pack command is granted by name only: "*" in permissions.yml predates the pack.
+    entries = [e for e in pol.entries if (command in e.commands if pack else e.names(command))]
     if args is None:
         usable = [e for e in entries if _allows(e, who) and _room_ok(e, rooms)]
         if usable:
             return Verdict(True, rule=usable[0].rule)
-        return _refusal(command, {}, entries, who, rooms, where)
+        return _refusal(command, {}, entries, who, rooms, where, pack)
     values = {k: sorted({str(v) for v in _as_list(vals)}) for k, vals in args.items()}
     values = {k: v for k, v in values.items() if v}
     combos = [dict(zip(values, picked)) for picked in itertools.product(*values.values())] or [{}]
@@ -188,6 +211,6 @@ def check(pol: Policy, who: Person, command: str, rooms: frozenset[str], where: 
             governing = [e for e in entries if not e.args]
         ok = [e for e in governing if _allows(e, who) and _room_ok(e, rooms)]
         if not ok:
-            return _refusal(command, combo, governing, who, rooms, where)
+            return _refusal(command, combo, governing, who, rooms, where, pack)
         used.append(ok[0].rule)
     return Verdict(True, rule=",".join(dict.fromkeys(used)))

@@ -12,7 +12,8 @@ from router.commands.declare import DECLARED
 from router.core.registry import Registry
 
 # SPEC §6 names these; until they are built they answer "not available in this Sparky yet".
-PLANNED = ("builds", "traffic", "lunch", "image", "say")
+# (`builds`, `traffic`, `lunch` and `image` are command packs shipped in rules/commands/.)
+PLANNED = ("say",)
 
 
 def register(registry: Registry) -> None:

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_SLACK_TIMEOUT": "10",
     "SPARKY_WEBHOOK_TIMEOUT": "10",
     "SPARKY_HOOK_TOKENS": "",
+    "SPARKY_PLUGINS": "",
     "SPARKY_ADMIN_TOKEN": "",
     "SLACK_BOT_TOKEN": "",
     "SLACK_SIGNING_SECRET": "",

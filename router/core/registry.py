@@ -75,6 +75,7 @@ class Registry:
         self.evaluator: Callable | None = None        # (conn, signal_ids) -> decided
         self.recoveries: dict[str, Callable] = {}     # name -> (conn) -> how many put right
         self.checks: list[Callable] = []              # (rules data, docs, rulesets, known names) -> problems
+        self.folders: dict[str, Callable] = {}       # rules-dir folder -> (docs, data) -> (data, problems)
         self.planned: set[str] = set()                # command names SPEC gives that are not built yet
         self.plugins: list[str] = []                  # what registered, in order
         self.child: tuple[str, ...] = ()              # argv starting a process assembled like this one
@@ -113,6 +114,12 @@ class Registry:
         load: references a feature's settings make (people and groups named in deploy.yml, ...)."""
         self.checks.append(check)
 
+    def add_folder(self, folder: str, load: Callable) -> None:
+        """`load(docs, data) -> (extra data, [Problem])` reads the files of a rules-dir folder
+        (`commands/*.yml`: command packs) once the top-level files are loaded into `data`."""
+        self._unique(folder, self.folders, "rules folder")
+        self.folders[folder] = load
+
     def on_batch(self, hook: Callable) -> None:
         self.batch_hooks.append(hook)
 
@@ -140,7 +147,8 @@ class Registry:
     def vocabulary(self) -> "Vocabulary":
         return Vocabulary(actions={n: a.params for n, a in self.actions.items()},
                           fields=self.fields, commands=frozenset(self.commands) | frozenset(self.planned),
-                          extras={r: dict(k) for r, k in self.extras.items()}, checks=tuple(self.checks))
+                          extras={r: dict(k) for r, k in self.extras.items()}, checks=tuple(self.checks),
+                          folders=dict(self.folders), planned=frozenset(self.planned))
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,8 @@ class Vocabulary:
     commands: frozenset[str] = frozenset()
     extras: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     checks: tuple[Callable, ...] = ()
+    folders: Mapping[str, Callable] = field(default_factory=dict)
+    planned: frozenset[str] = frozenset()     # named but not built: a command pack may build them
 
 
 _installed: Registry | None = None

@@ -182,29 +182,39 @@ def parse(name: str, text: str, display: str) -> Document:
 
 
 RULE_FILE_SUFFIXES = (".yml", ".yaml")
+# Folders of the rules dir whose files are read too, named `commands/lunch.yml`: what they mean is
+# up to the feature that registered the folder (router/core/registry.py `add_folder`).
+FOLDERS = ("commands",)
+
+
+def _entries(path: Path) -> list[tuple[str, Path]]:
+    """(name, path) of every rule file directly in `path` or in one of its FOLDERS."""
+    out = []
+    for entry in sorted(Path(path).iterdir()):
+        if entry.is_dir() and entry.name in FOLDERS:
+            out += [(f"{entry.name}/{inner.name}", inner) for inner in sorted(entry.iterdir())
+                    if inner.is_file() and inner.suffix in RULE_FILE_SUFFIXES and not inner.name.startswith(".")]
+        elif entry.is_file() and entry.suffix in RULE_FILE_SUFFIXES and not entry.name.startswith("."):
+            out.append((entry.name, entry))
+    return out
 
 
 def read_dir(path: Path) -> dict[str, str]:
-    """`{file name: text}` of every rule file directly in `path` (README and others ignored)."""
-    files = {}
-    for entry in sorted(Path(path).iterdir()):
-        if entry.is_file() and entry.suffix in RULE_FILE_SUFFIXES and not entry.name.startswith("."):
-            files[entry.name] = entry.read_text(encoding="utf-8")
-    return files
+    """`{file name: text}` of every rule file in `path` and its FOLDERS (README and others ignored)."""
+    return {name: entry.read_text(encoding="utf-8") for name, entry in _entries(path)}
 
 
 def dir_signature(path: Path) -> tuple:
     """Cheap change detector for the mtime poll: names, sizes and mtimes of the rule files."""
     try:
-        entries = sorted(Path(path).iterdir())
+        entries = _entries(Path(path))
     except OSError:
         return ()
     out = []
-    for entry in entries:
-        if entry.suffix in RULE_FILE_SUFFIXES:
-            try:
-                st = entry.stat()
-            except OSError:
-                continue
-            out.append((entry.name, st.st_size, st.st_mtime_ns))
+    for name, entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        out.append((name, st.st_size, st.st_mtime_ns))
     return tuple(out)

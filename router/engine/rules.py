@@ -73,8 +73,12 @@ def _load(files: dict[str, str], display_dir: str) -> tuple[Rules | None, list[P
     rulesets: list[Ruleset] = []
     seen: dict[str, str] = {}
     broken: set[str] = set()
+    folders: dict[str, list[Document]] = {}
     for name, doc in docs.items():
         if doc.problems:
+            continue
+        if "/" in name:
+            folders.setdefault(name.split("/", 1)[0], []).append(doc)
             continue
         stem = PurePath(name).stem
         if stem in DATA_FILES:
@@ -101,6 +105,14 @@ def _load(files: dict[str, str], display_dir: str) -> tuple[Rules | None, list[P
                 problems += _more_intervals(data, value, doc)
             else:
                 data[key] = value
+    for folder, found_docs in sorted(folders.items()):
+        reader = vocabulary.active().folders.get(folder)
+        if reader is None:
+            problems += [Problem(d.display, 0, f"no feature of this Sparky reads {folder}/ files") for d in found_docs]
+            continue
+        extra, found = reader(found_docs, data)
+        problems += found
+        data.update(extra)
     for ruleset in rulesets:
         problems += _order_problems(ruleset)
         problems += _interval_names(ruleset, {i["name"] for i in data.get(INTERVALS, [])})
@@ -231,7 +243,8 @@ def _references(data: dict, docs: dict[str, Document], rulesets: list[Ruleset]) 
                 if name != "*" and name not in known:
                     out.append(Problem(perm_doc.display, line_of(node, "allow", line),
                                        f'permission {i + 1}: unknown person or group "{name}"{did_you_mean(name, known)}'))
-            commands = sorted(vocabulary.active().commands) + ["*"]
+            # chat commands built in, and those the command packs (commands/*.yml) add
+            commands = sorted(set(vocabulary.active().commands) | set(data.get("packs") or {})) + ["*"]
             for command in entry["command"]:
                 if command not in commands:
                     out.append(Problem(perm_doc.display, line_of(node, "command", line),

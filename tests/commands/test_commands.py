@@ -251,7 +251,7 @@ def test_why_before_evaluation(redis, config, env):
 @pytest.mark.parametrize("text, answer", [
     ("snoze host=web-01 for 1h", "I don't know the command `snoze`. Did you mean `snooze`, `snoozes` or `unsnooze`?"),
     ("alrets", "Did you mean `alerts`?"),
-    ("builds web-api", "`builds` is not available in this Sparky yet."),
+    ("say hello", "`say` is not available in this Sparky yet."),
     ("xyzzy", "I don't know the command `xyzzy`. Type `help` for the commands you can run."),
 ])
 def test_unknown_commands_get_did_you_mean(redis, config, env, text, answer):

@@ -61,7 +61,7 @@ def test_a_json_payload_and_ready_made_signals(client):
     raw, headers = payload("runscope/webhook.test_run.fail.json")
     body = client.post("/api/rules/test", json={"source": "runscope", "payload": json.loads(raw),
                                                 "at": "2026-12-09T09:00:00Z"}).get_json()     # office hours
-    assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["runscope-failed"]
+    assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["runscope-log", "runscope-failed"]
     body = client.post("/api/rules/test", json={"signals": [{"kind": "ping", "status": "ok"}]}).get_json()
     assert [m["rule"] for m in body["results"][0]["rulesets"]["routing"]["matched"]] == ["github-ping"]
 
@@ -77,7 +77,7 @@ def test_a_dry_run_has_no_side_effects(client, redis):
 @pytest.mark.parametrize("body, status, error", [
     ("not json", 400, "send a JSON object: {source, payload, headers?, at?} or {signals, at?}"),
     ({"source": "nagois", "payload": "x=1"}, 400, 'unknown source "nagois" (did you mean "nagios"?); one of: '
-     'alertmanager, alertmanager-v2, generic, github, jenkins, nagios, prometheus, runscope, slack'),
+     'alertmanager, alertmanager-v2, generic, github, jenkins, nagios, prometheus, runscope, slack, traffic'),
     ({"source": "nagios"}, 400, "invalid request"),
     ({"source": "nagios", "payload": "x", "signals": []}, 400, "invalid request"),
     ({"signals": [{"severity": "sev1"}]}, 400, "invalid request"),

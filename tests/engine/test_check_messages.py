@@ -67,7 +67,7 @@ CASES = [
               - page_oncall: {room: "#ops"}
      """, "t.yml",
      ['rules/t.yml:6: rule "jenkins-red": unknown action "page_oncall" '
-      '(known: notify, drop, group, escalate, deploy, nag, webhook, set)']),
+      '(known: notify, drop, group, escalate, deploy, nag, webhook, set, pack)']),
     ("misspelt action", """
         ruleset: t
         rules:

@@ -40,7 +40,7 @@ def test_check_reports_one_line_per_problem_and_exits_1(runner, tmp_path, monkey
         'so that every signal goes somewhere',
         'rules/routing.yml:4: rule "main-build-broken": unknown operator "match" (did you mean "matches"?)',
         'rules/routing.yml:5: rule "main-build-broken": unknown action "page" '
-        '(known: notify, drop, group, escalate, deploy, nag, webhook, set)',
+        '(known: notify, drop, group, escalate, deploy, nag, webhook, set, pack)',
     ]
 
 
@@ -68,7 +68,8 @@ def test_test_with_explicit_headers_and_no_brain(runner, tmp_path):
                                   "--headers", str(headers), "--at", "2026-12-09T09:00:00Z"])   # office hours
     assert result.exit_code == 0, result.output
     assert "no brain reachable" in result.stderr
-    assert json.loads(result.stdout)["results"][0]["rulesets"]["routing"]["matched"][0]["rule"] == "runscope-failed"
+    matched = json.loads(result.stdout)["results"][0]["rulesets"]["routing"]["matched"]
+    assert [m["rule"] for m in matched] == ["runscope-log", "runscope-failed"]
 
 
 def test_test_refuses_unknown_sources(runner):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 
-from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 
 from router.app import resolve_redis
 from router.assembly import assemble
+from router.core import connections
 from router.core.config import Config
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
@@ -35,6 +37,8 @@ def with_drain_kick(cls):
     return Kicking
 
 
+log = logging.getLogger("sparky.worker")
+
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
 
@@ -53,16 +57,50 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
-    conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
-    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+    conn = connections.connect(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
     cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
     try:
-        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+        while not work_once(conn, args):
+            time.sleep(OUTAGE_PAUSE)
+            try:
+                recover(conn, list(QUEUES))  # what the broken loop held, before the next one starts
+            except connections.OUTAGE as exc:
+                log.warning("brain still unreachable (%s)", type(exc).__name__)
+    except StopRequested:
+        pass   # SIGTERM between two loops: the last loop's handler says stop
     finally:
         if cron is not None:
             cron.stop()  # hand the scan lead over now, not when its lock runs out
+
+
+# Seconds between a worker loop that ended on a brain outage and the next one.
+OUTAGE_PAUSE = 1.0
+
+
+def stop_requested(worker) -> bool:
+    # RQ keeps no public flag: it notes the time of a SIGTERM/SIGINT (idle or busy worker alike).
+    return getattr(worker, "_shutdown_requested_date", None) is not None or \
+        getattr(worker, "_stop_requested", False)
+
+
+def work_once(conn, args) -> bool:
+    """One RQ worker loop; False when it ended because the brain went away, not because it was
+    asked to stop. RQ's loop quits on a Redis error outside its dequeue (a primary killed while a
+    job ran, a Sentinel failover); instead of exiting for a supervisor to notice, this process
+    starts a fresh loop, which reconnects — through Sentinel, to the new primary — after `main`
+    has put back what the broken loop held (router/jobs/recovery.py)."""
+    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+    except connections.OUTAGE as exc:
+        log.warning("brain unreachable (%s); the worker starts again in %ss", type(exc).__name__, OUTAGE_PAUSE)
+        return False
+    if args.burst or stop_requested(worker):
+        return True   # the burst is done, or SIGTERM/SIGINT (RQ's warm shutdown)
+    log.warning("the worker loop ended on an error (above); it starts again in %ss", OUTAGE_PAUSE)
+    return False
 
 
 if __name__ == "__main__":

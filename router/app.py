@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
 from router.assembly import assemble
-from router.core import embedded
+from router.core import connections, embedded
 from router.core.config import Config
 from router.core.registry import Registry, install, installed
 from router.engine import store
@@ -38,8 +38,8 @@ class Sparky:
 
 def connect(config: Config) -> Redis:
     # Short timeouts: a dead brain must become a quick 503, not a hung sender.
-    return Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                          health_check_interval=30)
+    return connections.connect(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                               health_check_interval=30)
 
 
 def resolve_redis(config: Config) -> Config:
@@ -74,6 +74,11 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
         response.status_code = 503
         response.headers["Retry-After"] = hooks.RETRY_AFTER_DOWN
         return response
+
+    # A failover's errors by name (a demoted primary's ReadOnlyError is a ResponseError): they stay
+    # "retry later" even where a narrower handler reads other Redis errors as the client's fault.
+    for outage in connections.OUTAGE:
+        app.register_error_handler(outage, _brain_down)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
+from router.core import connections
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -18,6 +20,8 @@ GITHUB_DEFAULT_API_URL = "https://api.github.com"
 # Every variable the README documents, with its default; `sparky config` prints this table.
 DEFAULTS: dict[str, str] = {
     "SPARKY_REDIS_URL": "",
+    "SPARKY_REDIS_SENTINELS": "",
+    "SPARKY_REDIS_SERVICE": "",
     "SPARKY_DATA_DIR": "./var",
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
     "SPARKY_RULES_POLL": "1",
@@ -107,6 +111,27 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
 
 def _str(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    """SPARKY_REDIS_URL, or the redis+sentinel:// URL SPARKY_REDIS_SENTINELS + _SERVICE stand for."""
+    url = _str(env, "SPARKY_REDIS_URL").strip()
+    sentinels, service = _str(env, "SPARKY_REDIS_SENTINELS"), _str(env, "SPARKY_REDIS_SERVICE")
+    if not sentinels.strip() and not service.strip():
+        if url and connections.is_sentinel(url):
+            _checked(connections.parse_sentinel_url, url)
+        return url
+    if url:
+        raise ConfigError("set SPARKY_REDIS_URL or SPARKY_REDIS_SENTINELS, not both "
+                          "(a redis+sentinel:// URL says the same as the pair)")
+    return _checked(connections.sentinel_url, sentinels, service)
+
+
+def _checked(check, *args):
+    try:
+        return check(*args)
+    except connections.BadRedisURL as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # XMPP_TLS: how the c2s connection is encrypted. starttls: the usual port 5222 upgraded in-band;
@@ -203,7 +228,7 @@ class Config:
         env = os.environ if env is None else env
         tokens = tuple(t.strip() for t in _str(env, "SPARKY_HOOK_TOKENS").split(",") if t.strip())
         return cls(
-            redis_url=_str(env, "SPARKY_REDIS_URL"),
+            redis_url=_redis_url(env),
             data_dir=Path(_str(env, "SPARKY_DATA_DIR")),
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
             rules_poll=_float(env, "SPARKY_RULES_POLL"),

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from redis import Redis
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import BusyLoadingError, ReadOnlyError, TryAgainError
+from redis.exceptions import BusyLoadingError, MasterDownError, ReadOnlyError, RedisError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -37,10 +37,23 @@ SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}   # scheme
 DEFAULT_SENTINEL_PORT = 26379
 
 # The brain is away (down, switching primaries, loading its file): the client should retry later.
-# MasterNotFoundError is a ConnectionError; it is named for the reader. ReadOnlyError is a
-# ResponseError, so a handler that maps ResponseError to "bad input" must look here first.
-OUTAGE = (RedisConnectionError, RedisTimeoutError, MasterNotFoundError, ReadOnlyError,
+# MasterNotFoundError is a ConnectionError; it is named for the reader. ReadOnlyError,
+# MasterDownError and BusyLoadingError are ResponseErrors, so a handler that maps ResponseError
+# to "bad input" must look here (or at `is_outage`) first.
+OUTAGE = (RedisConnectionError, RedisTimeoutError, MasterNotFoundError, ReadOnlyError, MasterDownError,
           BusyLoadingError, TryAgainError)
+
+# Refusals redis-py has no class for: a primary with `min-replicas-to-write` and too few replicas
+# in sync, a replica that lost its primary. Both pass when the failover is over.
+OUTAGE_REPLIES = ("NOREPLICAS", "MASTERDOWN", "READONLY", "LOADING")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Is this Redis error "the brain is away, retry later" (503), not a bad command (a bug or
+    the client's bad input)?"""
+    if isinstance(exc, OUTAGE):
+        return True
+    return isinstance(exc, RedisError) and str(exc).startswith(OUTAGE_REPLIES)
 
 # Reconnect attempts per command during a primary switch: with jitter, base 0.1 s and a 1 s cap,
 # 6 attempts span about 3 s — long enough that a command issued as the old primary died usually

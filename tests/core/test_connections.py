@@ -88,3 +88,13 @@ def test_a_sentinel_client_finds_the_primary_and_follows_it_through_a_failover(t
         assert cluster.replicas[0].client.info("replication")["role"] == "master"
     finally:
         cluster.stop()
+
+
+def test_failover_refusals_are_outages_and_bad_commands_are_not():
+    from redis.exceptions import ReadOnlyError, ResponseError
+    from redis.sentinel import MasterNotFoundError
+
+    assert connections.is_outage(ReadOnlyError("You can't write against a read only replica."))
+    assert connections.is_outage(MasterNotFoundError("No master found for 'sparky'"))
+    assert connections.is_outage(ResponseError("NOREPLICAS Not enough good replicas to write."))
+    assert not connections.is_outage(ResponseError("ERR Invalid stream ID specified as stream command argument"))

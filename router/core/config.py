@@ -22,6 +22,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_REDIS_URL": "",
     "SPARKY_REDIS_SENTINELS": "",
     "SPARKY_REDIS_SERVICE": "",
+    "SPARKY_REDIS_ACK_REPLICAS": "0",
     "SPARKY_DATA_DIR": "./var",
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
     "SPARKY_RULES_POLL": "1",
@@ -83,6 +84,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    value = _int(env, name)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str) -> float:
@@ -177,6 +185,7 @@ def _on_off(env: Mapping[str, str], name: str) -> bool:
 @dataclass(frozen=True)
 class Config:
     redis_url: str = ""
+    redis_ack_replicas: int = 0     # intake answers 2xx only once this many replicas have the signal
     data_dir: Path = Path("./var")
     rules_dir: Path = DEFAULT_RULES_DIR
     rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
@@ -229,6 +238,7 @@ class Config:
         tokens = tuple(t.strip() for t in _str(env, "SPARKY_HOOK_TOKENS").split(",") if t.strip())
         return cls(
             redis_url=_redis_url(env),
+            redis_ack_replicas=_count(env, "SPARKY_REDIS_ACK_REPLICAS"),
             data_dir=Path(_str(env, "SPARKY_DATA_DIR")),
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
             rules_poll=_float(env, "SPARKY_RULES_POLL"),

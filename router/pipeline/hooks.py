@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from router.core import brain, deadletter, metrics
 from router.core.registry import Registry
-from router.pipeline.reception import Backpressure, accept
+from router.pipeline.reception import Backpressure, NotReplicated, accept
 from sources import common, github, slack
 from sources.common import Refused
 
@@ -112,6 +112,9 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
     except Backpressure as busy:
         return _unavailable(str(busy), RETRY_AFTER_BUSY)
+    except NotReplicated as unconfirmed:
+        log.warning("accepted on %s but not confirmed by a replica", path)
+        return _unavailable(str(unconfirmed), RETRY_AFTER_DOWN)
     except RedisError:
         log.exception("brain unreachable while accepting %s", path)
         return _unavailable("brain (Redis) unreachable; retry later", RETRY_AFTER_DOWN)

@@ -45,3 +45,20 @@ def test_without_replicas_asked_for_nothing_waits(tmp_path, redis_url, redis):
     body, headers = payload("alertmanager/webhook.v4.firing.json")
     client = create_app(Config(redis_url=redis_url, data_dir=tmp_path / "var")).test_client()
     assert client.post("/hooks/alertmanager", data=body, headers=headers).status_code == 202
+
+
+def test_a_read_only_brain_is_503_with_retry_after_never_500(tmp_path):
+    """Pointed at a replica — what a client still connected to a demoted primary meets — every
+    write is refused with READONLY: hooks and the API answer it as the outage it is."""
+    body, headers = payload("alertmanager/webhook.v4.firing.json")
+    pair = SentinelRedis(tmp_path, replicas=1, sentinels=0).start()
+    try:
+        url = f"redis://127.0.0.1:{pair.replicas[0].port}/0"
+        client = create_app(Config(redis_url=url, data_dir=tmp_path / "var")).test_client()
+        hook = client.post("/hooks/alertmanager", data=body, headers=headers)
+        said = client.post("/api/rooms/ops/messages", json={"text": "anyone?", "user": "alice"})
+        for answer in (hook, said):
+            assert answer.status_code == 503, answer.get_json()
+            assert answer.headers["Retry-After"] and "unreachable" in answer.get_json()["error"]
+    finally:
+        pair.stop()

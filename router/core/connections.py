@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from redis import Redis
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import EqualJitterBackoff
 from redis.exceptions import BusyLoadingError, MasterDownError, ReadOnlyError, RedisError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -55,8 +55,8 @@ def is_outage(exc: BaseException) -> bool:
         return True
     return isinstance(exc, RedisError) and str(exc).startswith(OUTAGE_REPLIES)
 
-# Reconnect attempts per command during a primary switch: with jitter, base 0.1 s and a 1 s cap,
-# 6 attempts span about 3 s — long enough that a command issued as the old primary died usually
+# Reconnect attempts per command during a primary switch: doubling from 0.1 s to a 1 s cap, with
+# jitter, 6 attempts span about 3 s — long enough that a command issued as the old primary died usually
 # lands on the new one once Sentinel has promoted it (down-after-milliseconds + election), short
 # enough that a web request still answers within its sender's timeout. Past that it is a 503.
 FAILOVER_RETRY = (0.1, 1.0, 6)
@@ -171,7 +171,7 @@ def connect(url: str, *, socket_timeout: float | None = None, socket_connect_tim
         socket_connect_timeout=socket_connect_timeout, health_check_interval=health_check_interval,
         # ReadOnlyError and MasterNotFoundError reach the retry as ConnectionErrors (redis-py's
         # SentinelManagedConnection turns a demoted primary's refusal into one).
-        retry=Retry(ExponentialWithJitterBackoff(base=base, cap=cap), attempts),
+        retry=Retry(EqualJitterBackoff(cap=cap, base=base), attempts),  # in redis-py 5 too
         # A primary whose machine died sends no reset: keep-alive probes notice it in ~25 s,
         # where a blocked BLPOP with no socket timeout would otherwise wait for hours.
         socket_keepalive=True, socket_keepalive_options=_KEEPALIVE)

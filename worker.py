@@ -91,8 +91,8 @@ def work_once(conn, args) -> bool:
     job ran, a Sentinel failover); instead of exiting for a supervisor to notice, this process
     starts a fresh loop, which reconnects — through Sentinel, to the new primary — after `main`
     has put back what the broken loop held (router/jobs/recovery.py)."""
-    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
     try:
+        worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
         worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
     except connections.OUTAGE as exc:
         log.warning("brain unreachable (%s); the worker starts again in %ss", type(exc).__name__, OUTAGE_PAUSE)

@@ -310,6 +310,8 @@ def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
         value = env.get(name, "")
         if name in SECRET_VARS:
             shown = "(set)" if value else "(unset)"
+        elif name == "SPARKY_REDIS_URL" and value:
+            shown = connections.redact(value)   # a Redis password may ride in the URL
         else:
             shown = value or f"{default} (default)" if default else value or "(unset)"
         rows.append((name, shown))

@@ -143,7 +143,9 @@ def redact(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     userinfo, _, hosts = parts.netloc.rpartition("@")
-    username = userinfo.partition(":")[0]
+    username, colon, _password = userinfo.partition(":")
+    if not colon:
+        return url   # a user name alone
     return parts._replace(netloc=f"{username}:***@{hosts}").geturl()
 
 

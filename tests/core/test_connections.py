@@ -98,3 +98,10 @@ def test_failover_refusals_are_outages_and_bad_commands_are_not():
     assert connections.is_outage(MasterNotFoundError("No master found for 'sparky'"))
     assert connections.is_outage(ResponseError("NOREPLICAS Not enough good replicas to write."))
     assert not connections.is_outage(ResponseError("ERR Invalid stream ID specified as stream command argument"))
+
+
+def test_sparky_config_shows_the_redis_url_without_its_password():
+    from router.core.config import describe
+
+    shown = dict(describe({"SPARKY_REDIS_URL": "redis+sentinel://app:hunter2@s1:26379/sparky"}))
+    assert shown["SPARKY_REDIS_URL"] == "redis+sentinel://app:***@s1:26379/sparky"

@@ -5,7 +5,9 @@ Same config as the web app (router.core.config). `--burst` drains the queues and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import time
 
 from rq import SimpleWorker, Worker
@@ -27,6 +29,15 @@ def with_drain_kick(cls):
     alerts Prometheus stopped re-sending (router/pipeline/expiry.py)."""
 
     class Kicking(cls):
+        def subscribe(self):
+            """RQ's, with the thread polling every PUBSUB_POLL s instead of 60: stopping joins it,
+            and redis-py 8 waits for the poll to end (a worker took up to 60 s to stop)."""
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            with signals_for_the_main_thread():
+                self.pubsub_thread = self.pubsub.run_in_thread(
+                    sleep_time=PUBSUB_POLL, daemon=True, exception_handler=self._pubsub_exception_handler)
+
         def run_maintenance_tasks(self):
             super().run_maintenance_tasks()
             if intake.kick(self.connection):
@@ -38,6 +49,25 @@ def with_drain_kick(cls):
 
 
 log = logging.getLogger("sparky.worker")
+
+@contextlib.contextmanager
+def signals_for_the_main_thread():
+    """Threads started inside take no SIGTERM/SIGINT, so the kernel hands those to the main thread.
+
+    Python runs signal handlers in the main thread, but the kernel may deliver a process-directed
+    signal to any thread that does not block it. Delivered to the scan cron's or RQ's pub/sub
+    thread, a SIGTERM left the main thread asleep in BLPOP — up to RQ's 405 s dequeue timeout —
+    with its handler (RQ's warm shutdown) waiting to run: `sparky up`, systemd or a test stopping
+    the worker waited in vain, now and then. A thread inherits its creator's signal mask."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# Seconds RQ's command thread (stop-job requests) waits per poll; also how long stopping it takes.
+PUBSUB_POLL = 1.0
 
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
@@ -60,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     conn = connections.connect(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
-    cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
+    with signals_for_the_main_thread():
+        cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
     try:
         while not work_once(conn, args):
             time.sleep(OUTAGE_PAUSE)

@@ -6,7 +6,7 @@ brain works everywhere a plain one does. The URL forms:
     redis://[[user]:password@]host:port/db        one Redis (redis-py's own URL forms,
     unix:///path/redis.sock?db=0                   unix sockets and rediss:// included)
     redis+sentinel://[[user]:password@]host1:26379,host2:26379,host3:26379/service[/db]
-                    [?sentinel_password=…&socket_timeout=…]
+                    [?sentinel_password=…]
 
 In the Sentinel form the hosts are the sentinels, `service` is the name the sentinels monitor
 (`sentinel monitor <service> …`), the user and password are the Redis servers' (the primary's
@@ -21,6 +21,7 @@ ReadOnlyError or MasterNotFoundError — `OUTAGE` — which the web tier answers
 """
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -75,7 +76,6 @@ class SentinelAddress:
     password: str | None = None
     sentinel_password: str | None = None
     ssl: bool = False
-    socket_timeout: float | None = None   # from the URL's query; overrides the caller's
 
 
 def is_sentinel(url: str) -> bool:
@@ -101,19 +101,13 @@ def parse_sentinel_url(url: str) -> SentinelAddress:
             raise BadRedisURL(f"the database after the service name must be a number in {redact(url)}")
         db = int(path[1])
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"sentinel_password", "socket_timeout"}
+    unknown = set(query) - {"sentinel_password"}
     if unknown:
         raise BadRedisURL(f"unknown option(s) {', '.join(sorted(unknown))} in {redact(url)}")
-    timeout = None
-    if "socket_timeout" in query:
-        try:
-            timeout = float(query["socket_timeout"])
-        except ValueError:
-            raise BadRedisURL(f"socket_timeout must be a number of seconds in {redact(url)}") from None
     return SentinelAddress(sentinels=sentinels, service=unquote(path[0]), db=db,
                            username=unquote(username) or None, password=unquote(password) or None,
                            sentinel_password=query.get("sentinel_password") or None,
-                           ssl=SENTINEL_SCHEMES[scheme], socket_timeout=timeout)
+                           ssl=SENTINEL_SCHEMES[scheme])
 
 
 def _host_port(text: str, url: str) -> tuple[str, int]:
@@ -138,15 +132,17 @@ def sentinel_url(sentinels: str, service: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for logs and errors."""
+    """The URL without its passwords (the servers' and the sentinels'), for logs and errors."""
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hosts = parts.netloc.rpartition("@")
-    username, colon, _password = userinfo.partition(":")
-    if not colon:
-        return url   # a user name alone
-    return parts._replace(netloc=f"{username}:***@{hosts}").geturl()
+    if "sentinel_password=" in parts.query:
+        parts = parts._replace(query=re.sub(r"(^|&)sentinel_password=[^&]*", r"\1sentinel_password=***",
+                                            parts.query))
+    if "@" in parts.netloc:
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        username, colon, _password = userinfo.partition(":")
+        if colon:   # not a user name alone
+            parts = parts._replace(netloc=f"{username}:***@{hosts}")
+    return parts.geturl()
 
 
 def connect(url: str, *, socket_timeout: float | None = None, socket_connect_timeout: float | None = 2,
@@ -169,7 +165,7 @@ def connect(url: str, *, socket_timeout: float | None = None, socket_connect_tim
     return sentinel.master_for(
         address.service, redis_class=Redis, db=address.db,
         username=address.username, password=address.password, ssl=address.ssl,
-        socket_timeout=address.socket_timeout if address.socket_timeout is not None else socket_timeout,
+        socket_timeout=socket_timeout,
         socket_connect_timeout=socket_connect_timeout, health_check_interval=health_check_interval,
         # ReadOnlyError and MasterNotFoundError reach the retry as ConnectionErrors (redis-py's
         # SentinelManagedConnection turns a demoted primary's refusal into one).

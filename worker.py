@@ -5,13 +5,17 @@ Same config as the web app (router.core.config). `--burst` drains the queues and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+import time
 
-from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 
 from router.app import resolve_redis
 from router.assembly import assemble
+from router.core import connections
 from router.core.config import Config
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
@@ -27,6 +31,15 @@ def with_drain_kick(cls):
     that are due (router/packs/digests.py)."""
 
     class Kicking(cls):
+        def subscribe(self):
+            """RQ's, with the thread polling every PUBSUB_POLL s instead of 60: stopping joins it,
+            and redis-py 8 waits for the poll to end (a worker took up to 60 s to stop)."""
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            with signals_for_the_main_thread():
+                self.pubsub_thread = self.pubsub.run_in_thread(
+                    sleep_time=PUBSUB_POLL, daemon=True, exception_handler=self._pubsub_exception_handler)
+
         def run_maintenance_tasks(self):
             super().run_maintenance_tasks()
             if intake.kick(self.connection):
@@ -40,6 +53,27 @@ def with_drain_kick(cls):
     Kicking.__name__ = cls.__name__
     return Kicking
 
+
+log = logging.getLogger("sparky.worker")
+
+@contextlib.contextmanager
+def signals_for_the_main_thread():
+    """Threads started inside take no SIGTERM/SIGINT, so the kernel hands those to the main thread.
+
+    Python runs signal handlers in the main thread, but the kernel may deliver a process-directed
+    signal to any thread that does not block it. Delivered to the scan cron's or RQ's pub/sub
+    thread, a SIGTERM left the main thread asleep in BLPOP — up to RQ's 405 s dequeue timeout —
+    with its handler (RQ's warm shutdown) waiting to run: `sparky up`, systemd or a test stopping
+    the worker waited in vain, now and then. A thread inherits its creator's signal mask."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# Seconds RQ's command thread (stop-job requests) waits per poll; also how long stopping it takes.
+PUBSUB_POLL = 1.0
 
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
@@ -59,16 +93,51 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
-    conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
-    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+    conn = connections.connect(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
-    cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
+    with signals_for_the_main_thread():
+        cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)
     try:
-        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+        while not work_once(conn, args):
+            time.sleep(OUTAGE_PAUSE)
+            try:
+                recover(conn, list(QUEUES))  # what the broken loop held, before the next one starts
+            except connections.OUTAGE as exc:
+                log.warning("brain still unreachable (%s)", type(exc).__name__)
+    except StopRequested:
+        pass   # SIGTERM between two loops: the last loop's handler says stop
     finally:
         if cron is not None:
             cron.stop()  # hand the scan lead over now, not when its lock runs out
+
+
+# Seconds between a worker loop that ended on a brain outage and the next one.
+OUTAGE_PAUSE = 1.0
+
+
+def stop_requested(worker) -> bool:
+    # RQ keeps no public flag: it notes the time of a SIGTERM/SIGINT (idle or busy worker alike).
+    return getattr(worker, "_shutdown_requested_date", None) is not None or \
+        getattr(worker, "_stop_requested", False)
+
+
+def work_once(conn, args) -> bool:
+    """One RQ worker loop; False when it ended because the brain went away, not because it was
+    asked to stop. RQ's loop quits on a Redis error outside its dequeue (a primary killed while a
+    job ran, a Sentinel failover); instead of exiting for a supervisor to notice, this process
+    starts a fresh loop, which reconnects — through Sentinel, to the new primary — after `main`
+    has put back what the broken loop held (router/jobs/recovery.py)."""
+    try:
+        worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+    except connections.OUTAGE as exc:
+        log.warning("brain unreachable (%s); the worker starts again in %ss", type(exc).__name__, OUTAGE_PAUSE)
+        return False
+    if args.burst or stop_requested(worker):
+        return True   # the burst is done, or SIGTERM/SIGINT (RQ's warm shutdown)
+    log.warning("the worker loop ended on an error (above); it starts again in %ss", OUTAGE_PAUSE)
+    return False
 
 
 if __name__ == "__main__":

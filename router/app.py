@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from router import api, dashboard
 from router.api.errors import error_answer
 from router.assembly import assemble
-from router.core import embedded
+from router.core import connections, embedded
 from router.core.config import Config
 from router.core.outage import RETRY_AFTER, OutageLog, is_outage
 from router.core.registry import Registry, install, installed
@@ -46,8 +46,8 @@ class Sparky:
 
 def connect(config: Config) -> Redis:
     # Short timeouts: a dead brain must become a quick 503, not a hung sender.
-    return Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                          health_check_interval=30)
+    return connections.connect(config.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                               health_check_interval=30)
 
 
 def resolve_redis(config: Config) -> Config:
@@ -86,6 +86,11 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
         response = error_answer(503, "brain (Redis) unreachable; retry later")
         response.headers["Retry-After"] = RETRY_AFTER
         return response
+
+    # A failover's errors by name (a demoted primary's ReadOnlyError is a ResponseError): they stay
+    # "retry later" even where a narrower handler reads other Redis errors as the client's fault.
+    for outage in connections.OUTAGE:
+        app.register_error_handler(outage, _brain_down)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

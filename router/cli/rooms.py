@@ -8,13 +8,14 @@ from redis import Redis
 
 from router.app import resolve_redis
 from router.chat import rooms as built_in
+from router.core import connections
 from router.core.config import Config
 
 POLL_SECONDS = 0.5
 
 
 def _conn() -> Redis:
-    return Redis.from_url(resolve_redis(Config.from_env()).redis_url)
+    return connections.connect(resolve_redis(Config.from_env()).redis_url)
 
 
 @click.group("rooms")

@@ -10,6 +10,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from router.app import connect, resolve_redis
+from router.core import connections
 from router.core.config import Config
 from router.core.embedded import EmbeddedRedis
 from router.engine import check_dir, reload
@@ -93,7 +94,7 @@ def _brain(config: Config) -> Redis | None:
         url = server.url if server.socket.exists() else ""
     if not url:
         return None
-    conn = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+    conn = connections.connect(url, socket_timeout=2, socket_connect_timeout=1)
     try:
         conn.ping()
     except (RedisError, OSError):

@@ -8,6 +8,7 @@ import click
 from redis import Redis
 
 from router.app import resolve_redis
+from router.core import connections
 from router.core.config import Config
 from router.engine import RulesUnavailable
 from router.stale import cron, inventory, scans
@@ -16,7 +17,7 @@ from router.stale.listing import format_items, stale_items
 
 def _setup() -> tuple[Redis, Config]:
     config = resolve_redis(Config.from_env())
-    return Redis.from_url(config.redis_url), config
+    return connections.connect(config.redis_url), config
 
 
 @click.command("scan")

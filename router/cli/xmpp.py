@@ -18,6 +18,7 @@ from router.app import resolve_redis
 from router.chat.xmpp.service import Service
 from router.commands.channels import chat_signal
 from router.commands.execute import XMPP_CHANNEL
+from router.core import connections
 from router.core.config import Config
 from router.pipeline.reception import Backpressure, accept
 
@@ -43,7 +44,8 @@ def xmpp() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s xmpp %(levelname)s %(message)s")
     logging.getLogger("slixmpp").setLevel(logging.ERROR)   # its reconnect noise; ours says what matters
     # a socket timeout above the outbox's BLPOP (1 s): a dead brain is noticed, a quiet one is not
-    conn = Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=2, health_check_interval=30)
+    conn = connections.connect(config.redis_url, socket_timeout=10, socket_connect_timeout=2,
+                               health_check_interval=30)
     service = Service(config, conn, take_in(conn, config))
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: service.stop())

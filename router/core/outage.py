@@ -13,14 +13,29 @@ import logging
 import threading
 from typing import Callable
 
+from redis.exceptions import (
+    BusyLoadingError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.sentinel import MasterNotFoundError
 
-# BusyLoadingError (LOADING) is a ConnectionError in redis-py.
-OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError)
-# Error replies of a Redis that cannot serve now, whatever the command (no class in redis-py).
-OUTAGE_REPLIES = ("MISCONF", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS")
+# The brain is away (down, switching primaries under Sentinel, loading its file, full). A failover's
+# ReadOnlyError, MasterDownError and BusyLoadingError are ResponseErrors in redis-py, so a handler
+# that reads other ResponseErrors as a bug must look here first. MasterNotFoundError (a
+# ConnectionError) is named for the reader.
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError, MasterDownError,
+                 BusyLoadingError, TryAgainError, MasterNotFoundError)
+# Error replies of a Redis that cannot serve now, whatever the command (no class in redis-py): a
+# primary with `min-replicas-to-write` and too few replicas in sync, a replica without its primary...
+OUTAGE_REPLIES = ("MISCONF", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
+                  "READONLY")
 RETRY_AFTER = "5"   # seconds a client is told to wait when the brain is out
 
 
@@ -28,7 +43,7 @@ def is_outage(exc: BaseException) -> bool:
     """Is this Redis trouble the brain's (retry later), rather than a bug in what we asked?"""
     if isinstance(exc, OUTAGE_ERRORS):
         return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(OUTAGE_REPLIES)
+    return isinstance(exc, (ResponseError, RedisError)) and str(exc).startswith(OUTAGE_REPLIES)
 
 
 class OutageLog:

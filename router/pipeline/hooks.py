@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from router.core import brain, deadletter, metrics
 from router.core.outage import RETRY_AFTER, is_outage
 from router.core.registry import Registry
-from router.pipeline.reception import Backpressure, accept, signal_cap
+from router.pipeline.reception import Backpressure, NotReplicated, accept, signal_cap
 from sources import common, github, slack
 from sources.common import Refused
 
@@ -128,6 +128,9 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
     except Backpressure as busy:
         return _unavailable(str(busy), RETRY_AFTER_BUSY)
+    except NotReplicated as unconfirmed:
+        log.warning("accepted on %s but not confirmed by a replica", path)
+        return _unavailable(str(unconfirmed), RETRY_AFTER_DOWN)
     except RedisError as exc:
         if not is_outage(exc):
             raise     # our bug: the app's handler logs it with its traceback (a 500)

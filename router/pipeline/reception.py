@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from router.core import brain, metrics
@@ -35,6 +36,19 @@ def queued_work(conn: Redis) -> int:
         value = intake.queued_work(conn)
         _backlog[id(conn)] = (now, value)
     return value
+
+
+# SPARKY_REDIS_ACK_REPLICAS: how long a request waits for the replicas' acknowledgement (docs/ha.md).
+REPLICAS_WAIT_MS = 1000
+
+
+class NotReplicated(RedisConnectionError):
+    """The signals are on the primary but fewer than SPARKY_REDIS_ACK_REPLICAS replicas confirmed
+    them in time: answered like an outage (503 + Retry-After), for the sender to retry."""
+
+    def __init__(self, wanted: int):
+        super().__init__(f"stored, but not yet on {wanted} replica(s) (SPARKY_REDIS_ACK_REPLICAS); "
+                         f"retry later")
 
 
 class Backpressure(Exception):
@@ -97,12 +111,12 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
 
     now = time.time()
     try:
-        taken, holders, sweep_at = brain.accept_signals(
+        taken, holders, sweep_at, replicated = brain.accept_signals(
             conn, source, [s.to_dict() for s in signals], [s.dedup for s in signals],
             now=now, signal_ttl=config.signal_ttl, dedup_ttl=config.dedup_ttl,
             flag_ttl=intake.FLAG_TTL, metric_fields=_metric_fields(source),
             expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=sweeps.SWEEP_MARGIN,
-            room=room, share=share)
+            room=room, share=share, replicas=config.redis_ack_replicas, replicas_wait_ms=REPLICAS_WAIT_MS)
     except brain.OverBound as over:
         if over.which == "source":
             raise Backpressure(over.held, share, source) from None
@@ -125,6 +139,11 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
         except RedisError:
             log.error("stored %d signals but could not queue their drain job; the flag expires "
                       "in %ss and the next request queues it", len(result.ids), intake.FLAG_TTL)
+    if not replicated:
+        # Stored and queued on the primary, so they will be handled; but a 2xx promises they
+        # survive a failover, which only a replica's copy does. The sender's retry is answered
+        # as a duplicate (same delivery key) once a replica is back.
+        raise NotReplicated(config.redis_ack_replicas)
     return result
 
 

@@ -23,7 +23,7 @@ from croniter import croniter
 from redis import Redis
 from rq.cron import CronScheduler
 
-from router.core import brain
+from router.core import brain, connections
 from router.core.config import Config
 from router.stale import scans
 
@@ -125,7 +125,7 @@ class ScanCron:
 
 def start(config: Config) -> ScanCron:
     """Run the scan schedule in a daemon thread of this process (worker.py)."""
-    cron = ScanCron(Redis.from_url(config.redis_url), config)
+    cron = ScanCron(connections.connect(config.redis_url), config)
     threading.Thread(target=cron.run, name="sparky-scan-cron", daemon=True).start()
     return cron
 

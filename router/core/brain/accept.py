@@ -205,15 +205,18 @@ def _accept_script(conn: Redis):
 def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys: list[str], *,
                    now: float, signal_ttl: int, dedup_ttl: int, flag_ttl: int,
                    metric_fields: tuple[str, str], expiries: list[float | None] | None = None,
-                   sweep_margin: int = 60, room: int | None = None,
-                   share: int | None = None) -> tuple[bool, list[str], float | None]:
+                   sweep_margin: int = 60, room: int | None = None, share: int | None = None,
+                   replicas: int = 0, replicas_wait_ms: int = 1000,
+                   ) -> tuple[bool, list[str], float | None, bool]:
     """Store the signals that are not re-deliveries; returns (drain flag taken?, holder per signal,
-    when to schedule an expiry sweep or None).
+    when to schedule an expiry sweep or None, replicated?).
 
     A delivery key of "" means the source gave none: the signal is always new. `expiries` gives,
     per signal, the epoch second a living alert resolves unless re-sent (None: not a living alert).
     `room` bounds the pending signals, `share` the source's pending signals (None: no bound);
     new signals that would go over either are not stored: OverBound says which.
+    With `replicas`, the script is followed on the same connection by WAIT: replicated is whether
+    that many replicas had the write within `replicas_wait_ms` (always True without).
     """
     expiries = expiries or [None] * len(signals)
     keys = [key_pending(), key_drain_flag(), key_metrics(), key_alert_expiry(), key_expiry_sweep(),
@@ -229,11 +232,21 @@ def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys:
         keys.append(key_alert(data["fingerprint"]) if living else "")
         args.extend((data["id"], json.dumps(data), data.get("fingerprint", ""), data.get("status", ""),
                      repr(float(expires)) if living else ""))
-    taken, sweep_at, *holders = _accept_script(conn)(keys=keys, args=args, client=conn)
+    replicated = True
+    if not replicas:
+        taken, sweep_at, *holders = _accept_script(conn)(keys=keys, args=args, client=conn)
+    else:
+        # WAIT counts the replicas that have this connection's last write, so it must follow the
+        # script on the same connection: one pipeline (no MULTI: WAIT is not allowed in one).
+        pipe = conn.pipeline(transaction=False)
+        _accept_script(conn)(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", replicas, replicas_wait_ms)
+        (taken, sweep_at, *holders), acked = pipe.execute()
+        replicated = int(acked) >= replicas
     if taken < 0:
         raise OverBound("backlog" if taken == -1 else "source", int(sweep_at))
     return (bool(taken), [h.decode() if isinstance(h, bytes) else h for h in holders],
-            float(sweep_at) if sweep_at else None)
+            float(sweep_at) if sweep_at else None, replicated)
 
 
 def settle_pending(conn: Redis, signal_ids: list[str], flag_ttl: int) -> int:

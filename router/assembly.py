@@ -19,10 +19,11 @@ from router.commands import plugin as commands
 from router.core.registry import Registry, install
 from router.deploys import plugin as deploys
 from router.engine.decisions import decide
+from router.oncall import plugin as oncall
 from router.snoozes import plugin as snoozes
 from router.stale import plugin as stale
 
-BUILT_IN = (sources, alerts, snoozes, deploys, stale, catalogue, commands)
+BUILT_IN = (sources, alerts, snoozes, deploys, stale, oncall, catalogue, commands)
 
 
 def build() -> Registry:

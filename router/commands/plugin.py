@@ -7,7 +7,7 @@ job (router/commands/jobs.py).
 """
 from __future__ import annotations
 
-from router.commands import ack, alerts, approve, deploy, help, jobs, snooze, stale, why  # noqa: F401
+from router.commands import ack, alerts, approve, deploy, help, jobs, oncall, snooze, stale, why  # noqa: F401
 from router.commands.declare import DECLARED
 from router.core.registry import Registry
 

@@ -72,6 +72,7 @@ class Registry:
         self.evaluator: Callable | None = None        # (conn, signal_ids) -> decided
         self.recoveries: dict[str, Callable] = {}     # name -> (conn) -> how many put right
         self.checks: list[Callable] = []              # (rules data, docs, rulesets, known names) -> problems
+        self.resolvers: list[Callable] = []           # (conn, config, text) -> text, as a message is sent
         self.planned: set[str] = set()                # command names SPEC gives that are not built yet
         self.plugins: list[str] = []                  # what registered, in order
         self.child: tuple[str, ...] = ()              # argv starting a process assembled like this one
@@ -109,6 +110,11 @@ class Registry:
         """`check(data, docs, rulesets, known) -> [Problem]`, run by the rules loader once the files
         load: references a feature's settings make (people and groups named in deploy.yml, ...)."""
         self.checks.append(check)
+
+    def add_resolver(self, resolve: Callable) -> None:
+        """`resolve(conn, config, text) -> text`, applied by router/chat/send.py to a message's text
+        and mention as it is sent (`@oncall` → whoever is on call then: router/oncall)."""
+        self.resolvers.append(resolve)
 
     def on_batch(self, hook: Callable) -> None:
         self.batch_hooks.append(hook)

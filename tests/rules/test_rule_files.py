@@ -24,6 +24,7 @@ END_TO_END = {
     "permissions.yml": "test_shipped_alerts",    # refusals by group, and for strangers
     "deploy.yml": "test_shipped_deploy",         # a working day, the weekend freeze, the year-end freeze
     "stale.yml": "test_shipped_stale",           # the github-prs scan, decided and nagged
+    "oncall.yml": "test_shipped_oncall",         # who is on call across a DST change, overrides, @oncall
 }
 RULES, PROBLEMS = load(read_dir(DEFAULT_RULES_DIR), "rules")
 

@@ -1,0 +1,65 @@
+"""On call over HTTP (docs/oncall.md):
+
+- `GET /api/oncall`: every schedule, who is on each layer now and next, and until when
+- `GET /api/oncall/<schedule>.ics`: the schedule as an iCalendar feed (shifts a week back, 90 days ahead)
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from router.api.errors import json_error as _error
+from router.api.openapi import documents
+from router.core.times import from_epoch
+from router.engine import RulesUnavailable, store
+from router.oncall import ical, rota
+from router.oncall.schedule import now_and_next
+
+bp = Blueprint("oncall_api", __name__)
+
+TAGS = ("oncall",)
+
+
+def _sparky():
+    return current_app.extensions["sparky"]
+
+
+def _data() -> dict:
+    sparky = _sparky()
+    return store.current(sparky.conn, sparky.config.rules_dir, poll=sparky.config.rules_poll).data
+
+
+@bp.errorhandler(RulesUnavailable)
+def _no_rules(exc: RulesUnavailable):
+    return _error(503, str(exc))
+
+
+@bp.get("/api/oncall")
+@documents(tags=TAGS)
+def list_oncall():
+    """Every schedule (oncall.yml): for each layer who is on call now, until when, and who is next."""
+    conn, now = _sparky().conn, time.time()
+    out = []
+    for name, schedule in rota.schedules(_data()).items():
+        schedule = rota.with_chat_overrides(conn, schedule)
+        layers = []
+        for layer in schedule.layers:
+            current, later = now_and_next(schedule, layer, now)
+            layers.append({"layer": layer, "who": current.who, "override": current.override,
+                           "until": from_epoch(later.start if later else current.end),
+                           "next": later.who if later else None})
+        out.append({"schedule": name, "zone": schedule.zone.key, "layers": layers})
+    return jsonify(schedules=out, count=len(out))
+
+
+@bp.get("/api/oncall/<name>.ics")
+@documents(tags=TAGS)
+def schedule_ics(name: str):
+    """The schedule as an iCalendar feed (text/calendar): one event per shift and layer, overrides applied."""
+    found = rota.schedules(_data())
+    if name not in found:
+        return _error(404, f'no schedule "{name}"', schedules=sorted(found))
+    body = ical.feed(rota.with_chat_overrides(_sparky().conn, found[name]), time.time())
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'inline; filename="{name}.ics"'})

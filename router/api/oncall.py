@@ -2,6 +2,7 @@
 
 - `GET /api/oncall`: every schedule, who is on each layer now and next, and until when
 - `GET /api/oncall/<schedule>.ics`: the schedule as an iCalendar feed (shifts a week back, 90 days ahead)
+- `GET /api/alerts/<ref>/escalation`: the alert's escalation runs, their steps and history
 """
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from router.alerts import lookup
 from router.api.errors import json_error as _error
 from router.api.openapi import documents
+from router.core import brain
+from router.core.durations import humanize
 from router.core.times import from_epoch
 from router.engine import RulesUnavailable, store
-from router.oncall import ical, rota
+from router.oncall import escalation, ical, rota
 from router.oncall.schedule import now_and_next
 
 bp = Blueprint("oncall_api", __name__)
@@ -63,3 +67,37 @@ def schedule_ics(name: str):
     body = ical.feed(rota.with_chat_overrides(_sparky().conn, found[name]), time.time())
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": f'inline; filename="{name}.ics"'})
+
+
+def _alert(conn, ref: str) -> dict | None:
+    found = lookup.find(conn, ref)
+    return found[0] if len(found) == 1 else None
+
+
+@bp.get("/api/alerts/<path:ref>/escalation")
+@documents(tags=TAGS)
+def alert_escalation(ref: str):
+    """The alert's escalation runs: policy, state, where each stands, and every page and stop so far.
+
+    `ref` is an alert id (`alerts`), a fingerprint, or the id of one of its signals.
+    """
+    conn = _sparky().conn
+    alert = _alert(conn, ref)
+    if alert is None:
+        return _error(404, f"no alert {ref!r} (use an id from GET /api/alerts, a fingerprint or a signal id)")
+    runs = brain.escalations(conn, alert["fingerprint"])
+    return jsonify(alert=alert["id"], fingerprint=alert["fingerprint"], status=alert.get("status", ""),
+                   acked_by=alert.get("acked_by", ""), escalations=[_run(r) for r in runs], count=len(runs))
+
+
+def _run(run: dict) -> dict:
+    return {"id": run["id"], "policy": run.get("policy") or None, "state": run["state"],
+            "summary": escalation.describe(run), "signal": run["signal_id"], "round": run["round"],
+            "repeat": run["repeat"], "next_at": run.get("next_at"), "started": from_epoch(run["started"]),
+            "steps": [_step(s) for s in run["steps"]], "history": run["history"]}
+
+
+def _step(step: dict) -> dict:
+    if "wait" in step:
+        return {"wait": humanize(step["wait"])}
+    return {"notify": step["notify"]}

@@ -46,8 +46,14 @@ def references(data: dict, docs: dict, rulesets: list, known: set[str]) -> list[
         if ruleset.name == RULESET:
             out += _schedule_people(ruleset, src, people)
             out += _escalation_targets(ruleset, src, data, people, groups)
+        policies = data.get("escalations") or {}
         for rule in ruleset.rules:
             for action in rule.actions:
+                name = action.params.get("policy") if action.name == "escalate" else None
+                if name and name not in policies:
+                    out.append(Problem(ruleset.display, action.line,
+                                       f'rule "{rule.name}": action "escalate": unknown policy "{name}"'
+                                       f'{did_you_mean(name, policies) or " (oncall.yml escalations)"}'))
                 for text in strings_in(action.params):
                     for path in fields_in(text):
                         if path == "oncall" or path.startswith("oncall:"):

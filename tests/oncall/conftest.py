@@ -30,6 +30,11 @@ escalations:
     - notify: {group: leads}
     - repeat: 1
 rules:
+  - name: escalate-db
+    when: {kind: alert, status: firing, labels.team: db}
+    then:
+      - escalate: {policy: ops-critical, room: "#ops"}
+    continue: true
   - name: page
     when: {kind: alert, status: firing}
     then:
@@ -37,11 +42,15 @@ rules:
 tests:
   - signal: {kind: alert, status: firing}
     expect: [page]
+  - signal: {kind: alert, status: firing, labels: {team: db}}
+    expect: [escalate-db, page]
 """
 
 ONCALL_PERMISSIONS = PERMISSIONS + """\
-  - command: [oncall]
+  - command: [oncall, escalate]
     allow: ["*"]
+  - command: resolve
+    allow: [oncall]
   - command: oncall
     allow: [oncall]
     args: {action: override}

@@ -37,7 +37,7 @@ def problems(tmp_path, oncall: str) -> list[str]:
      'rules/oncall.yml:11: schedules: "db": layers: "primary": length: bad length "fortnightly" (use daily, weekly, '
      'or a duration such as 3d or 12h)'),
     ("{oncall:db}", "{oncall:dba}",
-     'rules/oncall.yml:24: rule "page": action "notify": "{oncall:dba}": "dba" is neither a schedule nor a '
+     'rules/oncall.yml:29: rule "page": action "notify": "{oncall:dba}": "dba" is neither a schedule nor a '
      'layer of "ops"'),
     ("notify: {oncall: ops/secondary}", "notify: {oncall: ops/tertiary}",
      'rules/oncall.yml:16: escalation "ops-critical", step 3: schedule "ops" has no layer "tertiary"'),
@@ -58,9 +58,9 @@ def test_the_example_loads(tmp_path):
 
 
 def test_a_rule_s_oncall_mentions_reach_the_room_as_people(client, redis, config, run_jobs):
-    signal = Signal(source="nagios", kind="alert", status="firing", subject="web-01/HTTP", fingerprint="web-01/HTTP",
-                    summary="CRITICAL web-01/HTTP")
     with time_machine.travel(dt.datetime(2026, 10, 26, 9, 1, tzinfo=BERLIN), tick=False):
+        signal = Signal(source="nagios", kind="alert", status="firing", subject="web-01/HTTP",
+                        fingerprint="web-01/HTTP", summary="CRITICAL web-01/HTTP")
         answer = client.post("/hooks/generic", json=signal.to_dict())
         assert answer.status_code == 202, answer.json
         run_jobs()

@@ -1,5 +1,6 @@
-"""rules/oncall.yml exactly as shipped, end to end: `oncall` and `oncall override` in a built-in room
-and `@oncall` in a posted alert, at pinned times — a December week, and the autumn DST change."""
+"""rules/oncall.yml exactly as shipped, end to end: `oncall` and `oncall override` in a built-in room,
+`@oncall` in a posted alert and the prod-critical escalation, at pinned times — a December week,
+and the autumn DST change."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,8 @@ import time_machine
 
 from router.core import brain
 from router.core.config import DEFAULT_RULES_DIR, Config
+from router.core.signal import Signal
+from tests.actions.conftest import Clock
 from tests.commands.conftest import use_rules
 from tests.conftest import SLACK_SECRET
 from tests.rules.test_shipped_alerts import notify, posted, say
@@ -77,3 +80,24 @@ def test_the_planned_christmas_override_in_the_file(client, redis, run_jobs):
     with time_machine.travel(berlin("2026-12-25T12:00"), tick=False):
         assert say(client, run_jobs, redis, "alice", "oncall").splitlines()[1] == \
             "  primary: bob (override) until Sun 09:00 CET, then carol"
+
+
+def test_a_production_page_escalates_to_the_secondary_until_acked(client, redis, run_jobs):
+    """routing.yml's prod-critical-to-oncall with oncall.yml's prod-critical policy, at a pinned clock."""
+    clock = Clock(redis, run_jobs)
+    start = berlin("2026-12-09T10:00")
+    with time_machine.travel(start, tick=False):
+        signal = Signal(source="nagios", kind="alert", status="firing", severity="critical", subject="db-01/Disk",
+                        fingerprint="db-01/Disk", labels={"host": "db-01", "env": "production"},
+                        summary="CRITICAL db-01/Disk: 98% full")
+        assert client.post("/hooks/generic", json=signal.to_dict()).status_code == 202
+        run_jobs()
+    assert posted(redis) == ["@alice :rotating_light: CRITICAL db-01/Disk: 98% full"]
+    clock.run_at(start.timestamp() + 15 * 60)
+    assert posted(redis)[1] == "@bob still firing after 15m, not acknowledged: CRITICAL db-01/Disk: 98% full"
+    with time_machine.travel(berlin("2026-12-09T10:20"), tick=False):
+        assert say(client, run_jobs, redis, "bob", "ack db-01/Disk").startswith("bob acked")
+    clock.run_at(start.timestamp() + 30 * 60)
+    assert len(posted(redis)) == 2                           # the admins were not paged
+    run = client.get("/api/alerts/db-01/Disk/escalation").json["escalations"][0]
+    assert (run["policy"], run["state"]) == ("prod-critical", "acked")

@@ -43,25 +43,31 @@ def overrides(conn: Redis, schedule: str) -> list[dict]:
     return [json.loads(v) for v in conn.hvals(key_oncall_overrides(schedule))]
 
 
-# -- escalation runs: key_escalation(fingerprint) is JSON
-# {policy, episode, step, round, state (running|acked|resolved|done), steps: [{at, step, what, who}],
-#  next_at}; one per alert fingerprint, replaced when a new episode starts its own run.
-def key_escalation(fingerprint: str) -> str:
+# -- escalation runs: key_escalation_run(fingerprint) is a hash run id → JSON
+# {id, policy, fingerprint, signal_id, episode, context, room, template, steps, repeat, position,
+#  round, state (running|acked|resolved|stopped|done), started, next_at, history: [{at, what, ...}]};
+# one run per `escalate` action of an alert's episode (a new episode starts new runs).
+def key_escalation_run(fingerprint: str) -> str:
     return f"{PREFIX}oncall:escalation:{digest(fingerprint)}"
 
 
-def escalation(conn: Redis, fingerprint: str) -> dict | None:
-    raw = conn.get(key_escalation(fingerprint))
+def escalations(conn: Redis, fingerprint: str) -> list[dict]:
+    """The alert's escalation runs, oldest first."""
+    runs = [json.loads(v) for v in conn.hvals(key_escalation_run(fingerprint))]
+    return sorted(runs, key=lambda r: (r.get("started", 0), r["id"]))
+
+
+def escalation_run(conn: Redis, fingerprint: str, run_id: str) -> dict | None:
+    raw = conn.hget(key_escalation_run(fingerprint), run_id)
     return json.loads(raw) if raw else None
 
 
-def put_escalation(conn: Redis, fingerprint: str, record: dict, pipe=None) -> None:
-    (pipe if pipe is not None else conn).set(key_escalation(fingerprint), json.dumps(record), ex=ESCALATION_TTL)
-
-
-def key_escalation_page(fingerprint: str, episode: str, step: int, round_: int) -> str:
-    """Set once per page of one step of one run: a retried or duplicated job never pages twice."""
-    return f"{PREFIX}oncall:paged:{digest(f'{fingerprint}|{episode}|{step}|{round_}')}"
+def put_escalation(conn: Redis, run: dict) -> None:
+    key = key_escalation_run(run["fingerprint"])
+    pipe = conn.pipeline(transaction=True)
+    pipe.hset(key, run["id"], json.dumps(run))
+    pipe.expire(key, ESCALATION_TTL)
+    pipe.execute()
 
 
 # -- heartbeats: the last beat of each (epoch seconds), and which are missing now.

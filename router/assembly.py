@@ -23,7 +23,8 @@ from router.oncall import plugin as oncall
 from router.snoozes import plugin as snoozes
 from router.stale import plugin as stale
 
-BUILT_IN = (sources, alerts, snoozes, deploys, stale, oncall, catalogue, commands)
+# oncall before alerts: its heartbeats count every signal, the alert re-sends the alert state absorbs too.
+BUILT_IN = (sources, oncall, alerts, snoozes, deploys, stale, catalogue, commands)
 
 
 def build() -> Registry:

@@ -9,10 +9,10 @@ from redis import Redis
 
 from router.core.config import Config
 from router.core.placeholders import fields_in, strings_in
-from router.core.registry import Registry
+from router.core.registry import Facts, Registry
 from router.engine import store
 from router.engine.loader import Problem, did_you_mean, line_of
-from router.oncall import rota, schema
+from router.oncall import heartbeats, rota, schema
 
 log = logging.getLogger("sparky.oncall")
 
@@ -23,6 +23,17 @@ def register(registry: Registry) -> None:
     registry.add_extras(RULESET, schema.EXTRAS)
     registry.add_check(references)
     registry.add_resolver(resolve_mentions)
+    registry.add_facts(Facts("heartbeats", {}, record=_beats_safely))
+    registry.on_recover("heartbeats", heartbeats.ensure)
+
+
+def _beats_safely(conn: Redis, data: dict, signals: list[dict]) -> dict:
+    """Heartbeats must never stop routing: a failure here is logged and the batch goes on."""
+    try:
+        return heartbeats.record(conn, data, signals)
+    except Exception:  # noqa: BLE001
+        log.exception("heartbeats of this batch not recorded")
+        return {}
 
 
 def resolve_mentions(conn: Redis, config: Config, text: str) -> str:
@@ -44,6 +55,7 @@ def references(data: dict, docs: dict, rulesets: list, known: set[str]) -> list[
     for ruleset in rulesets:
         src = ruleset.source if isinstance(ruleset.source, dict) else {}
         if ruleset.name == RULESET:
+            out += _heartbeat_names(ruleset, src)
             out += _schedule_people(ruleset, src, people)
             out += _escalation_targets(ruleset, src, data, people, groups)
         policies = data.get("escalations") or {}
@@ -109,4 +121,16 @@ def _escalation_targets(ruleset, src: dict, data: dict, people: set[str], groups
             elif "group" in notify and notify["group"] not in groups:
                 out.append(Problem(ruleset.display, line, f'{where}unknown group "{notify["group"]}"'
                                                          f'{did_you_mean(notify["group"], groups)}'))
+    return out
+
+
+def _heartbeat_names(ruleset, src: dict) -> list[Problem]:
+    out, seen = [], {}
+    raw = src.get("heartbeats")
+    for i, hb in enumerate(ruleset.extras.get("heartbeats") or []):
+        line = line_of(raw, i, ruleset.line)
+        if hb["name"] in seen:
+            out.append(Problem(ruleset.display, line, f'heartbeat "{hb["name"]}": the name is taken '
+                                                     f'(line {seen[hb["name"]]})'))
+        seen.setdefault(hb["name"], line)
     return out

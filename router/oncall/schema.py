@@ -128,13 +128,14 @@ class HeartbeatSchema(Strict):
     every = Duration()                          # a beat at least this often
     by = fields.String(validate=CLOCK)          # ... or one a day, by this wall-clock time
     zone = TimeZone(load_default="UTC")
-    grace = Duration(load_default="0s")
+    grace = Duration()                          # added to the interval or the deadline
     severity = fields.String(load_default="critical")
 
     @validates_schema
     def _one(self, data, **kwargs):
         if ("every" in data) == ("by" in data):
-            raise ValidationError("give either every (e.g. 1m) or by (e.g. 06:00)")
+            raise ValidationError(f'heartbeat "{data.get("name", "?")}": give either every (e.g. 1m) '
+                                  f'or by (e.g. 06:00)')
         for key, value in (data.get("when") or {}).items():
             if isinstance(value, (dict, list)):
                 raise ValidationError(f'when: "{key}": a heartbeat matches exact values only', "when")

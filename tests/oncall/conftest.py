@@ -39,11 +39,28 @@ rules:
     when: {kind: alert, status: firing}
     then:
       - notify: {room: "#ops", mention: "@oncall", template: "{summary} (db: {oncall:db})"}
+  - name: heartbeats
+    when: {kind: heartbeat}
+    then:
+      - notify: {room: "#ops", mention: "{oncall:primary}", template: "{summary}"}
 tests:
   - signal: {kind: alert, status: firing}
     expect: [page]
   - signal: {kind: alert, status: firing, labels: {team: db}}
     expect: [escalate-db, page]
+  - signal: {source: sparky, kind: heartbeat, status: missing}
+    expect: [heartbeats]
+heartbeats:
+  - name: watchdog
+    description: Alertmanager's Watchdog
+    when: {source: alertmanager, labels.alertname: Watchdog}
+    every: 1m
+  - name: nightly-web-api
+    description: the nightly build of web-api
+    when: {source: jenkins, kind: build, status: success, labels.job: web-api/nightly}
+    by: "06:00"
+    zone: Europe/Berlin
+    grace: 5m
 """
 
 ONCALL_PERMISSIONS = PERMISSIONS + """\

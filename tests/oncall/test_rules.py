@@ -43,6 +43,10 @@ def problems(tmp_path, oncall: str) -> list[str]:
      'rules/oncall.yml:16: escalation "ops-critical", step 3: schedule "ops" has no layer "tertiary"'),
     ("notify: {group: leads}", "notify: {group: leeds}",
      'rules/oncall.yml:18: escalation "ops-critical", step 5: unknown group "leeds" (did you mean "leads"?)'),
+    ("    every: 1m\n", "    every: 1m\n    by: \"06:00\"\n",
+     'rules/oncall.yml:42: heartbeat "watchdog": give either every (e.g. 1m) or by (e.g. 06:00)'),
+    ("  - name: nightly-web-api", "  - name: watchdog",
+     'rules/oncall.yml:46: heartbeat "watchdog": the name is taken (line 42)'),
     ("    - repeat: 1\n", "    - repeat: 1\n    - wait: 1m\n",
      'rules/oncall.yml:14: escalations: "ops-critical": repeat comes last: it runs the steps above it again'),
 ])

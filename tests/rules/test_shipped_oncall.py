@@ -101,3 +101,31 @@ def test_a_production_page_escalates_to_the_secondary_until_acked(client, redis,
     assert len(posted(redis)) == 2                           # the admins were not paged
     run = client.get("/api/alerts/db-01/Disk/escalation").json["escalations"][0]
     assert (run["policy"], run["state"]) == ("prod-critical", "acked")
+
+
+def test_the_watchdog_heartbeat_missing_then_restored(client, redis, run_jobs):
+    """Prometheus pushes its Watchdog (as in tests/payloads/alertmanager/api_v2.alerts.json); it stops
+    for 3 minutes (every 1m + grace 2m), then comes back."""
+    clock = Clock(redis, run_jobs)
+    start = berlin("2026-12-09T10:00")
+
+    def push(seconds: int) -> None:
+        moment = dt.datetime.fromtimestamp(start.timestamp() + seconds, dt.timezone.utc)
+        with time_machine.travel(moment, tick=False):
+            ends = (moment + dt.timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
+            answer = client.post("/api/v2/alerts", json=[{"labels": {"alertname": "Watchdog"}, "annotations": {},
+                                                          "endsAt": ends}])
+            assert answer.status_code == 200, answer.data
+            run_jobs()
+
+    push(0)
+    assert posted(redis) == []                                  # routing.yml drops the Watchdog itself
+    clock.run_at(start.timestamp() + 179)
+    assert posted(redis) == []
+    clock.run_at(start.timestamp() + 180)
+    assert posted(redis) == ["@alice :broken_heart: Heartbeat watchdog missing: Alertmanager's Watchdog alert was "
+                             "expected every 1m; the last beat was at 2026-12-09T09:00:00.000Z."]
+    push(200)                                                   # a re-send: deduplicated, last_seen refreshed
+    clock.run_at(start.timestamp() + 240)                       # the sweep looks again a minute later
+    assert posted(redis)[1] == ":heartpulse: Heartbeat watchdog restored: Alertmanager's Watchdog alert beat again " \
+                               "at 2026-12-09T09:03:20.000Z."

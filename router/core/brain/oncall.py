@@ -70,13 +70,31 @@ def put_escalation(conn: Redis, run: dict) -> None:
     pipe.execute()
 
 
-# -- heartbeats: the last beat of each (epoch seconds), and which are missing now.
+# -- heartbeats (router/oncall/heartbeats.py)
 def key_heartbeats() -> str:
+    """Hash name → epoch of its latest beat."""
     return f"{PREFIX}oncall:heartbeats"
 
 
 def key_heartbeats_missing() -> str:
+    """Hash name → JSON {since, last}: the heartbeats a `missing` signal was sent for."""
     return f"{PREFIX}oncall:heartbeats-missing"
+
+
+def key_heartbeat_alerts() -> str:
+    """Hash name → the fingerprint of the alert that is its beat (Watchdog): a re-delivery of that
+    alert is deduplicated at reception but refreshes the alert's last_seen, which counts as a beat."""
+    return f"{PREFIX}oncall:heartbeat-alerts"
+
+
+def key_heartbeats_armed() -> str:
+    """Hash name → epoch: when Sparky first expected the heartbeat (its first interval counts from it)."""
+    return f"{PREFIX}oncall:heartbeats-armed"
+
+
+def key_heartbeats_sweep() -> str:
+    """The epoch second of the heartbeat sweep scheduled (flag: one chain of sweeps)."""
+    return f"{PREFIX}oncall:heartbeats-sweep"
 
 
 # -- an alert's timeline: events Sparky adds (escalation steps, resolutions) that the brain kept

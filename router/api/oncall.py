@@ -3,6 +3,7 @@
 - `GET /api/oncall`: every schedule, who is on each layer now and next, and until when
 - `GET /api/oncall/<schedule>.ics`: the schedule as an iCalendar feed (shifts a week back, 90 days ahead)
 - `GET /api/alerts/<ref>/escalation`: the alert's escalation runs, their steps and history
+- `GET /api/alerts/<ref>/timeline`: everything that happened to the alert, in order, who and when
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from router.core import brain
 from router.core.durations import humanize
 from router.core.times import from_epoch
 from router.engine import RulesUnavailable, store
-from router.oncall import escalation, ical, rota
+from router.oncall import escalation, ical, rota, timeline
 from router.oncall.schedule import now_and_next
 
 bp = Blueprint("oncall_api", __name__)
@@ -101,3 +102,20 @@ def _step(step: dict) -> dict:
     if "wait" in step:
         return {"wait": humanize(step["wait"])}
     return {"notify": step["notify"]}
+
+
+@bp.get("/api/alerts/<path:ref>/timeline")
+@documents(tags=TAGS)
+def alert_timeline(ref: str):
+    """Everything that happened to an alert, oldest first: signals, decisions (with the rules version),
+    messages posted and other action outcomes, acks, escalation steps, resolutions — with who and when.
+
+    `ref` is an alert id (`alerts`), a fingerprint, or the id of one of its signals.
+    """
+    conn = _sparky().conn
+    alert = _alert(conn, ref)
+    if alert is None:
+        return _error(404, f"no alert {ref!r} (use an id from GET /api/alerts, a fingerprint or a signal id)")
+    events = timeline.timeline(conn, alert["fingerprint"])
+    return jsonify(alert=alert["id"], fingerprint=alert["fingerprint"], status=alert.get("status", ""),
+                   events=events, count=len(events))

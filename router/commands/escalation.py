@@ -1,5 +1,5 @@
-"""`escalate <alert>` and `resolve <alert> [reason]`: moving an alert's escalation on by hand, or
-ending the alert from chat.
+"""`escalate <alert>`, `resolve <alert> [reason]` and `timeline <alert>`: moving an alert's
+escalation on by hand, ending the alert from chat, and everything that happened to it.
 
 `escalate` pages the next notify step of the alert's running escalation chains now (router/oncall/
 escalation.py); the wait that was pending is then skipped. `resolve` sends a `resolved` signal for
@@ -9,6 +9,7 @@ thread, the alert state ends the episode, escalation stops). Both go through per
 """
 from __future__ import annotations
 
+from router.alerts import lookup
 from router.alerts.lines import name_of
 from router.commands.ack import _resolve as find_alert
 from router.commands.context import Context
@@ -17,8 +18,10 @@ from router.commands.parse import words
 from router.core import brain
 from router.core.signal import Signal
 from router.core.times import from_epoch
-from router.oncall import escalation
+from router.oncall import escalation, timeline
 from router.pipeline import reception
+
+MAX_LINES = 30   # of a timeline in chat; the API has all of it
 
 
 def _one_alert(ctx: Context, args: str, verb: str) -> tuple[dict, str]:
@@ -89,7 +92,35 @@ def resolve(ctx: Context, args: str) -> Reply:
     answer = reception.accept(ctx.conn, ctx.config.with_(max_backlog=0), signal.source, [signal])
     ctx.audit("alert.resolved", what=f"resolve {name_of(alert)}", alert=fingerprint, alert_id=alert["id"],
               reason=reason, signal_id=(answer.ids or answer.duplicate_of or [""])[0], outcome="ok", rule=ctx.rule)
-    brain.add_timeline(ctx.conn, fingerprint, {"at": from_epoch(ctx.now), "event": "alert.resolved",
-                                               "who": ctx.who.name, "what": f"resolved from chat: {reason}".rstrip(": ")})
     return Reply(f"{ctx.who.name} resolved `{alert['id']}` {name_of(alert)}" + (f": {reason}" if reason else ""),
                  public=True)
+
+
+@command("timeline", public=True)
+def timeline_command(ctx: Context, args: str) -> Reply:
+    """Everything that happened to an alert, in order: signals, decisions, messages, acks, escalation.
+
+    Usage: timeline <alert id or fingerprint>
+
+    Times are in your time zone. The whole record, with rules versions and signal ids:
+    GET /api/alerts/<id>/timeline.
+
+    Examples:
+      timeline 3f9a2c1
+    """
+    tokens = words(args)
+    if not tokens:
+        raise UsageError("The timeline of which alert? `alerts` lists them with their ids.")
+    found = lookup.find(ctx.conn, " ".join(tokens))
+    if not found:
+        raise UsageError(f"No alert `{' '.join(tokens)[:60]}` is known. `alerts` lists the firing ones.")
+    if len(found) > 1:
+        ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
+        raise UsageError(f"`{' '.join(tokens)}` could be several alerts: {ids}. Use one id.")
+    alert = found[0]
+    events = timeline.timeline(ctx.conn, alert["fingerprint"])
+    shown = timeline.lines(events[-MAX_LINES:], ctx.tz, ctx.now)
+    more = f"\n… {len(events) - MAX_LINES} earlier events: GET /api/alerts/{alert['id']}/timeline" \
+        if len(events) > MAX_LINES else ""
+    head = f"`{alert['id']}` {name_of(alert)} ({alert.get('status') or '?'})"
+    return Reply("\n".join([head, *shown]) + more, public=True)

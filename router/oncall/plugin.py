@@ -12,7 +12,7 @@ from router.core.placeholders import fields_in, strings_in
 from router.core.registry import Facts, Registry
 from router.engine import store
 from router.engine.loader import Problem, did_you_mean, line_of
-from router.oncall import heartbeats, rota, schema
+from router.oncall import heartbeats, rota, schema, timeline
 
 log = logging.getLogger("sparky.oncall")
 
@@ -23,17 +23,19 @@ def register(registry: Registry) -> None:
     registry.add_extras(RULESET, schema.EXTRAS)
     registry.add_check(references)
     registry.add_resolver(resolve_mentions)
-    registry.add_facts(Facts("heartbeats", {}, record=_beats_safely))
+    registry.add_facts(Facts("oncall", {}, record=_record_safely))
     registry.on_recover("heartbeats", heartbeats.ensure)
 
 
-def _beats_safely(conn: Redis, data: dict, signals: list[dict]) -> dict:
-    """Heartbeats must never stop routing: a failure here is logged and the batch goes on."""
+def _record_safely(conn: Redis, data: dict, signals: list[dict]) -> dict:
+    """Each evaluated batch: the heartbeats it holds and its alerts' timelines. Registered before
+    the alert state, so re-sends it absorbs are seen too; never stops routing (a failure is logged)."""
     try:
-        return heartbeats.record(conn, data, signals)
+        heartbeats.record(conn, data, signals)
+        timeline.record(conn, signals)
     except Exception:  # noqa: BLE001
-        log.exception("heartbeats of this batch not recorded")
-        return {}
+        log.exception("heartbeats and timelines of this batch not recorded")
+    return {}
 
 
 def resolve_mentions(conn: Redis, config: Config, text: str) -> str:

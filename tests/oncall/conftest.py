@@ -64,7 +64,7 @@ heartbeats:
 """
 
 ONCALL_PERMISSIONS = PERMISSIONS + """\
-  - command: [oncall, escalate]
+  - command: [oncall, escalate, timeline]
     allow: ["*"]
   - command: resolve
     allow: [oncall]

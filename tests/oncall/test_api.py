@@ -56,3 +56,5 @@ def test_the_endpoints_are_in_the_openapi_document(client, config):
     paths = client.get("/openapi.json").json["paths"]
     assert paths["/api/oncall/{name}.ics"]["get"]["tags"] == ["oncall"]
     assert "get" in paths["/api/oncall"]
+    for path in ("/api/alerts/{ref}/escalation", "/api/alerts/{ref}/timeline"):
+        assert paths[path]["get"]["tags"] == ["oncall"]

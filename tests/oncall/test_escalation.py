@@ -77,6 +77,19 @@ def test_page_no_ack_next_step_then_ack_stops_it(client, redis, run_jobs, clock)
     why = say(client, run_jobs, redis, "alice", f"why {FP}", at(21))
     assert "Escalation ops-critical: acked after 2 page(s)." in why
 
+    events = client.get(f"/api/alerts/{brain.alert_id(FP)}/timeline").json["events"]
+    assert [(e["event"], e["who"]) for e in events] == [
+        ("signal", "nagios"), ("decision", "sparky"), ("escalation.started", ""), ("escalation.paged", "bob"),
+        ("action.done", "sparky"), ("action.done", "sparky"), ("escalation.paged", "dave"), ("alert.acked", "dave"),
+        ("escalation.stopped", "")]
+    assert events[1]["what"].startswith(f"rules version {events[1]['rules_version']}: oncall/escalate-db, oncall/page")
+    assert events[4]["what"].startswith("escalate: escalated to @bob (round 1): posted to #ops")
+    assert events[5]["what"].startswith("notify: posted to #ops")
+    assert [e["at"][11:16] for e in events] == ["08:00"] * 6 + ["08:10", "08:12", "08:20"]
+    text = say(client, run_jobs, redis, "carol", f"timeline {FP}", at(22))
+    assert text.splitlines()[0] == f"`{brain.alert_id(FP)}` {FP} (firing)"
+    assert text.splitlines()[-2] == "04:12 EDT  alert.acked: ack db-01/Postgres: on it (dave)"   # carol: New York
+
 
 def test_a_retried_step_job_never_pages_twice(client, redis, run_jobs, clock):
     from router.core.config import Config

@@ -4,24 +4,28 @@
 - `GET /api/oncall/<schedule>.ics`: the schedule as an iCalendar feed (shifts a week back, 90 days ahead)
 - `GET /api/alerts/<ref>/escalation`: the alert's escalation runs, their steps and history
 - `GET /api/alerts/<ref>/timeline`: everything that happened to the alert, in order, who and when
+- `GET /api/reports/response?since=7d&until=`: MTTA and MTTR per route over a period
 """
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import RAISE, Schema, ValidationError, fields
 
 from router.alerts import lookup
+from router.api.errors import invalid
 from router.api.errors import json_error as _error
 from router.api.openapi import documents
-from router.core import brain
+from router.core import brain, durations
 from router.core.durations import humanize
-from router.core.times import from_epoch
+from router.core.times import epoch_of, from_epoch
 from router.engine import RulesUnavailable, store
-from router.oncall import escalation, ical, rota, timeline
+from router.oncall import escalation, ical, response, rota, timeline
 from router.oncall.schedule import now_and_next
 
 bp = Blueprint("oncall_api", __name__)
+bp.register_error_handler(ValidationError, invalid)
 
 TAGS = ("oncall",)
 
@@ -119,3 +123,38 @@ def alert_timeline(ref: str):
     events = timeline.timeline(conn, alert["fingerprint"])
     return jsonify(alert=alert["id"], fingerprint=alert["fingerprint"], status=alert.get("status", ""),
                    events=events, count=len(events))
+
+
+class ResponseQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    since = fields.String(load_default="7d")     # a duration back from `until`, or an ISO 8601 time
+    until = fields.String(load_default="")       # ISO 8601; default now
+
+
+def _moment(value: str, name: str, until: float | None = None) -> float:
+    if until is not None and durations.is_duration(value):
+        return until - durations.parse(value)
+    at = epoch_of(value)
+    if at is None:
+        raise ValidationError({name: [f'"{value}" is neither an ISO 8601 time nor a duration such as 7d']})
+    return at
+
+
+@bp.get("/api/reports/response")
+@documents(query=ResponseQuery, tags=TAGS)
+def response_report():
+    """MTTA and MTTR per route over a period: alert episodes resolved in it, acked ones, mean seconds.
+
+    `since` is a duration back from `until` (`7d`, `24h`) or an ISO 8601 time; `until` defaults to now.
+    The route is the rule that routed the alert (`routing/critical-alerts`). MTTA counts the acked
+    episodes only. 400 names a bad parameter.
+    """
+    query = ResponseQuery().load(request.args.to_dict())
+    until = _moment(query["until"], "until") if query["until"] else time.time()
+    since = _moment(query["since"], "since", until)
+    if since > until:
+        return _error(400, "since is after until")
+    routes = response.report(_sparky().conn, since, until)
+    return jsonify(since=from_epoch(since), until=from_epoch(until), routes=routes, count=len(routes))

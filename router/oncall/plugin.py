@@ -12,7 +12,7 @@ from router.core.placeholders import fields_in, strings_in
 from router.core.registry import Facts, Registry
 from router.engine import store
 from router.engine.loader import Problem, did_you_mean, line_of
-from router.oncall import heartbeats, rota, schema, timeline
+from router.oncall import heartbeats, response, rota, schema, timeline
 
 log = logging.getLogger("sparky.oncall")
 
@@ -28,10 +28,11 @@ def register(registry: Registry) -> None:
 
 
 def _record_safely(conn: Redis, data: dict, signals: list[dict]) -> dict:
-    """Each evaluated batch: the heartbeats it holds and its alerts' timelines. Registered before
+    """Each evaluated batch: its heartbeats, response times and alerts' timelines. Registered before
     the alert state, so re-sends it absorbs are seen too; never stops routing (a failure is logged)."""
     try:
         heartbeats.record(conn, data, signals)
+        response.record(conn, signals)     # before the alert state ends the episode it measures
         timeline.record(conn, signals)
     except Exception:  # noqa: BLE001
         log.exception("heartbeats and timelines of this batch not recorded")

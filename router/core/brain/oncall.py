@@ -115,3 +115,18 @@ def add_timeline(conn: Redis, fingerprint: str, event: dict, pipe=None) -> None:
 
 def timeline(conn: Redis, fingerprint: str) -> list[dict]:
     return [json.loads(v) for v in conn.lrange(key_timeline(fingerprint), 0, -1)]
+
+
+# -- response times (router/oncall/response.py): one sample per resolved alert episode, scored by
+# its resolution time; JSON {route, fingerprint, firing_since, acked_at, resolved_at, tta, ttr}.
+RESPONSE_CAP = 50_000
+RESPONSE_KEEP = 400 * 86400
+
+
+def key_response_samples() -> str:
+    return f"{PREFIX}oncall:response"
+
+
+def key_response_counted(fingerprint: str, episode: str) -> str:
+    """Set once per alert episode: a batch evaluated twice counts its resolution once."""
+    return f"{PREFIX}oncall:response-counted:{digest(fingerprint + '|' + episode)}"

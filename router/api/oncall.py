@@ -56,7 +56,7 @@ def list_oncall():
         for layer in schedule.layers:
             current, later = now_and_next(schedule, layer, now)
             layers.append({"layer": layer, "who": current.who, "override": current.override,
-                           "until": from_epoch(later.start if later else current.end),
+                           "until": from_epoch(later.start) if later else None,   # None: nobody else soon
                            "next": later.who if later else None})
         out.append({"schedule": name, "zone": schedule.zone.key, "layers": layers})
     return jsonify(schedules=out, count=len(out))

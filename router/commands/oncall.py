@@ -57,10 +57,9 @@ def oncall(ctx: Context, args: str) -> Reply:
         lines.append(f"*{name}*")
         for layer in schedule.layers:
             current, later = now_and_next(schedule, layer, ctx.now)
-            until = later.start if later else current.end
             note = " (override)" if current.override else ""
-            then = f", then {later.who}" if later else ""
-            lines.append(f"  {layer}: {current.who}{note} until {local_time(until, ctx.tz, ctx.now)}{then}")
+            then = f" until {local_time(later.start, ctx.tz, ctx.now)}, then {later.who}" if later else ""
+            lines.append(f"  {layer}: {current.who}{note}{then}")
     return Reply("\n".join(lines), public=True)
 
 

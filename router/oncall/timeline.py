@@ -6,7 +6,8 @@ Gathered from what the brain keeps, plus what the on-call feature adds:
 - each signal's decision: the rules version, the rules that matched, suppression;
 - each action's outcome (messages posted, groups, webhooks) and escalation pages, from the
   action outcomes the job runner keeps per signal;
-- acks, escalations by hand and resolutions from chat, from the audit trail (`alert` field);
+- acks, escalations by hand and resolutions from chat, from the audit trail (`alert` field), and
+  the snoozes whose matchers hold for the alert (made and ended);
 - escalation runs starting, paging, stopping (router/oncall/escalation.py).
 Signals, decisions and outcomes live as long as their signal (SPARKY_SIGNAL_TTL); the timeline's
 own list is capped (brain TIMELINE_CAP) and kept 90 days.
@@ -17,12 +18,14 @@ import json
 
 from redis import Redis
 
-from router.core import brain
+from router.alerts import lookup
+from router.core import brain, matchers
 from router.core.durations import local_time
 from router.core.times import epoch_of
 from router.jobs.runner import outcomes
 
 AUDITED = ("alert.acked", "alert.escalated", "alert.resolved")
+SNOOZES = 100      # the latest snoozes looked at for the ones that held the alert
 
 
 def record(conn: Redis, signals: list[dict]) -> None:
@@ -67,10 +70,34 @@ def timeline(conn: Redis, fingerprint: str, audit_scan: int = 10_000) -> list[di
             events.append({"at": entry.get("at", ""), "event": event, "who": entry.get("who", ""),
                            "what": entry.get("what", "") + (f": {entry['reason']}" if entry.get("reason") else ""),
                            "room": entry.get("room", "")})
+    if state:
+        events += _snoozes(conn, state, audit_scan)
     return sorted(events, key=lambda e: (epoch_of(e.get("at")) or 0.0, _ORDER.get(e.get("event", ""), 5)))
 
 
-_ORDER = {"signal": 0, "decision": 1, "escalation.started": 2}
+def _snoozes(conn: Redis, state: dict, audit_scan: int) -> list[dict]:
+    """Snoozes made (and ended) whose matchers hold for the alert."""
+    made, _ = brain.audit_entries(conn, SNOOZES, filters={"event": "snooze.created"}, scan_cap=audit_scan)
+    out, ids = [], set()
+    for entry in made:
+        try:
+            found = [m.as_dict() for m in matchers.parse((entry.get("matchers") or "").split())]
+        except matchers.MatcherError:
+            continue
+        if lookup.matches(found, state, epoch_of(entry.get("at")) or 0.0):
+            ids.add(entry.get("snooze", ""))
+            out.append({"at": entry.get("at", ""), "event": "snooze.created", "who": entry.get("who", ""),
+                        "what": entry.get("what", "") + (f" because {entry['reason']}" if entry.get("reason") else ""),
+                        "snooze": entry.get("snooze", "")})
+    if ids:
+        ended, _ = brain.audit_entries(conn, SNOOZES, filters={"event": "snooze.ended"}, scan_cap=audit_scan)
+        out += [{"at": e.get("at", ""), "event": "snooze.ended", "who": e.get("who", ""), "what": e.get("what", ""),
+                 "snooze": e.get("snooze", "")} for e in ended if e.get("snooze") in ids]
+    return out
+
+
+# at the same moment: what a person did comes before the signal it sent, a signal before its decision
+_ORDER = {"alert.resolved": -1, "signal": 0, "decision": 1, "escalation.started": 2}
 
 
 def _decision_event(signal_id: str, decision: dict) -> dict:

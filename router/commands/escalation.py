@@ -57,7 +57,10 @@ def escalate(ctx: Context, args: str) -> Reply:
     alert, _ = _one_alert(ctx, args, "escalate")
     if alert.get("status") not in ("firing", "flapping"):
         return Reply(f"{name_of(alert)} is {alert.get('status') or 'not firing'}: there is nothing to escalate.")
-    done = escalation.escalate_now(ctx.conn, ctx.config, alert["fingerprint"], ctx.who.name, ctx.now)
+    done, busy = escalation.escalate_now(ctx.conn, ctx.config, alert["fingerprint"], ctx.who.name, ctx.now)
+    if busy and not done:
+        return Reply(f"{name_of(alert)} is being paged right now ({'; '.join(busy)}); `why {alert['id']}` "
+                     "shows who, and `escalate` again pages the step after.")
     if not done:
         runs = brain.escalations(ctx.conn, alert["fingerprint"])
         why = "; ".join(escalation.describe(r) for r in runs) or "no rule escalates it"

@@ -15,7 +15,8 @@ scheduling it twice keeps one job). The job first reads the alert: resolved, ack
 fired again since (a new episode, which escalates on its own) stop the run. Each page is a chat
 message with a delivery key of its run, round and step, so a retried or duplicated job never
 pages twice. `escalate <alert>` in chat pages the next notify step now; the job that was waiting
-for it finds the run moved on and does nothing. Every page and stop is kept in the run's history
+for it finds the run moved on and does nothing (a short lock per run keeps the two from moving
+it at the same moment). Every page and stop is kept in the run's history
 (`why`, `GET /api/alerts/<id>/escalation`) and the alert's timeline.
 
 Not built: steps limited to a time interval (e.g. only in business hours) — they wait for the
@@ -33,7 +34,7 @@ from router.chat import send as chat
 from router.chat.compose import alert_buttons, context_line, default_text, firing
 from router.core import brain, durations
 from router.core.config import Config
-from router.core.outcomes import Permanent
+from router.core.outcomes import Later, Permanent
 from router.core.templates import render
 from router.core.times import from_epoch
 from router.engine import store
@@ -42,6 +43,7 @@ from router.jobs.context import Context
 from router.oncall import rota
 
 RUNNING = "running"
+LOCK_SECONDS = 30     # a run is moved on by one job or one `escalate` at a time
 
 
 class NoEscalation(LookupError):
@@ -222,15 +224,20 @@ def step_with(conn: Redis, config: Config, fingerprint: str, run_id: str, positi
     field = f"{ctx.scope}/escalation/{number}"
 
     def work() -> str:
-        fresh = brain.escalation_run(conn, fingerprint, run_id)
-        if (fresh["position"], fresh["round"]) != (position, round_) and fresh["state"] == RUNNING:
-            return "skipped: the run moved on (escalated by hand)"
-        why = stopped_by(conn, fresh)
-        if why:
-            if fresh["state"] == RUNNING:
-                stop(conn, fresh, why, time.time())
-            return why
-        return advance(conn, config, fresh, time.time())
+        if not conn.set(brain.key_escalation_lock(run_id), "1", nx=True, ex=LOCK_SECONDS):
+            raise Later(2, "the run is being moved on by hand right now")
+        try:
+            fresh = brain.escalation_run(conn, fingerprint, run_id)
+            if (fresh["position"], fresh["round"]) != (position, round_) and fresh["state"] == RUNNING:
+                return "skipped: the run moved on (escalated by hand)"
+            why = stopped_by(conn, fresh)
+            if why:
+                if fresh["state"] == RUNNING:
+                    stop(conn, fresh, why, time.time())
+                return why
+            return advance(conn, config, fresh, time.time())
+        finally:
+            conn.delete(brain.key_escalation_lock(run_id))
 
     def finish(pipe, state: str, text: str) -> None:
         key = brain.key_action_outcomes(run["signal_id"])
@@ -242,27 +249,39 @@ def step_with(conn: Redis, config: Config, fingerprint: str, run_id: str, positi
     return guard.guarded(conn, config, job, "action:escalate", body, work, finish)
 
 
-def escalate_now(conn: Redis, config: Config, fingerprint: str, who: str, now: float) -> list[str]:
-    """Page the next notify step of every running run of the alert now (`escalate <alert>`)."""
-    out = []
+def escalate_now(conn: Redis, config: Config, fingerprint: str, who: str, now: float) -> tuple[list[str], list[str]]:
+    """Page the next notify step of every running run of the alert now (`escalate <alert>`):
+    (what was paged, the runs a step job is moving on at this moment)."""
+    out, busy = [], []
     for run in brain.escalations(conn, fingerprint):
-        why = stopped_by(conn, run)
-        if why:
+        if stopped_by(conn, run):
             continue
-        steps, position = run["steps"], run["position"]
+        if not conn.set(brain.key_escalation_lock(run["id"]), "1", nx=True, ex=LOCK_SECONDS):
+            busy.append(describe(run))
+            continue
+        try:
+            done = _page_next(conn, config, brain.escalation_run(conn, fingerprint, run["id"]), who, now)
+        finally:
+            conn.delete(brain.key_escalation_lock(run["id"]))
+        if done:
+            out.append(done)
+    return out, busy
+
+
+def _page_next(conn: Redis, config: Config, run: dict, who: str, now: float) -> str:
+    steps, position = run["steps"], run["position"]
+    while position < len(steps) and "wait" in steps[position]:
+        position += 1
+    if position >= len(steps):
+        if run["round"] > run["repeat"]:
+            return ""
+        run["round"], position = run["round"] + 1, 0
         while position < len(steps) and "wait" in steps[position]:
             position += 1
-        if position >= len(steps):
-            if run["round"] > run["repeat"]:
-                continue
-            run["round"], position = run["round"] + 1, 0
-            while position < len(steps) and "wait" in steps[position]:
-                position += 1
-        run["history"].append({"at": from_epoch(now), "what": f"escalated by hand by {who}"})
-        run["position"] = position
-        _timeline(conn, run, now, "escalation.manual", f"{who} escalated by hand", who=who)
-        out.append(advance(conn, config, run, now))
-    return out
+    run["history"].append({"at": from_epoch(now), "what": f"escalated by hand by {who}"})
+    run["position"] = position
+    _timeline(conn, run, now, "escalation.manual", f"{who} escalated by hand", who=who)
+    return advance(conn, config, run, now)
 
 
 def describe(run: dict) -> str:

@@ -148,3 +148,13 @@ def test_escalate_usage(redis, config):
 
     reply = execute(redis, config, chat_signal("room", "escalate", "#ops", "alice").to_dict())
     assert reply.outcome == "usage"
+
+
+def test_escalate_while_a_step_job_holds_the_run_waits_its_turn(client, redis, run_jobs, clock):
+    fire(client, run_jobs)
+    (run,) = brain.escalations(redis, FP)
+    redis.set(brain.key_escalation_lock(run["id"]), "1", ex=30)     # a step job is moving it on
+    reply = say(client, run_jobs, redis, "carol", f"escalate {FP}", at(3))
+    assert reply.startswith(f"{FP} is being paged right now (ops-critical: running, 1 page(s)"), reply
+    assert len(pages(redis)) == 1
+    assert brain.audit_entries(redis, 10, filters={"event": "alert.escalated"})[0] == []

@@ -62,6 +62,11 @@ def escalation_run(conn: Redis, fingerprint: str, run_id: str) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def key_escalation_lock(run_id: str) -> str:
+    """Held while a job or `escalate` moves the run on (seconds)."""
+    return f"{PREFIX}oncall:escalation-lock:{run_id}"
+
+
 def put_escalation(conn: Redis, run: dict) -> None:
     key = key_escalation_run(run["fingerprint"])
     pipe = conn.pipeline(transaction=True)

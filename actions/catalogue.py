@@ -46,11 +46,28 @@ class GroupParams(_Params):
 
 
 class EscalateParams(_Params):
-    after = Duration(required=True)              # re-notify after this unless acknowledged
+    """actions/escalate.py: a named policy of oncall.yml, or the one-step form (after + mention)."""
+    policy = fields.String()                     # oncall.yml `escalations:` name
+    after = Duration()                           # re-notify after this unless acknowledged
+    mention = fields.String()
+    repeat = fields.Integer(strict=True, validate=validate.Range(min=0, max=20))
     room = fields.String()
-    mention = fields.String(required=True)
     template = fields.String()
     mute_during = StrOrList()                    # checked at each round
+
+    @validates_schema
+    def _form(self, data, **kwargs):
+        if data.get("policy"):
+            extra = sorted(k for k in ("after", "mention", "repeat") if k in data)
+            if extra:
+                raise ValidationError(f"a policy sets its own steps: drop {', '.join(extra)}", extra[0])
+        elif "after" not in data and "mention" not in data:
+            raise ValidationError("name a policy (oncall.yml escalations), or give after and mention",
+                                  "policy")
+        else:
+            for key in ("after", "mention"):
+                if key not in data:
+                    raise ValidationError(["Missing data for required field."], key)
 
 
 class DeployParams(_Params):

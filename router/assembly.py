@@ -27,11 +27,13 @@ from router.commands import plugin as commands
 from router.core.registry import Registry, install
 from router.deploys import plugin as deploys
 from router.engine.decisions import decide
+from router.oncall import plugin as oncall
 from router.packs import plugin as packs
 from router.snoozes import plugin as snoozes
 from router.stale import plugin as stale
 
-BUILT_IN = (sources, alerts, snoozes, deploys, stale, catalogue, packs, commands)
+# oncall before alerts: its heartbeats count every signal, the alert re-sends the alert state absorbs too.
+BUILT_IN = (sources, oncall, alerts, snoozes, deploys, stale, catalogue, packs, commands)
 PLUGIN_GROUP = "sparky.plugins"
 
 

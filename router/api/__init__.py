@@ -5,6 +5,7 @@
     snoozes    Sparky's silences                 deploys    deploy requests
     rules      rules in force, test, reload      rooms      built-in rooms
     chat       say in a room, the audit trail    stale      scans and stale items
+    oncall     schedules, their .ics feeds
     acting     what the writes share: a named person acts, as in chat
     am_alerts, am_silences, am_status   Alertmanager's API v2 (amtool, Grafana, karma) and its
                /-/ probes, over the same alerts and snoozes; am_shared: what they share
@@ -26,6 +27,7 @@ from router.api import (
     gate,
     hardening,
     health,
+    oncall,
     openapi,
     rooms,
     rules,
@@ -40,5 +42,5 @@ def init_app(app: Flask) -> None:
     app.before_request(hardening.check_write)
     app.after_request(hardening.security_headers)
     for resource in (signals, health, openapi, rooms, rules, chat, stale, alerts, snoozes, deploys, am_alerts,
-                     am_silences, am_status):
+                     am_silences, am_status, oncall):
         app.register_blueprint(resource.bp)

@@ -24,6 +24,7 @@ from router.chat.xmpp import outbox as xmpp
 from router.core import brain, people
 from router.core.config import Config
 from router.core.outcomes import Later, Retryable
+from router.core.registry import installed
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,20 @@ class Sent:
         return f"already posted to {where}" if self.duplicate else f"posted to {where}"
 
 
+def resolved(conn: Redis, config: Config, message: Message) -> Message:
+    """The message with the registered resolvers applied to its text and mention, now: `@oncall`
+    names whoever is on call at the moment of sending (router/oncall registers that one)."""
+    registry = installed()
+    if registry is None or not registry.resolvers:
+        return message
+    text, mention = message.text, message.mention
+    for resolve in registry.resolvers:
+        text, mention = resolve(conn, config, text), resolve(conn, config, mention)
+    if (text, mention) == (message.text, message.mention):
+        return message
+    return dataclasses.replace(message, text=text, mention=mention)
+
+
 def send(conn: Redis, config: Config, message: Message, writes: list | None = None) -> Sent:
     """Post `message` once. Raises outcomes.Later / Retryable / Permanent for the job to handle.
 
@@ -71,6 +86,7 @@ def send(conn: Redis, config: Config, message: Message, writes: list | None = No
     batch's final round trip: until then the marker says "sending", which a re-run after a crash
     resolves by searching the channel, so it still posts once.
     """
+    message = resolved(conn, config, message)
     transport, target = platforms.transport(config, message.room)
     if transport == "xmpp":
         ts, duplicate = xmpp.send(conn, config, message, target)

@@ -7,7 +7,19 @@ job (router/commands/jobs.py).
 """
 from __future__ import annotations
 
-from router.commands import ack, alerts, approve, deploy, help, jobs, snooze, stale, why  # noqa: F401
+from router.commands import (  # noqa: F401
+    ack,
+    alerts,
+    approve,
+    deploy,
+    escalation,
+    help,
+    jobs,
+    oncall,
+    snooze,
+    stale,
+    why,
+)
 from router.commands.declare import DECLARED
 from router.core.registry import Registry
 

@@ -22,6 +22,7 @@ from router.core import brain
 from router.core.durations import local_time
 from router.core.times import parse_time
 from router.jobs.runner import outcomes
+from router.oncall import escalation
 
 MISSES_SHOWN = 3
 
@@ -189,5 +190,8 @@ def _explain(ctx: Context, signal_id: str) -> Reply:
         ack = _ack_line(ctx, signal)
         if ack:
             lines.append(ack)
+        for run in brain.escalations(ctx.conn, signal.get("fingerprint") or ""):
+            if run["signal_id"] == signal_id:
+                lines.append(f"Escalation {escalation.describe(run)}.")
     lines.append(f"Full decision: /api/signals/{signal_id}/decision")
     return Reply("\n".join(lines))

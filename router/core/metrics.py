@@ -23,6 +23,11 @@ COUNTERS = {
 }
 SUMMARIES = {
     "sparky_rule_evaluation_seconds": ("Time to evaluate one batch of signals against every ruleset", ()),
+    # per resolved alert episode (router/oncall/response.py): rate(_sum) / rate(_count) is MTTA / MTTR
+    "sparky_alert_time_to_acknowledge_seconds": ("From firing to the ack, per acked and resolved alert episode, "
+                                                 "by the rule that routed it", ("route",)),
+    "sparky_alert_time_to_resolve_seconds": ("From firing to resolved, per alert episode, by the rule that "
+                                             "routed it", ("route",)),
 }
 
 

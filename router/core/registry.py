@@ -76,6 +76,7 @@ class Registry:
         self.recoveries: dict[str, Callable] = {}     # name -> (conn) -> how many put right
         self.checks: list[Callable] = []              # (rules data, docs, rulesets, known names) -> problems
         self.folders: dict[str, Callable] = {}       # rules-dir folder -> (docs, data) -> (data, problems)
+        self.resolvers: list[Callable] = []           # (conn, config, text) -> text, as a message is sent
         self.planned: set[str] = set()                # command names SPEC gives that are not built yet
         self.plugins: list[str] = []                  # what registered, in order
         self.child: tuple[str, ...] = ()              # argv starting a process assembled like this one
@@ -119,6 +120,10 @@ class Registry:
         (`commands/*.yml`: command packs) once the top-level files are loaded into `data`."""
         self._unique(folder, self.folders, "rules folder")
         self.folders[folder] = load
+    def add_resolver(self, resolve: Callable) -> None:
+        """`resolve(conn, config, text) -> text`, applied by router/chat/send.py to a message's text
+        and mention as it is sent (`@oncall` → whoever is on call then: router/oncall)."""
+        self.resolvers.append(resolve)
 
     def on_batch(self, hook: Callable) -> None:
         self.batch_hooks.append(hook)

@@ -73,6 +73,12 @@ def jinja_problem(template: str) -> str:
     return ""
 
 
+def is_deferred(path: str) -> bool:
+    """`{oncall}`, `{oncall:primary}`, `{oncall:web:secondary}`: left as written by `render`, for
+    the resolver the chat seam applies when it sends (router/core/registry.py `add_resolver`)."""
+    return path == "oncall" or path.startswith("oncall:")
+
+
 def render(template: str, signal: dict) -> str:
     """Fill `template` from `signal` (or any dict): placeholders, or Jinja; unknown fields are ""."""
     if is_jinja(template):
@@ -87,7 +93,10 @@ def render(template: str, signal: dict) -> str:
             return "{"
         if token == "}}":
             return "}"
-        return text_of(lookup(signal, match.group(1).strip()))
+        path = match.group(1).strip()
+        if is_deferred(path):
+            return token  # filled as the message is sent (router/oncall: who is on call *then*)
+        return text_of(lookup(signal, path))
 
     return PLACEHOLDER.sub(fill, template or "")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from router.core.placeholders import fields_in, strings_in
-from router.core.templates import is_jinja, jinja_problem
+from router.core.templates import is_deferred, is_jinja, jinja_problem
 from router.engine import schema, vocabulary
 from router.engine.conditions import SIGNAL_FIELDS, Condition, Count, Invalid, parse_when
 from router.engine.limits import MAX_RULES
@@ -68,6 +68,7 @@ class Ruleset:
     rules: list[Rule]
     tests: list[InlineTest] = field(default_factory=list)
     extras: dict = field(default_factory=dict)   # apps, calendar, scans, guardrails, ...
+    source: object = None                        # the parsed YAML (YDict): lines for features' checks
 
 
 def build(doc: Document) -> tuple[Ruleset | None, list[Problem]]:
@@ -96,7 +97,7 @@ def build(doc: Document) -> tuple[Ruleset | None, list[Problem]]:
     problems += test_problems
     extras = {k: v for k, v in loaded.items() if k not in ("ruleset", "version", "description", "rules", "tests")}
     ruleset = Ruleset(name=loaded["ruleset"], file=doc.name, display=doc.display, line=line_of(data, "ruleset", 1),
-                      rules=rules, tests=tests, extras=extras)
+                      rules=rules, tests=tests, extras=extras, source=data)
     return ruleset, problems
 
 
@@ -169,7 +170,8 @@ def _actions(then: list, display: str, prefix: str) -> tuple[list[Action], list[
             if text not in list(strings_in(signal_texts)):
                 continue
             for path in fields_in(text):
-                if path not in TEMPLATE_FIELDS and not (path.startswith("labels.") and len(path) > 7):
+                if path not in TEMPLATE_FIELDS and not (path.startswith("labels.") and len(path) > 7) \
+                        and not is_deferred(path):   # `{oncall:…}`: router/oncall checks the names
                     hint = did_you_mean(path, TEMPLATE_FIELDS)
                     hint = hint.replace('"?', '}"?').replace('mean "', 'mean "{') if hint else ""
                     problems.append(Problem(display, line, f'{where}unknown field "{{{path}}}" in template{hint}'))

@@ -54,19 +54,26 @@ def test_group_does_not_count_a_muted_alert(redis, env):
 
 
 def test_an_escalation_round_at_night_is_not_posted(redis, env):
-    (signal,) = store(redis, alert("web-01/HTTP"))
     from router.alerts import state
+    from router.core import brain
+    from router.oncall import escalation
 
+    (signal,) = store(redis, alert("web-01/HTTP"))
     state.record(redis, signal)
     ctx = Context(signal["id"], "routing", "e", 0, "escalate")
     with freeze_time(NIGHT):
-        outcome = escalate.check_with(redis, env, signal["id"], "web-01/HTTP", ctx.identity(), "#ops", "@oncall",
-                                      "", 900, 0, 1, state.state(redis, "web-01/HTTP")["firing_since"],
-                                      mute_during=["nights"])
-    assert outcome.startswith("muted: time interval nights holds")
+        escalate.escalate(signal, redis, env, after="15m", mention="@oncall", room="#ops", mute_during=["nights"],
+                          ctx=ctx)
+        run_id = brain.digest(ctx.key, 16)
+        outcome = escalation.step_with(redis, env, "web-01/HTTP", run_id, 1, 1)
+    assert "muted: time interval nights holds" in outcome
     assert rooms.messages(redis, "#ops", 10) == []
+
+    (day_signal,) = store(redis, alert("web-02/HTTP"))
+    state.record(redis, day_signal)
+    day_ctx = Context(day_signal["id"], "routing", "e", 0, "escalate")
     with freeze_time(DAY):
-        outcome = escalate.check_with(redis, env, signal["id"], "web-01/HTTP", ctx.identity(), "#ops", "@oncall",
-                                      "", 900, 0, 1, state.state(redis, "web-01/HTTP")["firing_since"],
-                                      mute_during=["nights"])
+        escalate.escalate(day_signal, redis, env, after="15m", mention="@oncall", room="#ops",
+                          mute_during=["nights"], ctx=day_ctx)
+        outcome = escalation.step_with(redis, env, "web-02/HTTP", brain.digest(day_ctx.key, 16), 1, 1)
     assert outcome.startswith("escalated to @oncall")

@@ -54,7 +54,7 @@ def test_a_vendor_payload_through_adapter_and_rules(client):
     assert routing["matched"][0]["actions"] == [
         {"notify": {"room": "#ops", "mention": "@oncall", "template": ":red_circle: {summary}"}}]
     assert {"rule": "prod-critical-to-oncall", "failed": "labels.env: [production, prod]"} in routing["not_matched"]
-    assert set(result["rulesets"]) == {"routing", "suppression", "deploy", "stale"}
+    assert set(result["rulesets"]) == {"routing", "suppression", "deploy", "stale", "oncall"}
 
 
 def test_a_json_payload_and_ready_made_signals(client):

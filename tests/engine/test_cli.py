@@ -24,7 +24,7 @@ def runner(monkeypatch, tmp_path):
 def test_check_ok(runner):
     result = runner.invoke(main, ["rules", "check", str(DEFAULT_RULES_DIR)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 4 rulesets, ")
+    assert result.output.startswith("ok: 5 rulesets, ")
 
 
 def test_check_reports_one_line_per_problem_and_exits_1(runner, tmp_path, monkeypatch):

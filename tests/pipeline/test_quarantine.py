@@ -51,6 +51,13 @@ def poisoned(config, redis) -> str:
     return taken.ids[0]
 
 
+def unmentioned(text: str) -> str:
+    """The text without its `@oncall`: whoever the shipped rules/oncall.yml puts on call today."""
+    mention, _, rest = text.partition(" ")
+    assert mention in ("@alice", "@bob", "@carol"), text
+    return rest
+
+
 def metric(client, name: str) -> str:
     lines = client.get("/metrics").get_data(as_text=True).splitlines()
     return "\n".join(line for line in lines if line.startswith(name))
@@ -67,7 +74,7 @@ def test_one_poison_in_a_burst_of_500_is_dead_lettered_and_the_499_are_delivered
     good = before + after
     assert all(redis.exists(brain.key_decision(sid)) for sid in good)
     posted = rooms.messages(redis, "#ops", limit=1000)
-    assert sorted(m["text"] for m in posted) == sorted(f"@oncall :red_circle: web-{i:03d} down" for i in range(499))
+    assert sorted(unmentioned(m["text"]) for m in posted) == sorted(f":red_circle: web-{i:03d} down" for i in range(499))
     letter, = brain.dead_letters(redis)
     assert (letter["endpoint"], letter["signal"], letter["source"]) == ("evaluation", poison, "alertmanager")
     assert letter["attempts"] == quarantine.MAX_ATTEMPTS
@@ -85,7 +92,7 @@ def test_one_poison_in_a_burst_of_500_is_dead_lettered_and_the_499_are_delivered
     nxt, = burst(client, 500, 501)
     run_jobs()
     assert redis.exists(brain.key_decision(nxt))
-    assert rooms.messages(redis, "#ops", limit=1)[0]["text"] == "@oncall :red_circle: web-500 down"
+    assert unmentioned(rooms.messages(redis, "#ops", limit=1)[0]["text"]) == ":red_circle: web-500 down"
 
 
 def test_a_signal_whose_stored_json_is_corrupt_is_dead_lettered_alone(client, redis, run_jobs):

@@ -30,6 +30,7 @@ END_TO_END = {
     "commands/lunch.yml": "test_shipped_packs",
     "commands/runscope.yml": "test_shipped_packs",
     "commands/traffic.yml": "test_shipped_packs",
+    "oncall.yml": "test_shipped_oncall",         # who is on call across a DST change, overrides, @oncall
 }
 RULES, PROBLEMS = load(read_dir(DEFAULT_RULES_DIR), "rules")
 

@@ -65,8 +65,10 @@ def posted(redis, room: str = "#ops") -> list[str]:
 
 def test_routing_posts_a_critical_alert_to_ops_and_suppression_drops_it_once_snoozed(client, redis, run_jobs):
     first = notify(client, run_jobs)
-    assert matched(client, first) == {"routing": ["critical-alerts"], "suppression": [], "deploy": [], "stale": []}
-    assert posted(redis) == ["@oncall :red_circle: CRITICAL web-01/HTTP: CRITICAL - Socket timeout after 10 seconds"]
+    assert matched(client, first) == {"routing": ["critical-alerts"], "suppression": [], "deploy": [], "stale": [],
+                                      "oncall": []}
+    # `@oncall` is whoever oncall.yml's ops/primary names when it is sent: alice, that week
+    assert posted(redis) == ["@alice :red_circle: CRITICAL web-01/HTTP: CRITICAL - Socket timeout after 10 seconds"]
 
     # alice is on call (people.yml), so permissions.yml lets her snooze; the guardrails allow 2h
     reply = say(client, run_jobs, redis, "alice", "snooze host=web-01 for 2h because deploying")

@@ -11,6 +11,7 @@ from router.core.brain.base import PREFIX, digest, script  # noqa: F401
 from router.core.brain.commands import *  # noqa: F401,F403
 from router.core.brain.deploys import *  # noqa: F401,F403
 from router.core.brain.engine import *  # noqa: F401,F403
+from router.core.brain.oncall import *  # noqa: F401,F403
 from router.core.brain.packs import *  # noqa: F401,F403
 from router.core.brain.shared import *  # noqa: F401,F403
 from router.core.brain.signals import *  # noqa: F401,F403

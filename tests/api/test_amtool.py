@@ -9,6 +9,7 @@ process's clock, and the listings that amtool filters by its own clock ask `same
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 
@@ -190,10 +191,10 @@ def test_cluster_and_config_show_and_config_routes(amtool, redis):
 
 def test_config_shows_the_shipped_inhibit_rules_and_time_intervals_and_amtool_reads_them(amtool, redis, rules_dir):
     from router.core.config import DEFAULT_RULES_DIR
-    from tests.commands.conftest import use_rules, write_rules
+    from tests.commands.conftest import use_rules
 
-    write_rules(rules_dir, suppression_yml=(DEFAULT_RULES_DIR / "suppression.yml").read_text(),
-                routing_yml=(DEFAULT_RULES_DIR / "routing.yml").read_text())
+    # the shipped rules as a whole: routing.yml names oncall.yml's policies, permissions.yml the packs
+    shutil.copytree(DEFAULT_RULES_DIR, rules_dir, dirs_exist_ok=True)
     use_rules(redis, rules_dir)
     config = ok(amtool("config", "show")).out
     assert ('inhibit_rules:\n- source_matchers: ["alertname=\\"InstanceDown\\""]\n'

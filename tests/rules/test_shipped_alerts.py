@@ -104,7 +104,7 @@ def test_a_down_instance_inhibits_its_other_alerts_until_it_is_back(client, redi
     push(down, "db1 is down")
     push({"alertname": "HighLatency", "instance": "db1:9100", "severity": "warning"}, "db1 is slow")
     push({"alertname": "HighLatency", "instance": "db2:9100", "severity": "critical"}, "db2 is slow")
-    assert posted(redis) == ["@oncall :red_circle: db1 is down", "@oncall :red_circle: db2 is slow"]
+    assert posted(redis) == ["@alice :red_circle: db1 is down", "@alice :red_circle: db2 is slow"]   # @oncall: alice that week
     (muted,) = [a for a in client.get("/api/alerts").json["alerts"] if a["inhibited"]]
     assert muted["labels"]["instance"] == "db1:9100" and muted["inhibited_by"][0]["fingerprint"] != muted["fingerprint"]
     why = say(client, run_jobs, redis, "bob", f"why {muted['id']}")

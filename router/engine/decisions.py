@@ -26,7 +26,8 @@ from router.core.config import Config
 from router.core.registry import Registry, current
 from router.core.times import utcnow
 from router.engine import store
-from router.engine.results import evaluate
+from router.engine.explained import KEY as EXPLAIN
+from router.engine.results import LATER, evaluate
 from router.jobs.runner import enqueue_actions
 from router.pipeline.quarantine import Busy
 
@@ -111,7 +112,8 @@ def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config, regis
         if provider.record is not None and news:
             absorbed.update(provider.record(conn, rules.data, news) or {})
             news = [signal for signal in news if signal["id"] not in absorbed]
-    results = evaluate(conn, rules, news, write=True, providers=registry.facts) if news else []
+    # Explanations (why each rule above the match did not) are computed when asked: explained.py.
+    results = evaluate(conn, rules, news, write=True, providers=registry.facts, explain=LATER) if news else []
     decided = dict(zip((s["id"] for s in news), results))
     decisions = [(signal, _decision(signal, decided[signal["id"]], rules.version, registry) if signal["id"] in decided
                   else _absorbed(signal, absorbed[signal["id"]], rules.version)) for signal in signals]
@@ -156,6 +158,8 @@ def _decision(signal: dict, result: dict, version: str, registry: Registry) -> d
                 "rulesets": result["rulesets"], "actions": planned}
     if suppressed_by:
         decision["suppressed_by"] = suppressed_by
+    if EXPLAIN in result:
+        decision[EXPLAIN] = result[EXPLAIN]
     return decision
 
 

@@ -56,11 +56,17 @@ rules:
 ROUTES = {"chat": 'notify: {room: "#bench"}', "webhook": 'webhook: {url: "http://127.0.0.1:%d/hook"}'}
 
 SENDS = Counter()
+WHERE = Counter()   # --where: round trips by the Sparky function that made them
 _send = Connection.send_packed_command
 
 
 def _counting_send(self, command, check_health=True):
     SENDS["n"] += 1
+    if WHERE is not None and SENDS["where"]:
+        import traceback
+        frames = [f for f in traceback.extract_stack()[:-1] if "/router/" in f.filename or "/actions/" in f.filename]
+        if frames:
+            WHERE[f"{Path(frames[-1].filename).name}:{frames[-1].name}:{frames[-1].lineno}"] += 1
     return _send(self, command, check_health)
 
 
@@ -107,6 +113,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3, help="POSTs measured (after one to warm up)")
     parser.add_argument("--route", choices=sorted(ROUTES), default="webhook")
     parser.add_argument("--top", type=int, default=25, help="command names shown per stage")
+    parser.add_argument("--where", action="store_true", help="also show round trips by the code making them")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sparky-rcmd-"))
@@ -167,6 +174,7 @@ def main() -> None:
         with Stage(conn) as idle:                 # a burst worker that finds nothing to do
             work(EVAL_QUEUE)
 
+        SENDS["where"] = int(args.where)
         totals = {name: Counter() for name in ("reception", "evaluation", "delivery")}
         trips, jobs = Counter(), Counter()
         for p in range(args.posts):
@@ -192,6 +200,10 @@ def main() -> None:
             for name, calls in counted.most_common(args.top):
                 if calls > 0:
                     print(f"  {name:<22} {calls / alerts:8.3f}")
+        if args.where:
+            print("\nround trips by where they are made (all stages, per alert):")
+            for where, n in WHERE.most_common(args.top):
+                print(f"  {where:<50} {n / alerts:8.3f}")
         everything = sum(sum(c.values()) for c in totals.values())
         print(f"\nall stages: {everything / alerts:.2f} commands/alert, "
               f"{sum(trips.values()) / alerts:.3f} round trips/alert")

@@ -15,7 +15,8 @@ Slack, its rate off). Stages:
 Counted per stage from Redis's own INFO commandstats (commands run inside Lua scripts and
 MULTI included; INFO itself excluded), and client round trips (redis-py sends: a pipeline is
 one). A burst worker's own start and stop (registration, its keys) is measured with empty
-queues first and subtracted from the worker stages. Also printed: the RQ jobs each stage ran.
+queues first and subtracted from the worker stages. Also printed: the RQ jobs each stage ran, and
+this process's CPU time per alert per stage (Redis's own excluded; noisy on a loaded machine).
 
 usage: python bench/redis_commands.py [--batch 64] [--posts 3] [--route webhook|chat] [--top 25]
 """
@@ -93,9 +94,11 @@ class Stage:
 
     def __enter__(self):
         self.before, self.sends = commandstats(self.conn), SENDS["n"]
+        self.cpu = time.process_time()
         return self
 
     def __exit__(self, *exc):
+        self.cpu = time.process_time() - self.cpu
         self.commands = commandstats(self.conn) - self.before
         self.commands["info"] = 0
         self.round_trips = SENDS["n"] - self.sends - 1   # the INFO of __exit__
@@ -176,17 +179,19 @@ def main() -> None:
 
         SENDS["where"] = int(args.where)
         totals = {name: Counter() for name in ("reception", "evaluation", "delivery")}
-        trips, jobs = Counter(), Counter()
+        trips, jobs, cpu = Counter(), Counter(), Counter()
         for p in range(args.posts):
             with Stage(conn) as s:
                 post(p * args.batch)
             totals["reception"] += s.commands
             trips["reception"] += s.round_trips
+            cpu["reception"] += s.cpu
             for stage, queue in (("evaluation", EVAL_QUEUE), ("delivery", ACTIONS_QUEUE)):
                 with Stage(conn) as s:
                     jobs[stage] += work(queue)
                 totals[stage] += s.commands - idle.commands
                 trips[stage] += s.round_trips - idle.round_trips
+                cpu[stage] += s.cpu - idle.cpu
         delivered = urllib.request.urlopen(f"http://127.0.0.1:{sink_port}/_stats").read()
         alerts = args.batch * args.posts
 
@@ -196,7 +201,8 @@ def main() -> None:
         for stage, counted in totals.items():
             n = sum(counted.values())
             print(f"\n{stage}: {n / alerts:.2f} commands/alert, {trips[stage] / alerts:.3f} round trips/alert, "
-                  f"{jobs[stage] / args.posts:.1f} RQ jobs per POST")
+                  f"{jobs[stage] / args.posts:.1f} RQ jobs per POST, {1e6 * cpu[stage] / alerts:.0f} µs CPU/alert "
+                  f"in this process (noisy on a loaded machine)")
             for name, calls in counted.most_common(args.top):
                 if calls > 0:
                     print(f"  {name:<22} {calls / alerts:8.3f}")

@@ -5,16 +5,29 @@ dead-letter list at the end. Failures become `outcomes.Later` (429), `outcomes.R
 or `outcomes.Permanent` (channel_not_found, invalid_auth...), each with a reason we write ourselves,
 so no token can travel in an exception text. Every post carries message metadata with its
 delivery key: after a timeout (posted or not?) the channel is searched for it before posting again.
+
+Connections are kept alive: slack_sdk's WebClient opens a new connection (and, on https, a new
+TLS handshake) for every call through urllib. `PooledWebClient` is the same client — its request
+building and token, its retry handlers, its SlackApiError and SlackResponse — with only the last
+step, sending the built request, done over a kept-alive `http.client` connection. When the
+environment names a proxy (HTTP(S)_PROXY...), it sends through urllib as before, which honours it.
 """
 from __future__ import annotations
 
 import functools
+import http.client
+import io
 import logging
+import os
+import select
 import socket
+import threading
 import urllib.error
+from urllib.parse import urlsplit
+from urllib.request import Request
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
 from router.core.config import Config
 from router.core.outcomes import Retryable, classify, retry_after
@@ -31,9 +44,65 @@ class Uncertain(Retryable):
     """No answer (timeout, dropped connection): the message may or may not have been posted."""
 
 
+# The variables urllib reads proxies from (as actions/webhook.py): with any set, urllib sends.
+PROXY_VARS = tuple(name for scheme in ("http", "https", "all", "no")
+                   for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"))
+
+
+class PooledWebClient(WebClient):
+    """slack_sdk's WebClient, sending over kept-alive connections (see the module docstring).
+
+    It overrides the one method that sends a built `urllib.request.Request` and answers
+    `{"status", "headers", "body"}`, and keeps that method's contract: a non-2xx answer raises
+    `urllib.error.HTTPError` (which the client turns into its retry handling and SlackApiError),
+    no answer raises `TimeoutError` / `OSError`, as urlopen does. One `http.client` connection
+    per host and thread: urllib3's pool cost more CPU per call than the connection it saves
+    (bench/slack_client.py).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+        conns = self._local.__dict__.setdefault("conns", {})
+        conn = conns.get((scheme, netloc))
+        if conn is not None and conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+            conn.close()   # readable while idle: the server closed it (or sent junk); open a new one
+        if conn is None:
+            timeout = self.timeout
+            conn = http.client.HTTPSConnection(netloc, timeout=timeout, context=self.ssl) if scheme == "https" \
+                else http.client.HTTPConnection(netloc, timeout=timeout)
+            conns[(scheme, netloc)] = conn
+        return conn
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict:
+        if self.proxy is not None or any(os.environ.get(name) for name in PROXY_VARS):
+            return super()._perform_urllib_http_request_internal(url, req)
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise SlackRequestError(f"Invalid URL detected: {url}")
+        conn = self._connection(parts.scheme.lower(), parts.netloc)
+        try:
+            conn.request(req.get_method(), req.selector, body=req.data, headers=dict(req.header_items()))
+            response = conn.getresponse()
+            data = response.read()
+        except BaseException:
+            conn.close()   # half a request or answer on it: never reuse it
+            raise
+        if response.will_close:
+            conn.close()
+        headers = response.msg
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(url, response.status, response.reason or "", headers, io.BytesIO(data))
+        if headers.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": headers, "body": data}
+        return {"status": response.status, "headers": headers, "body": data.decode(headers.get_content_charset() or "utf-8")}
+
+
 @functools.lru_cache(maxsize=8)
 def _client(token: str, base_url: str, timeout: float) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=[])
+    return PooledWebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=[])
 
 
 def client(config: Config) -> WebClient:

@@ -19,6 +19,7 @@ queues first and subtracted from the worker stages. Also printed: the RQ jobs ea
 this process's CPU time per alert per stage (Redis's own excluded; noisy on a loaded machine).
 
 usage: python bench/redis_commands.py [--batch 64] [--posts 3] [--route webhook|chat] [--top 25]
+                                     [--where] [--profile FILE]
 """
 from __future__ import annotations
 
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--route", choices=sorted(ROUTES), default="webhook")
     parser.add_argument("--top", type=int, default=25, help="command names shown per stage")
     parser.add_argument("--where", action="store_true", help="also show round trips by the code making them")
+    parser.add_argument("--profile", help="cProfile (CPU time) the measured POSTs and jobs into this file")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sparky-rcmd-"))
@@ -180,6 +182,11 @@ def main() -> None:
         SENDS["where"] = int(args.where)
         totals = {name: Counter() for name in ("reception", "evaluation", "delivery")}
         trips, jobs, cpu = Counter(), Counter(), Counter()
+        profile = None
+        if args.profile:
+            import cProfile
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
         for p in range(args.posts):
             with Stage(conn) as s:
                 post(p * args.batch)
@@ -192,6 +199,9 @@ def main() -> None:
                 totals[stage] += s.commands - idle.commands
                 trips[stage] += s.round_trips - idle.round_trips
                 cpu[stage] += s.cpu - idle.cpu
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         delivered = urllib.request.urlopen(f"http://127.0.0.1:{sink_port}/_stats").read()
         alerts = args.batch * args.posts
 

@@ -9,27 +9,24 @@ delivery key: after a timeout (posted or not?) the channel is searched for it be
 Connections are kept alive: slack_sdk's WebClient opens a new connection (and, on https, a new
 TLS handshake) for every call through urllib. `PooledWebClient` is the same client — its request
 building and token, its retry handlers, its SlackApiError and SlackResponse — with only the last
-step, sending the built request, done over a kept-alive `http.client` connection. When the
+step, sending the built request, done over a kept-alive connection (router/core/keepalive.py). When the
 environment names a proxy (HTTP(S)_PROXY...), it sends through urllib as before, which honours it.
 """
 from __future__ import annotations
 
 import functools
-import http.client
 import io
 import logging
 import os
-import select
 import socket
-import threading
 import urllib.error
-from urllib.parse import urlsplit
 from urllib.request import Request
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
 from router.core.config import Config
+from router.core.keepalive import Connections
 from router.core.outcomes import Retryable, classify, retry_after
 
 log = logging.getLogger(__name__)
@@ -55,49 +52,26 @@ class PooledWebClient(WebClient):
     It overrides the one method that sends a built `urllib.request.Request` and answers
     `{"status", "headers", "body"}`, and keeps that method's contract: a non-2xx answer raises
     `urllib.error.HTTPError` (which the client turns into its retry handling and SlackApiError),
-    no answer raises `TimeoutError` / `OSError`, as urlopen does. One `http.client` connection
-    per host and thread: urllib3's pool cost more CPU per call than the connection it saves
-    (bench/slack_client.py).
+    no answer raises `TimeoutError` / `OSError`, as urlopen does (router/core/keepalive.py).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._local = threading.local()
-
-    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
-        conns = self._local.__dict__.setdefault("conns", {})
-        conn = conns.get((scheme, netloc))
-        if conn is not None and conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
-            conn.close()   # readable while idle: the server closed it (or sent junk); open a new one
-        if conn is None:
-            timeout = self.timeout
-            conn = http.client.HTTPSConnection(netloc, timeout=timeout, context=self.ssl) if scheme == "https" \
-                else http.client.HTTPConnection(netloc, timeout=timeout)
-            conns[(scheme, netloc)] = conn
-        return conn
+        self._connections = Connections(self.ssl)
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict:
         if self.proxy is not None or any(os.environ.get(name) for name in PROXY_VARS):
             return super()._perform_urllib_http_request_internal(url, req)
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https"):
+        if not url.lower().startswith(("http://", "https://")):
             raise SlackRequestError(f"Invalid URL detected: {url}")
-        conn = self._connection(parts.scheme.lower(), parts.netloc)
-        try:
-            conn.request(req.get_method(), req.selector, body=req.data, headers=dict(req.header_items()))
-            response = conn.getresponse()
-            data = response.read()
-        except BaseException:
-            conn.close()   # half a request or answer on it: never reuse it
-            raise
-        if response.will_close:
-            conn.close()
-        headers = response.msg
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(url, response.status, response.reason or "", headers, io.BytesIO(data))
+        answer = self._connections.request(req.get_method(), url, req.data, dict(req.header_items()), self.timeout)
+        headers = answer.headers
+        if not 200 <= answer.status < 300:
+            raise urllib.error.HTTPError(url, answer.status, answer.reason, headers, io.BytesIO(answer.body))
         if headers.get_content_type() == "application/gzip":
-            return {"status": response.status, "headers": headers, "body": data}
-        return {"status": response.status, "headers": headers, "body": data.decode(headers.get_content_charset() or "utf-8")}
+            return {"status": answer.status, "headers": headers, "body": answer.body}
+        return {"status": answer.status, "headers": headers,
+                "body": answer.body.decode(headers.get_content_charset() or "utf-8")}
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,14 +7,16 @@ so a receiver can drop a repeat after a timeout). 5xx, timeouts and refused conn
 retried with backoff; 429 waits as long as Retry-After asks; other 4xx go to the dead letters.
 Connections are kept alive per worker process. URLs are shown without credentials or query values.
 
-The client is urllib3 (what requests is built on) rather than a requests Session: requests spends
-~150 µs of CPU per call merging settings and preparing the request, which was the largest single
-cost of a webhook delivery (bench/RESULTS.md). Proxies from the environment (HTTP(S)_PROXY,
-NO_PROXY) are honoured, as requests would.
+The client is a kept-alive `http.client` connection per host and worker thread
+(router/core/keepalive.py): a requests Session spent ~270 µs of CPU per call and urllib3 ~125 µs,
+against ~45 µs (bench/RESULTS.md), and the delivery is most of a flood's worker CPU. Proxies from
+the environment (HTTP(S)_PROXY, NO_PROXY) are honoured, as requests would, through urllib3's
+ProxyManager.
 """
 from __future__ import annotations
 
 import functools
+import http.client
 import json
 import os
 import threading
@@ -26,12 +28,14 @@ from redis import Redis
 
 from router.core import brain
 from router.core.config import Config
+from router.core.keepalive import Connections
 from router.core.outcomes import Retryable, classify, retry_after
 from router.core.templates import render_all
 from router.jobs.context import Context
 
 USER_AGENT = "Sparky-webhook/1"
 _local = threading.local()
+_direct = Connections()   # kept-alive connections per host and thread, when no proxy applies
 
 
 # The variables urllib reads proxies from; reading the whole environment on every call
@@ -47,11 +51,9 @@ def _proxies(seen: tuple) -> dict:
     return cached[1]
 
 
-def pool_for(url: str) -> urllib3.PoolManager:
-    """The keep-alive pool for a URL, per worker thread: direct, or through the environment's proxy."""
-    pools = getattr(_local, "pools", None)
-    if pools is None:
-        pools = _local.pools = {}
+def pool_for(url: str) -> urllib3.ProxyManager | None:
+    """The environment's proxy for a URL, as a keep-alive pool per worker thread; None: no proxy
+    (the request goes on a kept-alive connection of its own, `_direct`)."""
     proxies = _proxies(tuple(os.environ.get(name) for name in PROXY_VARS))
     proxy = ""
     if proxies:
@@ -59,11 +61,15 @@ def pool_for(url: str) -> urllib3.PoolManager:
         proxy = proxies.get(parts.scheme, "")
         if proxy and urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
             proxy = ""
+    if not proxy:
+        return None
+    pools = getattr(_local, "pools", None)
+    if pools is None:
+        pools = _local.pools = {}
     pool = pools.get(proxy)
     if pool is None:
         # retries=False: RQ's Retry does the retrying, with backoff and dead letters
-        pool = pools[proxy] = urllib3.ProxyManager(proxy, retries=False) if proxy else \
-            urllib3.PoolManager(retries=False)
+        pool = pools[proxy] = urllib3.ProxyManager(proxy, retries=False)
     return pool
 
 
@@ -101,18 +107,28 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     sent_headers = {"User-Agent": USER_AGENT, "Idempotency-Key": brain.digest(ctx.key, 40), **(headers or {})}
     method = method.upper()
     shown = f"{method} {safe_url(url)}"
-    try:
-        response = pool_for(url).request(method, url, body=json.dumps(payload).encode(),
-                                         timeout=config.webhook_timeout,
-                                         headers={"Content-Type": "application/json", **sent_headers})
-    except urllib3.exceptions.NewConnectionError:  # first: urllib3 files it under timeouts too
-        raise Retryable(f"{shown}: ConnectionError") from None
-    except urllib3.exceptions.TimeoutError:
-        raise Retryable(f"{shown}: no answer within {config.webhook_timeout:g}s") from None
-    except (urllib3.exceptions.HTTPError, OSError):
-        raise Retryable(f"{shown}: ConnectionError") from None
-    status = response.status
-    failure = classify(status, f"{shown}: HTTP {status}", wait=retry_after(response.headers.get("Retry-After")))
+    data = json.dumps(payload).encode()
+    all_headers = {"Content-Type": "application/json", **sent_headers}
+    proxied = pool_for(url)
+    if proxied is None:   # no proxy for this URL: a kept-alive http.client connection
+        try:
+            answer = _direct.request(method, url, data, all_headers, config.webhook_timeout)
+        except TimeoutError:
+            raise Retryable(f"{shown}: no answer within {config.webhook_timeout:g}s") from None
+        except (http.client.HTTPException, OSError, ValueError):
+            raise Retryable(f"{shown}: ConnectionError") from None
+        status, retry_header = answer.status, answer.headers.get("Retry-After")
+    else:
+        try:
+            response = proxied.request(method, url, body=data, timeout=config.webhook_timeout, headers=all_headers)
+        except urllib3.exceptions.NewConnectionError:  # first: urllib3 files it under timeouts too
+            raise Retryable(f"{shown}: ConnectionError") from None
+        except urllib3.exceptions.TimeoutError:
+            raise Retryable(f"{shown}: no answer within {config.webhook_timeout:g}s") from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise Retryable(f"{shown}: ConnectionError") from None
+        status, retry_header = response.status, response.headers.get("Retry-After")
+    failure = classify(status, f"{shown}: HTTP {status}", wait=retry_after(retry_header))
     if failure is not None:
         raise failure
     return f"{shown}: HTTP {status}"

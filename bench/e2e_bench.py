@@ -1,5 +1,10 @@
-"""End to end against Prometheus Alertmanager: N distinct critical alerts, one POST each, each
-becoming one message at a local sink; then Sparky's POST → message latency at a steady rate.
+"""End to end against Prometheus Alertmanager: N distinct critical alerts, posted one or --batch
+per POST, each becoming one message at a local sink; then Sparky's POST → message latency at a
+steady rate.
+
+`--batch 1,64` (the default) floods both with each shape in the same run: 1 alert per POST, and 64
+per POST (Prometheus' maximum batch towards an Alertmanager), alternating Alertmanager and Sparky
+round by round, and prints the ratio per shape.
 
 Alertmanager (Debian package `prometheus-alertmanager`) runs with group_by ['...'] and
 group_wait 0s, so every alert is its own notification, posted by its webhook receiver to the
@@ -8,11 +13,13 @@ processes + its Redis (append-only file on); its rules send every critical alert
 room with `notify`, and Slack is the sink (SLACK_API_URL, SPARKY_SLACK_RATE=0: chat to a fake
 Slack with the rate off, SPEC §4). Both get the same alerts from the same client loop.
 
-Prints alerts/s for both and the ratio, loss, CPU per component, and Sparky's p50/p99 latency
-from POST to message at --rate alerts/s.
+Prints alerts/s for both and the ratio, loss, CPU per alert per process (Alertmanager, web,
+workers, Redis, sink, client: user + system time from /proc, which a loaded machine disturbs much
+less than wall time), and Sparky's p50/p99 latency from POST to message at --rate alerts/s.
 
-usage: python bench/e2e_bench.py [--n 5000] [--rounds 1] [--workers 2] [--rate 200] [--seconds 10]
-                                 [--route chat|webhook] [--floor] [--skip-alertmanager] [--profile FILE]
+usage: python bench/e2e_bench.py [--n 5000] [--batch 1,64] [--rounds 1] [--workers 2] [--rate 200]
+                                 [--seconds 10] [--route chat|webhook] [--floor] [--skip-alertmanager]
+                                 [--profile FILE]
 """
 from __future__ import annotations
 
@@ -151,13 +158,13 @@ def wait_quiet(limit: float, seconds: float) -> None:
     print(f"  (no quiet second within {seconds:.0f}s: the machine is busy, numbers will be low)")
 
 
-def flood(client: Client, path: str, phase: str, n: int, sink: str,
+def flood(client: Client, path: str, phase: str, n: int, sink: str, batch: int = 1,
           timeout: float = 180) -> tuple[float, int]:
-    """Post n alerts one at a time; returns (seconds until the sink has them all, delivered)."""
+    """Post n alerts, `batch` per POST; returns (seconds until the sink has them all, delivered)."""
     t0 = time.time()
     refused = 0
-    for j in range(n):
-        status = client.post(path, [alert(phase, j)])
+    for start in range(0, n, batch):
+        status = client.post(path, [alert(phase, j) for j in range(start, min(n, start + batch))])
         if status >= 300:
             refused += 1
     posted = time.time() - t0
@@ -168,7 +175,8 @@ def flood(client: Client, path: str, phase: str, n: int, sink: str,
             break
         time.sleep(0.02)
     elapsed = time.time() - t0
-    print(f"  {phase}: posted {n} in {posted:.2f}s ({refused} refused), delivered {got} in {elapsed:.2f}s")
+    print(f"  {phase}: posted {n} ({batch} per POST) in {posted:.2f}s ({refused} POSTs refused), "
+          f"delivered {got} in {elapsed:.2f}s")
     return elapsed, got
 
 
@@ -201,7 +209,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def run_alertmanager(args, tmp: Path, sink_port: int, sink: str, phase: str = "am") -> float | None:
+def run_alertmanager(args, tmp: Path, sink_port: int, sink: str, phase: str = "am", batch: int = 1) -> float | None:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if not binary:
         print("alertmanager: not installed (apt-get install prometheus-alertmanager); skipped")
@@ -226,14 +234,14 @@ receivers:
         wait_up(f"http://127.0.0.1:{port}/-/ready")
         get(f"{sink}/_reset")
         wait_quiet(0.15, args.wait_quiet)
-        procs = {"alertmanager": proc.pid, "sink": args.sink_proc.pid}
-        cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
-        elapsed, got = flood(Client(port), "/api/v2/alerts", phase, args.n, sink)
-        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
+        procs = {"alertmanager": [proc], "sink": [args.sink_proc]}
+        cpu0 = cpu_now(procs)
+        elapsed, got = flood(Client(port), "/api/v2/alerts", phase, args.n, sink, batch)
+        cpu = cpu_since(procs, cpu0)
         rate = got / elapsed
         print(f"alertmanager: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
-        print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
-                                                       for k, v in cpu.items()))
+        print_cpu(cpu, got)
+        args.cpu.setdefault(("alertmanager", batch), []).append({k: v / max(got, 1) for k, v in cpu.items()})
         return rate
     finally:
         proc.terminate()
@@ -279,27 +287,42 @@ def sparky_running(args, tmp: Path, sink_port: int, sink: str):
         redis.stop()
 
 
-def flood_sparky(args, port: int, procs: dict, sink: str, phase: str) -> float:
-    """One flood of N alerts into the running Sparky; returns alerts/s delivered."""
+def flood_sparky(args, port: int, procs: dict, sink: str, phase: str, batch: int = 1) -> float:
+    """One flood of N alerts into the running Sparky, `batch` per POST; returns alerts/s delivered."""
     get(f"{sink}/_reset")
     wait_quiet(0.15, args.wait_quiet)
     client = Client(port)
-    cpu0 = {name: sum(cpu_seconds(p.pid) for p in ps) for name, ps in procs.items()}
-    cpu0["client"] = cpu_seconds(os.getpid(), tree=False)
+    cpu0 = cpu_now(procs)
     busy0 = busy_seconds()
-    elapsed, got = flood(client, "/api/v2/alerts", phase, args.n, sink)
-    cpu = {name: sum(cpu_seconds(p.pid) for p in ps) - cpu0[name] for name, ps in procs.items()}
-    cpu["client"] = cpu_seconds(os.getpid(), tree=False) - cpu0["client"]
+    elapsed, got = flood(client, "/api/v2/alerts", phase, args.n, sink, batch)
+    cpu = cpu_since(procs, cpu0)
     foreign = busy_seconds() - busy0 - sum(cpu.values())
     rate = got / elapsed
     print(f"sparky: {got}/{args.n} alerts delivered in {elapsed:.2f}s: {rate:.0f} alerts/s")
-    print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(got, 1):.0f} µs/alert)"
-                                                   for k, v in cpu.items()))
+    print_cpu(cpu, got)
+    args.cpu.setdefault(("sparky", batch), []).append({k: v / max(got, 1) for k, v in cpu.items()})
     print(f"  other processes on this machine meanwhile: {foreign:.2f} CPU-s "
           f"({foreign / elapsed:.2f} cores of {os.cpu_count()}; >0.15 means the run was disturbed)")
     letters = get(f"http://127.0.0.1:{port}/api/dead-letters")["count"]
     print(f"  dead letters: {letters}")
     return rate
+
+
+def cpu_now(procs: dict) -> dict[str, float]:
+    """CPU seconds so far per component (its processes and their children), and this client's."""
+    cpu = {name: sum(cpu_seconds(p.pid) for p in ps) for name, ps in procs.items()}
+    cpu["client"] = cpu_seconds(os.getpid(), tree=False)
+    return cpu
+
+
+def cpu_since(procs: dict, before: dict[str, float]) -> dict[str, float]:
+    return {name: seconds - before[name] for name, seconds in cpu_now(procs).items()}
+
+
+def print_cpu(cpu: dict[str, float], alerts: int) -> None:
+    print("  CPU during the flood: " + ", ".join(f"{k} {v:.2f}s ({1e6 * v / max(alerts, 1):.0f} µs/alert)"
+                                                 for k, v in cpu.items())
+          + f"; all {1e6 * sum(cpu.values()) / max(alerts, 1):.0f} µs/alert")
 
 
 def run_floor(args, tmp: Path) -> float:
@@ -343,6 +366,8 @@ def alerts():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--batch", default="1,64",
+                        help="alerts per POST, one flood of each (comma-separated; Prometheus sends at most 64)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="floods of each, alternating Alertmanager and Sparky; the median ratio is the result")
     parser.add_argument("--workers", type=int, default=2, help="python worker.py processes")
@@ -358,6 +383,8 @@ def main() -> None:
     parser.add_argument("--route", choices=sorted(ROUTES), default="chat",
                         help="chat: notify to Slack (the sink), rate off; webhook: the webhook action")
     args = parser.parse_args()
+    args.batches = [int(b) for b in args.batch.split(",")]
+    args.cpu = {}   # (system, batch) -> [{component: CPU seconds per alert}] per round
 
     tmp = Path(tempfile.mkdtemp(prefix="sparky-e2e-"))
     sink_port = free_port()
@@ -366,23 +393,34 @@ def main() -> None:
     args.sink_proc = sink_proc
     try:
         wait_up(f"{sink}/_stats")
-        ratios = []
+        ratios: dict[int, list[float]] = {b: [] for b in args.batches}
         with sparky_running(args, tmp, sink_port, sink) as (port, procs):
             for r in range(1, args.rounds + 1):
-                print(f"-- round {r}")
-                am = None if args.skip_alertmanager else run_alertmanager(args, tmp, sink_port, sink, f"am{r}")
-                sparky = flood_sparky(args, port, procs, sink, f"sparky{r}")
-                if am:
-                    ratios.append(sparky / am)
-                    print(f"ratio sparky / alertmanager: {sparky / am:.2f}")
+                for b in args.batches:
+                    print(f"-- round {r}, {b} alert(s) per POST")
+                    am = None if args.skip_alertmanager else \
+                        run_alertmanager(args, tmp, sink_port, sink, f"am{r}b{b}", b)
+                    sparky = flood_sparky(args, port, procs, sink, f"sparky{r}b{b}", b)
+                    if am:
+                        ratios[b].append(sparky / am)
+                        print(f"ratio sparky / alertmanager ({b} per POST): {sparky / am:.2f}")
             if args.floor:
                 run_floor(args, tmp)
             get(f"{sink}/_reset")
             wait_quiet(0.15, args.wait_quiet)
             latencies = paced(Client(port), "/api/v2/alerts", "steady", args.rate, args.seconds, sink)
-        if len(ratios) > 1:
-            print(f"median ratio over {len(ratios)} rounds: {statistics.median(ratios):.2f} "
-                  f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+        print("-- summary")
+        for b in args.batches:
+            if ratios[b]:
+                print(f"{b} alert(s) per POST: median ratio sparky / alertmanager over {len(ratios[b])} "
+                      f"round(s): {statistics.median(ratios[b]):.2f} "
+                      f"(rounds: {', '.join(f'{x:.2f}' for x in ratios[b])})")
+            for system in ("alertmanager", "sparky"):
+                rounds = args.cpu.get((system, b))
+                if rounds:
+                    parts = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+                    print(f"  {system} median CPU per alert: " + ", ".join(
+                        f"{k} {1e6 * v:.0f} µs" for k, v in parts.items()) + f"; all {1e6 * sum(parts.values()):.0f} µs")
         print(f"sparky latency POST → message at {args.rate:.0f} alerts/s for {args.seconds:.0f}s: "
               f"p50 {1000 * pct(latencies, 0.5):.0f} ms, p99 {1000 * pct(latencies, 0.99):.0f} ms, "
               f"max {1000 * (latencies[-1] if latencies else float('nan')):.0f} ms "

@@ -9,12 +9,15 @@ batches of BATCH signals go through:
             that did not match (what the evaluation job stores);
 - baseline: the same brain round trip and the same compiled predicates, matched in plain Python
             (explain.reference's loop), producing the same result JSON;
+- later:    the engine path as the evaluation job runs it since 2026-12-07: explanations left for
+            `why` and the decision API to compute when asked (evaluate(explain=LATER)), only what
+            they need kept; printed with its ratio to the eager engine path (CPU seconds, same run);
 and, without the brain, the matcher alone (engine vs Python), for scale.
 The two paths' outputs are compared on every size before timing. The ratio printed is
 baseline ÷ engine in evaluations per CPU second (1.0 = as fast as plain Python; above 1 the
 engine path is slower). Runs on a shared machine: trust the CPU-second figures and the ratios.
 
-usage: python bench/rules_bench.py [--sizes 10,100,1000] [--batch 100] [--seconds 3]
+usage: python bench/rules_bench.py [--sizes 10,100,1000] [--batch 100] [--seconds 3] [--only-later]
 """
 from __future__ import annotations
 
@@ -32,13 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 
+from router.assembly import assemble  # noqa: E402
 from router.core import brain  # noqa: E402
 from router.core.embedded import EmbeddedRedis  # noqa: E402
 from router.core.signal import Signal  # noqa: E402
 from router.engine import durable as engine  # noqa: E402
 from router.engine import facts  # noqa: E402
 from router.engine.explain import holds, reference_decide  # noqa: E402
-from router.engine.results import evaluate  # noqa: E402
+from router.engine.results import LATER, evaluate  # noqa: E402
 from router.engine.rules import load  # noqa: E402
 
 
@@ -110,7 +114,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--only-later", action="store_true",
+                        help="time only the eager and the explain-later engine paths (a shorter run)")
     args = parser.parse_args()
+    assemble()   # the fact providers and vocabulary a Sparky process has (router/assembly.py)
 
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(tmp, appendonly=False, port=free_port()).start()
@@ -132,6 +139,12 @@ def main() -> None:
                     b = baseline(conn, rules, batch, now)
                     assert a == b, "engine and baseline disagree"
                 eng = rate(lambda b: evaluate(conn, rules, b), batches, args.seconds)
+                later = rate(lambda b: evaluate(conn, rules, b, explain=LATER), batches, args.seconds)
+                print(f"{size:>6} explanations now: {eng[1]:,.0f} ev/CPU-s; later (as the job does): "
+                      f"{later[1]:,.0f} ev/CPU-s; CPU per evaluation later ÷ now: {eng[1] / later[1]:.2f}",
+                      flush=True)
+                if args.only_later:
+                    continue
                 base = rate(lambda b: baseline(conn, rules, b, time.time()), batches, args.seconds)
                 quiet = rate(lambda b: evaluate(conn, rules, b, explain=False), batches, args.seconds)
                 m_eng = rate(lambda b: evaluate(None, rules, b, explain=False), batches, args.seconds)

@@ -76,9 +76,10 @@ class FakeSlack:
         self.messages.setdefault(body.get("channel"), []).append(message)
         return message
 
-    def _handle(self, method: str, headers: dict, body: dict) -> tuple[int, dict, dict, float]:
+    def _handle(self, method: str, headers: dict, body: dict, peer: int = 0) -> tuple[int, dict, dict, float]:
         with self.lock:
-            self.calls.append({"method": method, "headers": headers, "body": body, "at": time.time()})
+            self.calls.append({"method": method, "headers": headers, "body": body, "at": time.time(),
+                               "peer": peer})   # the client's port: one per connection
             if headers.get("Authorization") != f"Bearer {TOKEN}":
                 return 200, {}, {"ok": False, "error": "invalid_auth"}, 0
             if method == "chat.postMessage":
@@ -115,7 +116,8 @@ class FakeSlack:
 
             def _serve(self, body: dict):
                 method = urlsplit(self.path).path.rsplit("/", 1)[-1]
-                status, headers, answer, delay = fake._handle(method, dict(self.headers), body)
+                status, headers, answer, delay = fake._handle(method, dict(self.headers), body,
+                                                              self.client_address[1])
                 if delay:
                     time.sleep(delay)
                 data = json.dumps(answer).encode()

@@ -43,31 +43,35 @@ IGNORED, RECORDED, RESEND = 0, 1, 2
 #       actor, occurred_at, ttl, repeat window, has host, has app, received_at, resent source (1/0)
 # → 0 ignored (older than what is recorded), 1 recorded, 2 a resend (last_seen refreshed only)
 RECORD = """
-local last = redis.call('HGET', KEYS[1], 'signal')
+local seen = redis.call('HMGET', KEYS[1], 'signal', 'status')
+local last = seen[1]
 if last and ARGV[1] <= last then return 0 end
-local prev = redis.call('HGET', KEYS[1], 'status') or ''
+local prev = seen[2] or ''
 local status = ARGV[2]
 local firing = status == 'firing' or status == 'flapping'
 local was_firing = prev == 'firing' or prev == 'flapping'
-redis.call('HSET', KEYS[1], 'signal', ARGV[1], 'fingerprint', ARGV[4], 'subject', ARGV[5],
-           'severity', ARGV[6], 'source', ARGV[7], 'summary', ARGV[8], 'labels', ARGV[9],
-           'last_seen', ARGV[16])
+-- Every field this signal writes goes in one HSET at the end (the HDELs below never name one).
+local fields = {'signal', ARGV[1], 'fingerprint', ARGV[4], 'subject', ARGV[5], 'severity', ARGV[6],
+                'source', ARGV[7], 'summary', ARGV[8], 'labels', ARGV[9], 'last_seen', ARGV[16]}
+local function set(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
 local expires = redis.call('ZSCORE', KEYS[6], ARGV[4])
-if firing and expires then redis.call('HSET', KEYS[1], 'expires', expires) end
+if firing and expires then set('expires', expires) end
 if ARGV[17] == '1' and ((firing and was_firing) or (status == 'resolved' and prev == 'resolved')) then
+  redis.call('HSET', KEYS[1], unpack(fields))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
   return 2
 end
+local forget = nil
 local function leave_firing_sets()
   redis.call('SREM', KEYS[2], ARGV[4])
   if ARGV[14] == '1' then redis.call('SREM', KEYS[3], ARGV[4]) end
   if ARGV[15] == '1' then redis.call('SREM', KEYS[4], ARGV[4]) end
 end
 if firing then
-  redis.call('HSET', KEYS[1], 'status', status)
+  set('status', status)
   if not was_firing then
-    redis.call('HSET', KEYS[1], 'firing_since', ARGV[11])
-    redis.call('HDEL', KEYS[1], 'acked_by', 'acked_at', 'resolved_at')
+    set('firing_since', ARGV[11])
+    forget = {'acked_by', 'acked_at', 'resolved_at'}
   end
   redis.call('SADD', KEYS[2], ARGV[4])
   if ARGV[14] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) end
@@ -76,19 +80,23 @@ if firing then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[13]))
   redis.call('EXPIRE', KEYS[5], tonumber(ARGV[13]))
 elseif status == 'resolved' then
-  redis.call('HSET', KEYS[1], 'status', status, 'resolved_at', ARGV[11])
-  redis.call('HDEL', KEYS[1], 'acked_by', 'acked_at', 'expires')
+  set('status', status)
+  set('resolved_at', ARGV[11])
+  forget = {'acked_by', 'acked_at', 'expires'}
   leave_firing_sets()
 elseif status == 'acknowledged' then
-  redis.call('HSET', KEYS[1], 'acked_by', ARGV[10], 'acked_at', ARGV[11])
-  if prev == '' then redis.call('HSET', KEYS[1], 'status', 'firing') end
+  set('acked_by', ARGV[10])
+  set('acked_at', ARGV[11])
+  if prev == '' then set('status', 'firing') end
 elseif status == 'downtime' then
-  redis.call('HSET', KEYS[1], 'downtime', '1')
+  set('downtime', '1')
 elseif status == 'downtime_end' then
-  redis.call('HDEL', KEYS[1], 'downtime')
+  forget = {'downtime'}
 else
-  redis.call('HSET', KEYS[1], 'status', status)
+  set('status', status)
 end
+redis.call('HSET', KEYS[1], unpack(fields))
+if forget then redis.call('HDEL', KEYS[1], unpack(forget)) end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
 return 1
 """

@@ -1,6 +1,8 @@
 """Signals, their decisions, and the dead letters over HTTP (SPEC §9): the read API of reception."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -9,6 +11,7 @@ from router.api.errors import json_error as _error
 from router.api.openapi import documents
 from router.core import brain
 from router.core.signal import SignalSchema
+from router.engine.explained import explained
 
 bp = Blueprint("api", __name__)
 bp.register_error_handler(ValidationError, invalid)
@@ -46,9 +49,13 @@ def get_signal(signal_id: str):
 @documents(tags=("signals",))
 def get_decision(signal_id: str):
     """What the rules decided for a signal: version, matched rules, actions, first failed conditions."""
-    raw = _sparky().conn.get(brain.key_decision(signal_id))
+    conn = _sparky().conn
+    raw = conn.get(brain.key_decision(signal_id))
     if raw is None:
         return _error(404, f"no decision for signal {signal_id!r} yet")
+    if b'"explain"' in raw:
+        # The first failed conditions are computed now, from what the evaluation kept (explained.py).
+        raw = json.dumps(explained(conn, json.loads(raw)))
     return current_app.response_class(raw, mimetype="application/json")
 
 

@@ -5,18 +5,28 @@ dead-letter list at the end. Failures become `outcomes.Later` (429), `outcomes.R
 or `outcomes.Permanent` (channel_not_found, invalid_auth...), each with a reason we write ourselves,
 so no token can travel in an exception text. Every post carries message metadata with its
 delivery key: after a timeout (posted or not?) the channel is searched for it before posting again.
+
+Connections are kept alive: slack_sdk's WebClient opens a new connection (and, on https, a new
+TLS handshake) for every call through urllib. `PooledWebClient` is the same client — its request
+building and token, its retry handlers, its SlackApiError and SlackResponse — with only the last
+step, sending the built request, done over a kept-alive connection (router/core/keepalive.py). When the
+environment names a proxy (HTTP(S)_PROXY...), it sends through urllib as before, which honours it.
 """
 from __future__ import annotations
 
 import functools
+import io
 import logging
+import os
 import socket
 import urllib.error
+from urllib.request import Request
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
 from router.core.config import Config
+from router.core.keepalive import Connections
 from router.core.outcomes import Retryable, classify, retry_after
 
 log = logging.getLogger(__name__)
@@ -31,9 +41,42 @@ class Uncertain(Retryable):
     """No answer (timeout, dropped connection): the message may or may not have been posted."""
 
 
+# The variables urllib reads proxies from (as actions/webhook.py): with any set, urllib sends.
+PROXY_VARS = tuple(name for scheme in ("http", "https", "all", "no")
+                   for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"))
+
+
+class PooledWebClient(WebClient):
+    """slack_sdk's WebClient, sending over kept-alive connections (see the module docstring).
+
+    It overrides the one method that sends a built `urllib.request.Request` and answers
+    `{"status", "headers", "body"}`, and keeps that method's contract: a non-2xx answer raises
+    `urllib.error.HTTPError` (which the client turns into its retry handling and SlackApiError),
+    no answer raises `TimeoutError` / `OSError`, as urlopen does (router/core/keepalive.py).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._connections = Connections(self.ssl)
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict:
+        if self.proxy is not None or any(os.environ.get(name) for name in PROXY_VARS):
+            return super()._perform_urllib_http_request_internal(url, req)
+        if not url.lower().startswith(("http://", "https://")):
+            raise SlackRequestError(f"Invalid URL detected: {url}")
+        answer = self._connections.request(req.get_method(), url, req.data, dict(req.header_items()), self.timeout)
+        headers = answer.headers
+        if not 200 <= answer.status < 300:
+            raise urllib.error.HTTPError(url, answer.status, answer.reason, headers, io.BytesIO(answer.body))
+        if headers.get_content_type() == "application/gzip":
+            return {"status": answer.status, "headers": headers, "body": answer.body}
+        return {"status": answer.status, "headers": headers,
+                "body": answer.body.decode(headers.get_content_charset() or "utf-8")}
+
+
 @functools.lru_cache(maxsize=8)
 def _client(token: str, base_url: str, timeout: float) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=[])
+    return PooledWebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=[])
 
 
 def client(config: Config) -> WebClient:

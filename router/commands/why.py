@@ -21,6 +21,7 @@ from router.commands.parse import words
 from router.core import brain
 from router.core.durations import local_time
 from router.core.times import parse_time
+from router.engine.explained import explained
 from router.jobs.runner import outcomes
 from router.oncall import escalation
 
@@ -166,8 +167,10 @@ def _explain(ctx: Context, signal_id: str) -> Reply:
         head += f" {signal.get('source')} {signal.get('kind')} {signal.get('status')}: {signal.get('subject', '')}"
     if raw is None:
         return Reply(f"{head}\nNot evaluated yet: it is waiting in the queue.")
-    decision = json.loads(raw)
+    decision = explained(ctx.conn, json.loads(raw), signal)
     lines = [head + f" (rules version {decision.get('rules_version') or 'none'})"]
+    if decision.get("explanation"):
+        lines.append(f"Why rules did not match: {decision['explanation']}.")
     for name, outcome in (decision.get("rulesets") or {}).items():
         lines += _ruleset_line(name, outcome)
     if decision.get("suppressed_by"):

@@ -15,6 +15,7 @@ Modules, in the order a signal meets them:
     explain    rule order, `continue`, first failing condition; the plain-Python reference
     results    `evaluate()`: SPEC §4's result JSON per signal
     decisions  the evaluation job: decisions + action jobs, exactly once
+    explained  a stored decision's `not_matched`, computed when it is read (`why`, the API)
 """
 from router.engine.check import CheckResult, check_dir, check_files
 from router.engine.decisions import decide

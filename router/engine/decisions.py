@@ -26,7 +26,8 @@ from router.core.config import Config
 from router.core.registry import Registry, current
 from router.core.times import utcnow
 from router.engine import store
-from router.engine.results import evaluate
+from router.engine.explained import KEY as EXPLAIN
+from router.engine.results import LATER, evaluate
 from router.jobs.runner import enqueue_actions
 from router.pipeline.quarantine import Busy
 
@@ -71,19 +72,22 @@ def decide(conn: Redis, signal_ids: list[str], config: Config | None = None,
 
 
 def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[dict], list[str]]:
-    """Round trip 1: (version in force, signals claimed by us, ids another process is evaluating)."""
+    """Round trip 1: (version in force, signals claimed by us, ids another process is evaluating).
+
+    One MGET for the signals rather than a GET each: per-command overhead is most of Redis's CPU
+    for small values (bench/redis_commands.py counts commands per alert)."""
     pipe = conn.pipeline(transaction=False)
     pipe.get(brain.key_rules_version())
+    pipe.mget([brain.key_signal(sid) for sid in ids])
     for sid in ids:
-        pipe.get(brain.key_signal(sid))
         pipe.exists(brain.key_decision(sid))
         pipe.set(brain.key_eval_claim(sid), token, nx=True, ex=brain.EVAL_CLAIM_TTL)
     answers = pipe.execute()
-    version, rest = _text(answers[0]), answers[1:]
+    version, raws, rest = _text(answers[0]), answers[1], answers[2:]
     signals, busy, release = [], [], []
     try:
         for i, sid in enumerate(ids):
-            raw, has_decision, claimed = rest[3 * i: 3 * i + 3]
+            raw, (has_decision, claimed) = raws[i], rest[2 * i: 2 * i + 2]
             if has_decision or raw is None:
                 if claimed:
                     release.append(sid)
@@ -96,8 +100,7 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
     except BaseException:
         # A stored signal that does not load (router/pipeline/quarantine.py isolates it): give back every
         # claim taken here, or its next attempt would wait for our claim to run out.
-        conn.delete(*(brain.key_eval_claim(sid) for sid, (_, _, claimed) in
-                      zip(ids, zip(rest[0::3], rest[1::3], rest[2::3])) if claimed))
+        conn.delete(*(brain.key_eval_claim(sid) for sid, claimed in zip(ids, rest[1::2]) if claimed))
         raise
     if release:
         conn.delete(*(brain.key_eval_claim(sid) for sid in release))
@@ -111,7 +114,8 @@ def _decide_batch(conn: Redis, rules, signals: list[dict], config: Config, regis
         if provider.record is not None and news:
             absorbed.update(provider.record(conn, rules.data, news) or {})
             news = [signal for signal in news if signal["id"] not in absorbed]
-    results = evaluate(conn, rules, news, write=True, providers=registry.facts) if news else []
+    # Explanations (why each rule above the match did not) are computed when asked: explained.py.
+    results = evaluate(conn, rules, news, write=True, providers=registry.facts, explain=LATER) if news else []
     decided = dict(zip((s["id"] for s in news), results))
     decisions = [(signal, _decision(signal, decided[signal["id"]], rules.version, registry) if signal["id"] in decided
                   else _absorbed(signal, absorbed[signal["id"]], rules.version)) for signal in signals]
@@ -156,6 +160,8 @@ def _decision(signal: dict, result: dict, version: str, registry: Registry) -> d
                 "rulesets": result["rulesets"], "actions": planned}
     if suppressed_by:
         decision["suppressed_by"] = suppressed_by
+    if EXPLAIN in result:
+        decision[EXPLAIN] = result[EXPLAIN]
     return decision
 
 
@@ -176,8 +182,8 @@ def _commit(conn: Redis, decisions: list[tuple[dict, dict]], config: Config) -> 
                     planned["job"] = job_id
                 for signal, decision in fresh:
                     pipe.set(brain.key_decision(decision["signal"]), json.dumps(decision), ex=config.signal_ttl)
-                for _, decision in decisions:
-                    pipe.delete(brain.key_eval_claim(decision["signal"]))
+                if decisions:   # one DEL for the batch's claims
+                    pipe.delete(*(brain.key_eval_claim(decision["signal"]) for _, decision in decisions))
                 pipe.execute()
                 return len(fresh)
             except WatchError:

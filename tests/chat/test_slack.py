@@ -174,3 +174,25 @@ def test_no_answer_then_retry_finds_the_post_and_does_not_repeat_it(redis, run_j
     methods = [c["method"] for c in fake_slack.calls]
     assert methods == ["chat.postMessage", "conversations.history"]
     assert runner.outcomes(redis, signal["id"])[0]["outcome"].startswith("already posted to #ops")
+
+
+def test_posts_reuse_one_kept_alive_connection_and_keep_slack_sdk_errors(fake_slack, slack_env):
+    from slack_sdk.errors import SlackApiError
+
+    from router.chat import slack
+    from router.core.outcomes import Later
+
+    web = slack.client(slack_env)
+    for n in range(3):
+        assert web.chat_postMessage(channel="#ops", text=f"hello {n}")["ok"]
+    peers = {c["peer"] for c in fake_slack.post_calls()}
+    assert len(peers) == 1, f"a new connection per message: {peers}"
+    assert fake_slack.post_calls()[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    # A refusal still comes back as slack_sdk's error, and its headers as Sparky reads them.
+    fake_slack.answer(Scripted(status=429, headers={"Retry-After": "7"}, body={"ok": False, "error": "ratelimited"}))
+    try:
+        web.chat_postMessage(channel="#ops", text="limited")
+        raise AssertionError("a 429 did not raise")
+    except SlackApiError as exc:
+        failure = slack.failure_of("chat.postMessage", exc)
+    assert isinstance(failure, Later) and "asked to wait 7s" in str(failure)

@@ -15,6 +15,7 @@ from router.core import brain
 from router.core.config import Config
 from router.core.signal import Signal
 from router.engine import RulesUnavailable, decide, reload_files
+from router.engine.explained import explained
 from router.jobs import queues as dispatch
 from router.pipeline import intake
 
@@ -57,7 +58,8 @@ def store(redis, *signals: Signal) -> list[str]:
 
 
 def decision(redis, sid: str) -> dict:
-    return json.loads(redis.get(brain.key_decision(sid)))
+    """The decision as `why` and the API show it: explanations computed from what was kept."""
+    return explained(redis, json.loads(redis.get(brain.key_decision(sid))))
 
 
 def crit(**kw) -> Signal:

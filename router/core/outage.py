@@ -34,7 +34,7 @@ OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, Read
                  BusyLoadingError, TryAgainError, MasterNotFoundError)
 # Error replies of a Redis that cannot serve now, whatever the command (no class in redis-py): a
 # primary with `min-replicas-to-write` and too few replicas in sync, a replica without its primary...
-OUTAGE_REPLIES = ("MISCONF", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
+OUTAGE_REPLIES = ("OOM", "MISCONF", "BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
                   "READONLY")
 RETRY_AFTER = "5"   # seconds a client is told to wait when the brain is out
 
@@ -43,7 +43,14 @@ def is_outage(exc: BaseException) -> bool:
     """Is this Redis trouble the brain's (retry later), rather than a bug in what we asked?"""
     if isinstance(exc, OUTAGE_ERRORS):
         return True
-    return isinstance(exc, (ResponseError, RedisError)) and str(exc).startswith(OUTAGE_REPLIES)
+    if not isinstance(exc, (ResponseError, RedisError)):
+        return False
+    text = str(exc)
+    if text.startswith("Error running script"):
+        # A Lua script's refused write comes wrapped: "Error running script (call to f_…):
+        # @user_script:24: @user_script: 24: -READONLY You can't write against a read only replica."
+        text = text.rsplit(": -", 1)[-1]
+    return text.startswith(OUTAGE_REPLIES)
 
 
 class OutageLog:

@@ -101,6 +101,12 @@ def test_failover_refusals_are_outages_and_bad_commands_are_not():
     assert connections.is_outage(MasterNotFoundError("No master found for 'sparky'"))
     assert connections.is_outage(ResponseError("NOREPLICAS Not enough good replicas to write."))
     assert not connections.is_outage(ResponseError("ERR Invalid stream ID specified as stream command argument"))
+    # a Lua script's refused write arrives wrapped in the script's error
+    assert connections.is_outage(ResponseError(
+        "Error running script (call to f_4eab): @user_script:24: @user_script: 24: -READONLY You can't write "
+        "against a read only replica."))
+    assert not connections.is_outage(ResponseError(
+        "Error running script (call to f_4eab): @user_script:3: @user_script: 3: -ERR wrong number of arguments"))
 
 
 def test_sparky_config_shows_the_redis_url_without_its_password():

@@ -18,6 +18,7 @@ import logging
 
 from router.core.signal import SIGNAL_FIELDS, flat
 from router.engine.compile import Compiled, CompiledRule
+from router.engine.conditions import INTERVALS
 
 log = logging.getLogger("sparky.rules")
 
@@ -116,6 +117,8 @@ def kept(ctx: dict) -> dict | None:
     for key, value in ctx.items():
         if key.__class__ is tuple:                       # ("count", ruleset, rule)
             counts.append([key[1], key[2], value])
+        elif key == INTERVALS:                          # the time intervals holding then: a set
+            facts[key] = sorted(value)
         elif key not in _FLAT and not key.startswith("labels."):
             if not isinstance(value, _PLAIN) or value != value:   # NaN is not JSON either
                 return None
@@ -127,6 +130,8 @@ def context_again(signal: dict, record: dict) -> dict:
     """The context a signal was evaluated with, from the signal and its `kept()` record."""
     ctx = flat(signal, record["now"])
     ctx.update(record.get("facts") or {})
+    if INTERVALS in ctx:
+        ctx[INTERVALS] = frozenset(ctx[INTERVALS])
     for ruleset, rule, n in record.get("counts") or []:
         ctx[("count", ruleset, rule)] = n
     return ctx

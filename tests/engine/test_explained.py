@@ -121,3 +121,24 @@ def test_an_expired_signal_says_its_explanations_are_gone(redis, config, client,
     assert shown["rulesets"]["routing"] == {"matched": [{"rule": "critical", "actions": [{"notify": {"room": "#ops"}}]}],
                                             "not_matched": []}
     assert shown["explanation"] == "not available: the signal has expired from the brain (SPARKY_SIGNAL_TTL)"
+
+
+def test_a_time_interval_condition_is_explained_later_as_it_was_at_once():
+    """`during:` reads the intervals that held at evaluation (a set in the context): kept as a list,
+    read back as the set, so the later explanation names the same failed condition."""
+    from tests.engine.helpers import rules_from
+    from tests.engine.helpers import signal as make_signal
+    from tests.engine.test_during import ROUTING, at
+
+    rules = rules_from(ROUTING)
+    for moment in ("2026-12-09T10:00:00", "2026-12-12T15:00:00", "2026-12-09T23:00:00"):
+        now = at(moment)
+        sig = make_signal(severity="warning")
+        eager = evaluate(None, rules, [sig], now=now, brain=[{}], explain=True)[0]
+        lazy = evaluate(None, rules, [sig], now=now, brain=[{}], explain=LATER)[0]
+        assert lazy["explain"] is not None and lazy["explain"]["facts"]["__intervals__"] == sorted(
+            lazy["explain"]["facts"]["__intervals__"])
+        stored = json.loads(json.dumps({"signal": sig["id"], "rules_version": rules.version,
+                                        "rulesets": lazy["rulesets"], "explain": lazy["explain"]}))
+        again = explained(None, stored, signal=json.loads(json.dumps(sig)), rules=rules)
+        assert again["rulesets"]["routing"]["not_matched"] == eager["rulesets"]["routing"]["not_matched"], moment

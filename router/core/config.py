@@ -22,6 +22,8 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
     "SPARKY_RULES_POLL": "1",
     "SPARKY_PORT": "8080",
+    "SPARKY_WEB_WORKERS": "2",
+    "SPARKY_WEB_THREADS": "256",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
@@ -79,6 +81,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _positive(env: Mapping[str, str], name: str) -> int:
+    value = _int(env, name)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str) -> float:
@@ -156,6 +165,10 @@ class Config:
     rules_dir: Path = DEFAULT_RULES_DIR
     rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
     port: int = 8080
+    # `sparky up`'s web server (granian): processes, and threads per process running the app; a
+    # client sending its body slowly holds one thread, so there are many (docs/production.md)
+    web_workers: int = 2
+    web_threads: int = 256
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
     signal_ttl: int = 7 * 24 * 3600
@@ -208,6 +221,8 @@ class Config:
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
             rules_poll=_float(env, "SPARKY_RULES_POLL"),
             port=_int(env, "SPARKY_PORT"),
+            web_workers=_positive(env, "SPARKY_WEB_WORKERS"),
+            web_threads=_positive(env, "SPARKY_WEB_THREADS"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),

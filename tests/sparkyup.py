@@ -1,0 +1,70 @@
+"""`sparky up` in a subprocess, and plain-HTTP helpers, for the tests that run the real thing
+(tests/test_end_to_end.py, tests/cli/test_slow_clients.py, tests/cli/test_supervisor.py,
+tests/test_chaos.py)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 10):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def clean_env(**extra: str) -> dict:
+    """This process's environment without Sparky's variables, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_", "XMPP_"))}
+    env.update(extra)
+    return env
+
+
+def launch(data_dir, port, **extra: str) -> subprocess.Popen:
+    """`sparky up` started, not waited for; its output (stdout and stderr) on a pipe."""
+    env = clean_env(SPARKY_DATA_DIR=str(data_dir), SPARKY_PORT=str(port), **extra)
+    return subprocess.Popen([sys.executable, "-m", "router.cli.main", "up"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def start(data_dir, port, **extra: str):
+    """`sparky up` until /readyz says 200: (process, base URL)."""
+    proc = launch(data_dir, port, **extra)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200, timeout=60)
+    except AssertionError:
+        out = stop(proc)
+        raise AssertionError(f"sparky up never became ready; /readyz and its output:\n{out}") from None
+    return proc, base
+
+
+def stop(proc) -> str:
+    """Ctrl-C, as a user stops it; its output."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return out

@@ -1,0 +1,75 @@
+"""A lost supervisor: `kill -9` of `sparky up` used to leave Redis, the web server and the worker
+running unsupervised (a worker that died next was never restarted), and a second `sparky up`
+refused to start over them. Now the whole tree goes with it, and the next one starts."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from router.core.lifeline import Pidfile, cmdline
+from tests.conftest import free_port
+from tests.sparkyup import http, launch, start, stop
+
+pytestmark = pytest.mark.slow
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children, their children...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path):
+    data_dir, port = tmp_path / "var", free_port()
+    proc, base = start(data_dir, port)
+    second = None
+    try:
+        tree = descendants(proc.pid)
+        recorded = Pidfile(data_dir).read()
+        assert recorded["supervisor"]["pid"] == proc.pid
+        assert set(recorded["children"]) == {"web", "worker", "redis"}
+        assert {c["pid"] for c in recorded["children"].values()} <= tree
+        assert len(tree) >= 4          # redis, granian and its workers, the worker (+ its scheduler)
+        # while it runs, another on the same data dir is refused, naming it
+        other = launch(data_dir, free_port())
+        out, _ = other.communicate(timeout=60)
+        assert other.returncode == 1, out
+        assert f"another `sparky up` (pid {proc.pid}) runs on {data_dir.resolve()}" in out
+
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(cmdline(pid) is not None for pid in tree):
+            time.sleep(0.1)
+        left = {pid: cmdline(pid) for pid in tree if cmdline(pid) is not None}
+        assert not left, f"still running after kill -9 of sparky up: {left}"
+
+        second, base = start(data_dir, port)           # neither refused nor confused by the pidfile
+        assert http("GET", f"{base}/healthz")[0] == 200
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+        if second is not None:
+            out = stop(second)
+            assert second.returncode == 0, out
+    assert not Pidfile(data_dir).path.exists()         # a clean stop removes it
+

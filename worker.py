@@ -38,6 +38,11 @@ def with_drain_kick(cls):
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
 
+# RQ writes a worker's heartbeat before each wait for a job, waiting WORKER_TTL - 15 s at most (RQ's
+# default 420 s): 45 makes an idle worker beat every 30 s, well within /readyz's
+# SPARKY_READY_WORKER_AGE (router/pipeline/liveness.py).
+WORKER_TTL = 45
+
 # SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
 # that kills the process takes the worker with it; `sparky up` restarts it, and the restarted
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
     conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
-    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+    worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE,
+                                       worker_ttl=WORKER_TTL)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     recover(conn, list(QUEUES))  # before RQ's scheduler asks for its lock
     cron = None if args.burst else scan_cron.start(config)  # stale.yml's scans (router/stale/cron.py)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from flask import Flask, jsonify
 from redis import Redis
@@ -10,6 +11,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
+from router.api import selfalert
 from router.assembly import assemble
 from router.core import embedded
 from router.core.config import Config
@@ -26,6 +28,7 @@ class Sparky:
 
     config: Config
     conn: Redis
+    started: float = field(default_factory=time.time)   # when /readyz starts counting a missing worker
 
     def rules_ready(self) -> tuple[bool, str]:
         """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
@@ -50,7 +53,9 @@ def resolve_redis(config: Config) -> Config:
     return config.with_(redis_url=url)
 
 
-def create_app(config: Config | None = None, registry: Registry | None = None) -> Flask:
+def create_app(config: Config | None = None, registry: Registry | None = None, watch: bool = False) -> Flask:
+    """The WSGI app. `watch`: also check delivery in the background and raise Sparky's own
+    alerts (router/api/selfalert.py) — what wsgi.py, the web server's entry, asks for."""
     config = resolve_redis(config or Config.from_env())
     # One registry per process: the one its composition root installed, else the built-in one.
     registry = install(registry) if registry is not None else (installed() or assemble())
@@ -83,6 +88,9 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
         response.status_code = 500
         return response
 
+    if watch:
+        sparky = app.extensions["sparky"]
+        selfalert.watch(sparky.conn, config, sparky.started)
     for line in config.unverified_sources() if config.startup_warnings else ():
         log.warning("UNVERIFIED: %s: requests from it are accepted without a check", line)
     return app

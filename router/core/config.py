@@ -26,6 +26,8 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_WEB_THREADS": "256",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
+    "SPARKY_READY_WORKER_AGE": "2m",
+    "SPARKY_READY_PENDING_AGE": "2m",
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
     "SPARKY_DEDUP_TTL": str(24 * 3600),
     "SPARKY_RESOLVE_TIMEOUT": "5m",
@@ -171,6 +173,10 @@ class Config:
     web_threads: int = 256
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
+    # /readyz is 503 (and the web tier raises a `sparky` alert) when no worker has beaten for
+    # this long, or the oldest signal waiting for evaluation has waited this long (router/pipeline/liveness.py)
+    ready_worker_age: float = 120.0
+    ready_pending_age: float = 120.0
     signal_ttl: int = 7 * 24 * 3600
     dedup_ttl: int = 24 * 3600
     resolve_timeout: float = 300.0  # an /api/v2/alerts alert without endsAt resolves this long after its last resend
@@ -225,6 +231,8 @@ class Config:
             web_threads=_positive(env, "SPARKY_WEB_THREADS"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
+            ready_worker_age=_seconds(env, "SPARKY_READY_WORKER_AGE"),
+            ready_pending_age=_seconds(env, "SPARKY_READY_PENDING_AGE"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
             resolve_timeout=_seconds(env, "SPARKY_RESOLVE_TIMEOUT"),

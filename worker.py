@@ -13,6 +13,7 @@ from rq import SimpleWorker, Worker
 from router.app import resolve_redis
 from router.assembly import assemble
 from router.core.config import Config
+from router.core.lifeline import forks_die_with_this_process
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
 from router.pipeline import intake, sweeps
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="drain the queues, then exit")
     parser.add_argument("--class", dest="kind", choices=sorted(WORKER_CLASSES), default="simple")
     args = parser.parse_args(argv)
+    forks_die_with_this_process()   # RQ's scheduler process goes when the worker does, even on kill -9
     assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
     conn = Redis.from_url(config.redis_url)  # no socket timeout: the worker blocks on BLPOP

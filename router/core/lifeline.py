@@ -41,6 +41,16 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     return _preexec
 
 
+def forks_die_with_this_process(sig: int = signal.SIGTERM) -> None:
+    """Every process this one forks from now on gets `sig` when this one exits (Linux; else
+    nothing). For processes a library forks out of our hands: RQ's scheduler, forked by the
+    worker, outlived a worker killed with SIGKILL and went on holding the scheduler lock."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.register_at_fork(after_in_child=lambda: libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0))
+
+
 def cmdline(pid: int) -> list[str] | None:
     """The command line of a live process, None if there is none (or it is a zombie)."""
     try:

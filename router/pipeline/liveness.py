@@ -51,7 +51,7 @@ def oldest_pending(conn: Redis) -> float | None:
 
 
 def _ago(seconds: float) -> str:
-    return f"{seconds:.0f} s"
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def problems(conn: Redis, config: Config, now: float, since: float) -> dict[str, str]:

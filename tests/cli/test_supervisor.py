@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path):
     data_dir, port = tmp_path / "var", free_port()
-    proc, base = start(data_dir, port)
+    proc, base = start(data_dir, port, SPARKY_WEB_WORKERS="1")
     second = None
     try:
         tree = descendants(proc.pid)
@@ -28,7 +28,7 @@ def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path
         assert recorded["supervisor"]["pid"] == proc.pid
         assert set(recorded["children"]) == {"web", "worker", "redis"}
         assert {c["pid"] for c in recorded["children"].values()} <= tree
-        assert len(tree) >= 4          # redis, granian and its workers, the worker (+ its scheduler)
+        assert len(tree) >= 4          # redis, granian and its worker, the worker (+ its scheduler)
         # while it runs, another on the same data dir is refused, naming it
         other = launch(data_dir, free_port())
         out, _ = other.communicate(timeout=60)
@@ -43,7 +43,7 @@ def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path
         left = {pid: cmdline(pid) for pid in tree if cmdline(pid) is not None}
         assert not left, f"still running after kill -9 of sparky up: {left}"
 
-        second, base = start(data_dir, port)           # neither refused nor confused by the pidfile
+        second, base = start(data_dir, port, SPARKY_WEB_WORKERS="1")           # neither refused nor confused by the pidfile
         assert http("GET", f"{base}/healthz")[0] == 200
     finally:
         if proc.poll() is None:

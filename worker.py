@@ -12,7 +12,7 @@ from rq import SimpleWorker, Worker
 
 from router.app import resolve_redis
 from router.assembly import assemble
-from router.core.config import Config
+from router.core.config import WORKER_HEARTBEAT, Config
 from router.core.lifeline import forks_die_with_this_process
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
@@ -39,10 +39,10 @@ def with_drain_kick(cls):
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
 
-# RQ writes a worker's heartbeat before each wait for a job, waiting WORKER_TTL - 15 s at most (RQ's
-# default 420 s): 45 makes an idle worker beat every 30 s, well within /readyz's
+# RQ writes a worker's heartbeat before each wait for a job, waiting worker_ttl - 15 s at most (RQ's
+# default ttl is 420 s): an idle worker beats every WORKER_HEARTBEAT s, within /readyz's
 # SPARKY_READY_WORKER_AGE (router/pipeline/liveness.py).
-WORKER_TTL = 45
+WORKER_TTL = WORKER_HEARTBEAT + 15
 
 # SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job

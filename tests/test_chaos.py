@@ -143,7 +143,7 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
     proc = None
     try:
         proc, base = start(data_dir, port, SPARKY_REDIS_URL=redis.url, SPARKY_RULES_DIR=str(rules),
-                           SPARKY_MAX_BACKLOG="100", SPARKY_READY_WORKER_AGE="5",
+                           SPARKY_MAX_BACKLOG="100", SPARKY_READY_WORKER_AGE="40",
                            SPARKY_READY_PENDING_AGE="4", SPARKY_WEB_WORKERS="1")
 
         # 1. kill -9 of the worker mid-burst: sparky up starts another, which takes the rest
@@ -191,8 +191,8 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
                                       capture_output=True, text=True).stdout
                 raise AssertionError(f"no 503: answers {dict(burst.answers)}, stopped {worker}, "
                                      f"readyz {request('GET', f'{base}/readyz')}\n{tree}") from None
-            ready = wait_for(lambda: (lambda a: a if a[0] == 503 and a[1].get("stale") else None)(
-                request("GET", f"{base}/readyz")), timeout=30)
+            ready = wait_for(lambda: (lambda a: a if a[0] == 503 and "BacklogStale" in a[1].get("stale", {})
+                                      else None)(request("GET", f"{base}/readyz")), timeout=30)
             print(f"stopped worker: /readyz {ready}")
             alert = wait_for(lambda: [m for m in ops_messages(base) if "Sparky:" in m["text"]], timeout=30)
             print(f"stopped worker: self-alert posted without a worker: {alert[0]['text']!r}")

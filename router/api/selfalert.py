@@ -114,13 +114,14 @@ def settle(timeout: float = 30.0) -> None:
         thread.join(timeout)
 
 
-def watch(conn: Redis, config: Config, since: float, every: float = CHECK_EVERY) -> threading.Thread:
-    """Check every `every` seconds in a daemon thread, for the life of the process."""
+def watch(conn: Redis, config: Config, since: float, every: float = CHECK_EVERY) -> threading.Event:
+    """Check every `every` seconds in a daemon thread, for the life of the process (or until
+    the returned event is set)."""
+    stop = threading.Event()
 
     def _loop() -> None:
         quiet_until = 0.0
-        while True:
-            time.sleep(every)
+        while not stop.wait(every):
             try:
                 check(conn, config, since)
             except RedisError as exc:           # the brain is down: /readyz says so; log it once a minute
@@ -130,6 +131,5 @@ def watch(conn: Redis, config: Config, since: float, every: float = CHECK_EVERY)
             except Exception:
                 log.exception("self-alert check failed")
 
-    thread = threading.Thread(target=_loop, name="self-alert-watch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=_loop, name="self-alert-watch", daemon=True).start()
+    return stop

@@ -73,6 +73,11 @@ SECRET_VARS = frozenset({
 })
 
 
+# Seconds between an idle RQ worker's heartbeats (worker.py sets RQ's worker_ttl from it):
+# SPARKY_READY_WORKER_AGE below it would call every idle worker stale.
+WORKER_HEARTBEAT = 30
+
+
 class ConfigError(ValueError):
     """A variable has a value Sparky cannot use; the message names the variable."""
 
@@ -113,6 +118,14 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
         value = -1.0
     if value <= 0:
         raise ConfigError(f"{name} must be a duration such as 300, 90s or 5m, got {raw!r}")
+    return value
+
+
+def _worker_age(env: Mapping[str, str]) -> float:
+    value = _seconds(env, "SPARKY_READY_WORKER_AGE")
+    if value <= WORKER_HEARTBEAT:
+        raise ConfigError(f"SPARKY_READY_WORKER_AGE must be more than {WORKER_HEARTBEAT}s (an idle worker "
+                          f"beats every {WORKER_HEARTBEAT}s), got {env.get('SPARKY_READY_WORKER_AGE')!r}")
     return value
 
 
@@ -231,7 +244,7 @@ class Config:
             web_threads=_positive(env, "SPARKY_WEB_THREADS"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
-            ready_worker_age=_seconds(env, "SPARKY_READY_WORKER_AGE"),
+            ready_worker_age=_worker_age(env),
             ready_pending_age=_seconds(env, "SPARKY_READY_PENDING_AGE"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),

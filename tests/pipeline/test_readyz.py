@@ -121,3 +121,27 @@ def test_transitions_are_claimed_once_across_processes(redis):
     assert selfalert.transitions(redis, stale) == []            # another process: nothing to raise
     assert selfalert.transitions(redis, {}) == [("WorkerStale", "resolved")]
     assert selfalert.transitions(redis, {}) == []
+
+
+def test_a_worker_age_bound_an_idle_worker_cannot_meet_is_refused():
+    from router.core.config import Config, ConfigError
+
+    assert Config.from_env({"SPARKY_READY_WORKER_AGE": "45s"}).ready_worker_age == 45
+    with pytest.raises(ConfigError, match="SPARKY_READY_WORKER_AGE must be more than 30s"):
+        Config.from_env({"SPARKY_READY_WORKER_AGE": "5"})
+
+
+def test_the_watch_raises_it_with_nobody_probing(app, client, redis):
+    a_worker(redis, beat_seconds_ago=BOUND + 60)
+    sparky = app.extensions["sparky"]
+    stop = selfalert.watch(sparky.conn, sparky.config, sparky.started, every=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not ops_messages(client):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        time.sleep(0.1)
+        selfalert.settle()
+    assert [m["text"].split(" for ")[0] for m in ops_messages(client)] == [
+        "@oncall :rotating_light: Sparky: no RQ worker has beaten"]

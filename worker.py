@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 
 from redis import Redis
 from rq import SimpleWorker, Worker
@@ -36,6 +38,39 @@ def with_drain_kick(cls):
     return Kicking
 
 
+# Seconds RQ's scheduler process gets to stop when the worker does, before it is killed.
+SCHEDULER_STOP = 5
+
+
+def with_bounded_teardown(cls):
+    """The worker class, not waiting forever for its scheduler process when it stops.
+
+    RQ's `stop_scheduler` sends SIGTERM and then joins with no timeout. After a Redis restart the
+    worker quits its loop (an unhandled ConnectionError); when its scheduler did not stop (seen in
+    tests/test_chaos.py while the scheduler was blocked writing its log), the worker sat in its
+    teardown, alive, so `sparky up` never restarted it and accepted signals waited. Now the
+    scheduler is killed after SCHEDULER_STOP seconds, the worker exits, and `sparky up` starts a
+    fresh one."""
+
+    class Bounded(cls):
+        def stop_scheduler(self):
+            process = self.scheduler._process if self.scheduler else None
+            if process is None or not process.pid:
+                return
+            try:
+                os.kill(process.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            process.join(SCHEDULER_STOP)
+            if process.is_alive():
+                self.log.warning("RQ's scheduler did not stop within %s s; killed", SCHEDULER_STOP)
+                process.kill()
+                process.join(SCHEDULER_STOP)
+
+    Bounded.__name__ = cls.__name__
+    return Bounded
+
+
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
 
@@ -48,8 +83,8 @@ WORKER_TTL = WORKER_HEARTBEAT + 15
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
 # that kills the process takes the worker with it; `sparky up` restarts it, and the restarted
 # worker puts back what the dead one held (router/jobs/recovery.py).
-WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(SimpleWorker)),
-                  "fork": with_drain_kick(with_recovery(Worker))}
+WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(with_bounded_teardown(SimpleWorker))),
+                  "fork": with_drain_kick(with_recovery(with_bounded_teardown(Worker)))}
 
 
 def main(argv: list[str] | None = None) -> None:

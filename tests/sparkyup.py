@@ -45,10 +45,22 @@ def clean_env(**extra: str) -> dict:
 
 
 def launch(data_dir, port, **extra: str) -> subprocess.Popen:
-    """`sparky up` started, not waited for; its output (stdout and stderr) on a pipe."""
+    """`sparky up` started, not waited for; its output (stdout and stderr) in a file beside the
+    data dir, not a pipe: a pipe nobody reads fills up and blocks every process that logs."""
     env = clean_env(SPARKY_DATA_DIR=str(data_dir), SPARKY_PORT=str(port), **extra)
-    return subprocess.Popen([sys.executable, "-m", "router.cli.main", "up"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = Path(data_dir).parent / f"sparky-up-{port}-{time.monotonic_ns()}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "router.cli.main", "up"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc.log = log
+    return proc
+
+
+def output(proc, timeout: float = 60) -> str:
+    """Wait for `proc` to exit; what it printed."""
+    proc.wait(timeout)
+    return proc.log.read_text(errors="replace")
 
 
 def start(data_dir, port, **extra: str):
@@ -68,12 +80,11 @@ def stop(proc) -> str:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
     try:
-        out, _ = proc.communicate(timeout=45)
+        return output(proc, timeout=45)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate(timeout=10)
-        raise AssertionError(f"sparky up did not stop within 45 s of Ctrl-C; its output:\n{out}") from None
-    return out
+        raise AssertionError(f"sparky up did not stop within 45 s of Ctrl-C; its output:\n"
+                             f"{output(proc, 10)}") from None
 
 
 def descendants(pid: int) -> set[int]:

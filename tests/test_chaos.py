@@ -182,7 +182,7 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
         os.kill(worker, signal.SIGSTOP)
         try:
             # reception reads the backlog at most once a second: a burst slower than that meets the bound
-            burst = Burst(port, "stopped-worker", count=200, patience=120, pace=0.02).start()
+            burst = Burst(port, "stopped-worker", count=200, patience=120, pace=0.05).start()
             try:
                 wait_for(lambda: burst.answers["503"] > 0, timeout=60)
             except AssertionError:
@@ -230,7 +230,7 @@ def test_kill_9_of_the_whole_tree_and_a_restart_lose_nothing(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate(timeout=10)
+        proc.wait(10)
         if second is not None:
             out = stop(second)
             assert second.returncode == 0, out

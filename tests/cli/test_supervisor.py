@@ -12,7 +12,7 @@ import pytest
 
 from router.core.lifeline import Pidfile, cmdline
 from tests.conftest import free_port
-from tests.sparkyup import descendants, http, launch, start, stop
+from tests.sparkyup import descendants, http, launch, output, start, stop
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path
         assert len(tree) >= 4          # redis, granian and its worker, the worker (+ its scheduler)
         # while it runs, another on the same data dir is refused, naming it
         other = launch(data_dir, free_port())
-        out, _ = other.communicate(timeout=60)
+        out = output(other)
         assert other.returncode == 1, out
         assert f"another `sparky up` (pid {proc.pid}) runs on {data_dir.resolve()}" in out
 
@@ -48,7 +48,7 @@ def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate(timeout=10)
+        proc.wait(10)
         if second is not None:
             out = stop(second)
             assert second.returncode == 0, out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import time
 
@@ -16,7 +17,8 @@ from rq.exceptions import StopRequested
 from router.app import resolve_redis
 from router.assembly import assemble
 from router.core import connections
-from router.core.config import Config
+from router.core.config import WORKER_HEARTBEAT, Config
+from router.core.lifeline import forks_die_with_this_process
 from router.jobs.queues import QUEUES
 from router.jobs.recovery import recover, with_recovery
 from router.packs import digests
@@ -75,15 +77,53 @@ def signals_for_the_main_thread():
 # Seconds RQ's command thread (stop-job requests) waits per poll; also how long stopping it takes.
 PUBSUB_POLL = 1.0
 
+# Seconds RQ's scheduler process gets to stop when the worker does, before it is killed.
+SCHEDULER_STOP = 5
+
+
+def with_bounded_teardown(cls):
+    """The worker class, not waiting forever for its scheduler process when it stops.
+
+    RQ's `stop_scheduler` sends SIGTERM and then joins with no timeout. After a Redis restart the
+    worker quits its loop (an unhandled ConnectionError); when its scheduler did not stop (seen in
+    tests/test_chaos.py while the scheduler was blocked writing its log), the worker sat in its
+    teardown, alive, so `sparky up` never restarted it and accepted signals waited. Now the
+    scheduler is killed after SCHEDULER_STOP seconds, the worker exits, and `sparky up` starts a
+    fresh one."""
+
+    class Bounded(cls):
+        def stop_scheduler(self):
+            process = self.scheduler._process if self.scheduler else None
+            if process is None or not process.pid:
+                return
+            try:
+                os.kill(process.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            process.join(SCHEDULER_STOP)
+            if process.is_alive():
+                self.log.warning("RQ's scheduler did not stop within %s s; killed", SCHEDULER_STOP)
+                process.kill()
+                process.join(SCHEDULER_STOP)
+
+    Bounded.__name__ = cls.__name__
+    return Bounded
+
+
 # RQ's maintenance (registry cleaning, recovery, drain kick) every MAINTENANCE s between jobs.
 MAINTENANCE = 60
+
+# RQ writes a worker's heartbeat before each wait for a job, waiting worker_ttl - 15 s at most (RQ's
+# default ttl is 420 s): an idle worker beats every WORKER_HEARTBEAT s, within /readyz's
+# SPARKY_READY_WORKER_AGE (router/pipeline/liveness.py).
+WORKER_TTL = WORKER_HEARTBEAT + 15
 
 # SimpleWorker runs jobs in the worker process itself: 5x the jobs/s of the forking Worker on
 # this machine (performance-baselines §4b), and the rules engine stays warm between jobs. A job
 # that kills the process takes the worker with it; `sparky up` restarts it, and the restarted
 # worker puts back what the dead one held (router/jobs/recovery.py).
-WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(SimpleWorker)),
-                  "fork": with_drain_kick(with_recovery(Worker))}
+WORKER_CLASSES = {"simple": with_drain_kick(with_recovery(with_bounded_teardown(SimpleWorker))),
+                  "fork": with_drain_kick(with_recovery(with_bounded_teardown(Worker)))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="drain the queues, then exit")
     parser.add_argument("--class", dest="kind", choices=sorted(WORKER_CLASSES), default="simple")
     args = parser.parse_args(argv)
+    forks_die_with_this_process()   # RQ's scheduler process goes when the worker does, even on kill -9
     assemble()   # the catalogue, facts, commands the jobs will need (router/assembly.py)
     config = resolve_redis(Config.from_env())
     conn = connections.connect(config.redis_url)  # no socket timeout: the worker blocks on BLPOP
@@ -129,7 +170,8 @@ def work_once(conn, args) -> bool:
     starts a fresh loop, which reconnects — through Sentinel, to the new primary — after `main`
     has put back what the broken loop held (router/jobs/recovery.py)."""
     try:
-        worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE)
+        worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE,
+                                           worker_ttl=WORKER_TTL)
         worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
     except connections.OUTAGE as exc:
         log.warning("brain unreachable (%s); the worker starts again in %ss", type(exc).__name__, OUTAGE_PAUSE)

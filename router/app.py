@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from flask import Flask, request
@@ -11,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
 from router.api.errors import error_answer
+from router.api import selfalert
 from router.assembly import assemble
 from router.core import connections, embedded
 from router.core.config import Config
@@ -34,6 +36,7 @@ class Sparky:
     def __post_init__(self):
         if self.outage is None:
             self.outage = OutageLog(log, self.config.clock)
+    started: float = field(default_factory=time.time)   # when /readyz starts counting a missing worker
 
     def rules_ready(self) -> tuple[bool, str]:
         """Are rules in force? Publishes the rules dir when the brain has none yet (a fresh start)."""
@@ -58,7 +61,9 @@ def resolve_redis(config: Config) -> Config:
     return config.with_(redis_url=url)
 
 
-def create_app(config: Config | None = None, registry: Registry | None = None) -> Flask:
+def create_app(config: Config | None = None, registry: Registry | None = None, watch: bool = False) -> Flask:
+    """The WSGI app. `watch`: also check delivery in the background and raise Sparky's own
+    alerts (router/api/selfalert.py) — what wsgi.py, the web server's entry, asks for."""
     config = resolve_redis(config or Config.from_env())
     # One registry per process: the one its composition root installed, else the built-in one.
     registry = install(registry) if registry is not None else (installed() or assemble())
@@ -98,6 +103,9 @@ def create_app(config: Config | None = None, registry: Registry | None = None) -
         log.exception("unhandled error")
         return error_answer(500, "internal error; see the server log")
 
+    if watch:
+        sparky = app.extensions["sparky"]
+        selfalert.watch(sparky.conn, config, sparky.started)
     for line in config.unverified_sources() if config.startup_warnings else ():
         log.warning("UNVERIFIED: %s: requests from it are accepted without a check", line)
     return app

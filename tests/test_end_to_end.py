@@ -1,66 +1,16 @@
-"""`sparky up` as a user runs it: real embedded Redis, gunicorn, a real worker process, real HTTP.
+"""`sparky up` as a user runs it: real embedded Redis, granian, a real worker process, real HTTP.
 
 Posts a captured Nagios notification, waits for the worker to evaluate it, stops with Ctrl-C
 (SIGINT), starts again on the same data dir and finds the signal still there.
 """
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-
 import pytest
 
 from tests.conftest import free_port, payload
+from tests.sparkyup import http, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        time.sleep(interval)
-    raise AssertionError("timed out waiting")
-
-
-def start(data_dir, port):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
-    env.update(SPARKY_DATA_DIR=str(data_dir), SPARKY_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "router.cli.main", "up"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
-    except AssertionError:
-        out = stop(proc)
-        raise AssertionError(f"sparky up never became ready; /readyz and its output:\n{out}") from None
-    return proc, base
-
-
-def stop(proc) -> str:
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    return out
 
 
 def test_sparky_up_ingests_evaluates_and_survives_restart(tmp_path):
@@ -97,7 +47,7 @@ def _redis_alive(data_dir) -> bool:
 
 
 def test_sparky_up_prints_each_start_up_warning_once(tmp_path):
-    """Not once per process (the CLI, then each gunicorn worker): the first screen must stay readable."""
+    """Not once per process (the CLI, then each web server process): the first screen must stay readable."""
     proc, _base = start(tmp_path / "var", free_port())
     out = stop(proc)
     assert proc.returncode == 0, out

@@ -1,4 +1,4 @@
-"""Operations: `/healthz` (the process is up), `/readyz` (brain and rules), `/metrics` (Prometheus)."""
+"""Operations: `/healthz` (the process is up), `/readyz` (brain, rules, delivery), `/metrics` (Prometheus)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify
 from redis.exceptions import RedisError
 
 from router.api.openapi import documents
+from router.api import selfalert
 from router.core import metrics
 from router.jobs.queues import QUEUES
 
@@ -35,7 +36,9 @@ def healthz():
 @bp.get("/readyz")
 @documents(errors=(503,), error_schema={"type": "object", "required": ["ready"]})
 def readyz():
-    """200 when the brain answers and the rules are loaded, else 503."""
+    """200 when the brain answers, the rules are loaded and delivery moves (a worker has beaten
+    within SPARKY_READY_WORKER_AGE, no signal has waited longer than SPARKY_READY_PENDING_AGE),
+    else 503 saying which; a change of the last raises Sparky's own alert (selfalert.py)."""
     sparky = _sparky()
     checks = {}
     try:
@@ -48,7 +51,12 @@ def readyz():
         checks["rules_version" if checks["rules"] else "rules_error"] = detail
     else:
         checks["rules"] = False
-    ready = checks["brain"] and checks["rules"]
+    if checks["brain"]:
+        stale = selfalert.check(sparky.conn, sparky.config, sparky.started)
+        checks["delivery"] = not stale
+        if stale:
+            checks["stale"] = stale
+    ready = checks["brain"] and checks["rules"] and checks.get("delivery", False)
     response = current_app.response_class(json.dumps({"ready": ready, **checks}), mimetype="application/json")
     response.status_code = 200 if ready else 503
     if not ready:

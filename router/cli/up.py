@@ -1,5 +1,9 @@
 """`sparky up`: everything on this machine — Redis (embedded unless SPARKY_REDIS_URL), the web
-server, a worker and, when XMPP_JID is set, `sparky xmpp` (the XMPP connection) — until Ctrl-C."""
+server, a worker and, when XMPP_JID is set, `sparky xmpp` (the XMPP connection) — until Ctrl-C.
+
+The web server is granian (docs/production.md: measured against gunicorn with slow clients open).
+The children die with `sparky up`, even when it is killed with SIGKILL, and a pidfile in the data
+dir lets the next `sparky up` stop whatever a dead one left running (router/core/lifeline.py)."""
 from __future__ import annotations
 
 import os
@@ -14,10 +18,11 @@ import click
 
 from router.core import embedded
 from router.core.config import PROJECT_ROOT, Config
+from router.core.lifeline import Pidfile, die_with_parent
 
 
 def _spawn(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)
+    return subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, preexec_fn=die_with_parent())
 
 
 def _port_taken(port: int) -> bool:
@@ -44,11 +49,23 @@ def _listening(proc: subprocess.Popen, port: int, timeout: float = 60.0) -> bool
     return False
 
 
+def web_server(port: int, workers: int, threads: int) -> list[str]:
+    """granian running wsgi:app. Its connections are async (a slow client holds no process);
+    a request's body is read by the thread that runs the app, so a slow body holds a thread:
+    hence many threads, idle ones cheap and stopped after 30 s (docs/production.md)."""
+    return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--no-ws",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--blocking-threads", str(threads),
+            # a client that has not sent its headers in 10 s is dropped (granian's default: 30)
+            "--http1-header-read-timeout", "10000",
+            "--respawn-failed-workers", "--workers-kill-timeout", "5",
+            # error: not granian's "threads seem high" warning on every start
+            "--log-level", "error", "wsgi:app"]
+
+
 def processes(cfg: Config, port: int, web_workers: int) -> dict[str, list[str]]:
     """What `sparky up` runs besides Redis: name → command line."""
-    bin_dir = Path(sys.executable).parent
-    procs = {"web": [str(bin_dir / "gunicorn"), "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
-                     "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
+    procs = {"web": web_server(port, web_workers, cfg.web_threads),
              "worker": [sys.executable, str(PROJECT_ROOT / "worker.py")]}
     if cfg.xmpp_jid:
         procs["xmpp"] = [sys.executable, "-m", "router.cli.main", "xmpp"]
@@ -57,11 +74,22 @@ def processes(cfg: Config, port: int, web_workers: int) -> dict[str, list[str]]:
 
 @click.command()
 @click.option("--port", type=int, default=None, help="web port (default SPARKY_PORT, 8080)")
-@click.option("--web-workers", type=int, default=2, show_default=True)
-def up(port: int | None, web_workers: int) -> None:
+@click.option("--web-workers", type=int, default=None,
+              help="web server processes (default SPARKY_WEB_WORKERS, 2)")
+def up(port: int | None, web_workers: int | None) -> None:
     """Start everything on this machine: Redis (embedded unless SPARKY_REDIS_URL), web, worker, xmpp."""
     cfg = Config.from_env()
     port = port or cfg.port
+    web_workers = web_workers or cfg.web_workers
+    pidfile = Pidfile(cfg.data_dir.resolve())
+    running = pidfile.live_supervisor()
+    if running:
+        raise click.ClickException(f"another `sparky up` (pid {running}) runs on {cfg.data_dir.resolve()}; "
+                                   "stop it first")
+    left = pidfile.stop_leftovers()
+    if left:
+        click.echo("stopped what a `sparky up` that died left running: "
+                   + ", ".join(f"{name} (pid {pid})" for name, pid in sorted(left.items())), err=True)
     if _port_taken(port):
         raise click.ClickException(
             f"port {port} is taken (another Sparky, or another program): set SPARKY_PORT to a free one, "
@@ -76,7 +104,7 @@ def up(port: int | None, web_workers: int) -> None:
             raise click.ClickException(f"an embedded Redis for {data_dir} is already running "
                                        "(another `sparky up`?); stop it first")
         server.socket.unlink(missing_ok=True)
-        server.start()
+        server.start(preexec_fn=die_with_parent())
         env["SPARKY_REDIS_URL"] = server.url
         click.echo(f"brain: embedded Redis, data in {data_dir} (append-only file on)")
     if cfg.startup_warnings:
@@ -85,6 +113,14 @@ def up(port: int | None, web_workers: int) -> None:
 
     commands = processes(cfg, port, web_workers)
     procs = {name: _spawn(command, env) for name, command in commands.items()}
+
+    def _record() -> None:
+        children = {name: (proc.pid, commands[name]) for name, proc in procs.items()}
+        if server is not None and server.process is not None:
+            children["redis"] = (server.process.pid, [embedded.SERVER_BINARY])
+        pidfile.write(children)
+
+    _record()
 
     stopping = False
     failed = ""
@@ -120,6 +156,7 @@ def up(port: int | None, web_workers: int) -> None:
                 # delivery: restart it.
                 click.echo(f"{name} exited with {proc.returncode}; restarting", err=True)
                 procs[name] = _spawn(commands[name], env)
+                _record()
     finally:
         if failed:
             click.echo(f"{failed}; stopping", err=True)
@@ -134,6 +171,7 @@ def up(port: int | None, web_workers: int) -> None:
                 proc.kill()
         if server is not None:
             server.stop()
+        pidfile.remove()
         click.echo("stopped.")
     if failed:
         sys.exit(1)

@@ -27,10 +27,14 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_RULES_DIR": str(DEFAULT_RULES_DIR),
     "SPARKY_RULES_POLL": "1",
     "SPARKY_PORT": "8080",
+    "SPARKY_WEB_WORKERS": "2",
+    "SPARKY_WEB_THREADS": "256",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
     "SPARKY_MAX_SIGNALS": "1000",
     "SPARKY_SOURCE_SHARE": "0.5",
+    "SPARKY_READY_WORKER_AGE": "2m",
+    "SPARKY_READY_PENDING_AGE": "2m",
     "SPARKY_SIGNAL_TTL": str(7 * 24 * 3600),
     "SPARKY_DEDUP_TTL": str(24 * 3600),
     "SPARKY_RESOLVE_TIMEOUT": "5m",
@@ -77,6 +81,11 @@ SECRET_VARS = frozenset({
 })
 
 
+# Seconds between an idle RQ worker's heartbeats (worker.py sets RQ's worker_ttl from it):
+# SPARKY_READY_WORKER_AGE below it would call every idle worker stale.
+WORKER_HEARTBEAT = 30
+
+
 class ConfigError(ValueError):
     """A variable has a value Sparky cannot use; the message names the variable."""
 
@@ -93,6 +102,13 @@ def _count(env: Mapping[str, str], name: str) -> int:
     value = _int(env, name)
     if value < 0:
         raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str) -> int:
+    value = _int(env, name)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
     return value
 
 
@@ -124,6 +140,14 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
         value = -1.0
     if value <= 0:
         raise ConfigError(f"{name} must be a duration such as 300, 90s or 5m, got {raw!r}")
+    return value
+
+
+def _worker_age(env: Mapping[str, str]) -> float:
+    value = _seconds(env, "SPARKY_READY_WORKER_AGE")
+    if value <= WORKER_HEARTBEAT:
+        raise ConfigError(f"SPARKY_READY_WORKER_AGE must be more than {WORKER_HEARTBEAT}s (an idle worker "
+                          f"beats every {WORKER_HEARTBEAT}s), got {env.get('SPARKY_READY_WORKER_AGE')!r}")
     return value
 
 
@@ -200,10 +224,18 @@ class Config:
     rules_dir: Path = DEFAULT_RULES_DIR
     rules_poll: float = 1.0  # seconds between looks at the rules dir's mtimes; 0 = no hot reload by poll
     port: int = 8080
+    # `sparky up`'s web server (granian): processes, and threads per process running the app; a
+    # client sending its body slowly holds one thread, so there are many (docs/production.md)
+    web_workers: int = 2
+    web_threads: int = 256
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
     max_signals: int = 1000         # signals one request may carry; more is a 413 (0 = no cap)
     source_share: float = 0.5       # of max_backlog, the most one source may have waiting (1 = no share)
+    # /readyz is 503 (and the web tier raises a `sparky` alert) when no worker has beaten for
+    # this long, or the oldest signal waiting for evaluation has waited this long (router/pipeline/liveness.py)
+    ready_worker_age: float = 120.0
+    ready_pending_age: float = 120.0
     signal_ttl: int = 7 * 24 * 3600
     dedup_ttl: int = 24 * 3600
     resolve_timeout: float = 300.0  # an /api/v2/alerts alert without endsAt resolves this long after its last resend
@@ -255,10 +287,14 @@ class Config:
             rules_dir=Path(_str(env, "SPARKY_RULES_DIR")),
             rules_poll=_float(env, "SPARKY_RULES_POLL"),
             port=_int(env, "SPARKY_PORT"),
+            web_workers=_positive(env, "SPARKY_WEB_WORKERS"),
+            web_threads=_positive(env, "SPARKY_WEB_THREADS"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
             max_signals=_int(env, "SPARKY_MAX_SIGNALS"),
             source_share=_fraction(env, "SPARKY_SOURCE_SHARE"),
+            ready_worker_age=_worker_age(env),
+            ready_pending_age=_seconds(env, "SPARKY_READY_PENDING_AGE"),
             signal_ttl=_int(env, "SPARKY_SIGNAL_TTL"),
             dedup_ttl=_int(env, "SPARKY_DEDUP_TTL"),
             resolve_timeout=_seconds(env, "SPARKY_RESOLVE_TIMEOUT"),

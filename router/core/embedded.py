@@ -43,7 +43,8 @@ class EmbeddedRedis:
         except (RedisConnectionError, OSError):
             return False
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0, preexec_fn=None) -> "EmbeddedRedis":
+        """Start redis-server; `preexec_fn` runs in the child before it (router/core/lifeline.py)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [SERVER_BINARY, "--dir", str(self.data_dir), "--port", str(self.port),
                 "--unixsocket", str(self.socket), "--unixsocketperm", "700",
@@ -53,7 +54,7 @@ class EmbeddedRedis:
                 "--dbfilename", "sparky.rdb", "--logfile", str(self.data_dir / "redis.log"),
                 "--daemonize", "no"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=preexec_fn)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -43,6 +43,12 @@ def key_dead_letters() -> str:
     return f"{PREFIX}dead-letters"
 
 
+def key_self_alert(alertname: str) -> str:
+    """String "firing" or "resolved": the state of one of Sparky's own alerts last raised
+    (router/api/selfalert.py), so each change is raised once, by whichever process saw it first."""
+    return f"{PREFIX}self-alert:{alertname}"
+
+
 def key_pending() -> str:
     """Sorted set of signal ids waiting for evaluation, scored by receipt time (router/pipeline/intake.py)."""
     return f"{PREFIX}pending"

@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from router import api, dashboard
-from router.api.errors import error_answer
 from router.api import selfalert
+from router.api.errors import error_answer
 from router.assembly import assemble
 from router.core import connections, embedded
 from router.core.config import Config

@@ -6,8 +6,8 @@ import json
 from flask import Blueprint, current_app, jsonify
 from redis.exceptions import RedisError
 
-from router.api.openapi import documents
 from router.api import selfalert
+from router.api.openapi import documents
 from router.core import metrics
 from router.jobs.queues import QUEUES
 

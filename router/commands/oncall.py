@@ -58,8 +58,10 @@ def oncall(ctx: Context, args: str) -> Reply:
         for layer in schedule.layers:
             current, later = now_and_next(schedule, layer, ctx.now)
             note = " (override)" if current.override else ""
-            then = f" until {local_time(later.start, ctx.tz, ctx.now)}, then {later.who}" if later else ""
-            lines.append(f"  {layer}: {current.who}{note}{then}")
+            gap = f"nobody (outside {schedule.layers[layer].during})"
+            then = (f" until {local_time(later.start, ctx.tz, ctx.now)}, then {later.who or gap}"
+                    if later else "")
+            lines.append(f"  {layer}: {current.who or gap}{note}{then}")
     return Reply("\n".join(lines), public=True)
 
 

@@ -19,8 +19,11 @@ for it finds the run moved on and does nothing (a short lock per run keeps the t
 it at the same moment). Every page and stop is kept in the run's history
 (`why`, `GET /api/alerts/<id>/escalation`) and the alert's timeline.
 
-Not built: steps limited to a time interval (e.g. only in business hours) — they wait for the
-time-interval engine; notification rules per person (DM first, then a paging webhook).
+A notify step may say `during: <time interval>` (the rule files' `time_intervals:`): outside it
+the step is skipped (noted in the history, not a page), as is a step whose schedule layer has
+nobody on call right then (a restricted layer's gap, router/oncall/schedule.py).
+
+Not built: notification rules per person (DM first, then a paging webhook).
 """
 from __future__ import annotations
 
@@ -67,7 +70,7 @@ def chain_of(data: dict, name: str) -> tuple[list[dict], int]:
         elif "wait" in step:
             out.append({"wait": int(durations.seconds(step["wait"]))})
         else:
-            out.append({"notify": dict(step["notify"])})
+            out.append({"notify": dict(step["notify"]), **({"during": step["during"]} if step.get("during") else {})})
     return out, repeat
 
 
@@ -137,8 +140,18 @@ def page(conn: Redis, config: Config, run: dict, index: int, now: float) -> str:
                                "mention": "", "rooms": [], "what": what})
         brain.put_escalation(conn, run)
         return what
-    signal = brain.load_signal(conn, run["signal_id"]) or _from_state(conn, run)
+    skipped = _outside(conn, config, run["steps"][index], now)
     mention, who, rooms = _whom(conn, config, run, target, now)
+    if not skipped and "oncall" in target and not who:
+        skipped = f"nobody is on call on {target['oncall']} now (outside its layer's during:)"
+    if skipped:
+        what = f"skipped step {index + 1} (round {run['round']}): {skipped}"
+        run["history"].append({"at": from_epoch(now), "step": index + 1, "round": run["round"], "who": "",
+                               "mention": "", "rooms": [], "what": what, "skipped": True})
+        brain.put_escalation(conn, run)
+        _timeline(conn, run, now, "escalation.skipped", what)
+        return what
+    signal = brain.load_signal(conn, run["signal_id"]) or _from_state(conn, run)
     if not rooms:
         raise Permanent("escalate: no room given and the alert was not posted anywhere")
     threads = chat.threads_of(conn, run["fingerprint"])
@@ -166,6 +179,14 @@ def page(conn: Redis, config: Config, run: dict, index: int, now: float) -> str:
     brain.put_escalation(conn, run)
     _timeline(conn, run, now, "escalation.paged", what, who=who)
     return f"escalated to {mention or ', '.join(rooms)} (round {run['round']}): " + "; ".join(out)
+
+
+def _outside(conn: Redis, config: Config, step: dict, now: float) -> str:
+    """Why a step limited to a time interval (`during:`) is skipped now ("" when it runs)."""
+    if not step.get("during"):
+        return ""
+    raw = store.current(conn, config.rules_dir, config.rules_poll).data.get("time_intervals")
+    return "" if intervals.holds(raw, step["during"], now) else f"only during {step['during']}, which does not hold now"
 
 
 def _muted(conn: Redis, config: Config, run: dict, now: float) -> str:
@@ -303,7 +324,7 @@ def _page_next(conn: Redis, config: Config, run: dict, who: str, now: float) -> 
 def describe(run: dict) -> str:
     """One line: where the run is."""
     name = run.get("policy") or "escalation"
-    pages = len([h for h in run["history"] if h.get("step")])
+    pages = len([h for h in run["history"] if h.get("step") and not h.get("skipped")])
     if run["state"] == RUNNING:
         upcoming = _next_notify(run)
         then = f"; next: {upcoming} at {run['next_at']}" if run.get("next_at") and upcoming else ""

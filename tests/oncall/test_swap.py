@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from router.commands.channels import chat_signal
+from router.commands.execute import execute
 from router.core import brain
 from router.oncall import rota
 from router.oncall.schedule import who
-from router.commands.channels import chat_signal
-from router.commands.execute import execute
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 10, 14, 12, 0, tzinfo=BERLIN)

@@ -92,10 +92,11 @@ def alert_escalation(ref: str):
         return _error(404, f"no alert {ref!r} (use an id from GET /api/alerts, a fingerprint or a signal id)")
     runs = brain.escalations(conn, alert["fingerprint"])
     return jsonify(alert=alert["id"], fingerprint=alert["fingerprint"], status=alert.get("status", ""),
-                   acked_by=alert.get("acked_by", ""), escalations=[_run(r) for r in runs], count=len(runs))
+                   acked_by=alert.get("acked_by", ""), escalations=[run_view(r) for r in runs], count=len(runs))
 
 
-def _run(run: dict) -> dict:
+def run_view(run: dict) -> dict:
+    """An escalation run as the API (and the dashboard's alert page) shows it."""
     return {"id": run["id"], "policy": run.get("policy") or None, "state": run["state"],
             "summary": escalation.describe(run), "signal": run["signal_id"], "round": run["round"],
             "repeat": run["repeat"], "next_at": run.get("next_at"), "started": from_epoch(run["started"]),

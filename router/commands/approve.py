@@ -58,7 +58,7 @@ def _split(args: str) -> tuple[str, str]:
 
 @command("approve", public=True)
 def approve(ctx: Context, args: str) -> Reply:
-    """Approve a pending request (a deploy `dp-…`, a stale clean-up `st-…`).
+    """Approve a pending request (a deploy `dp-…`, a stale clean-up `st-…`, an on-call swap `sw-…`).
 
     Usage: approve [request id]
 

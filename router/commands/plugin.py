@@ -1,6 +1,7 @@
 """The chat commands as a feature: `register(registry)` adds them, the way a plugin adds its own.
 
-Also registered here: the kinds of request `approve`/`deny` decide (deploys, stale clean-ups), the
+Also registered here: the kinds of request `approve`/`deny` decide (deploys, stale clean-ups,
+on-call swaps), the
 command names SPEC §6 gives that are not built yet (permissions.yml may name them, and `help`
 says they are coming), and the hook that hands each evaluated batch's chat commands to their own
 job (router/commands/jobs.py).
@@ -32,5 +33,5 @@ def register(registry: Registry) -> None:
     for name in sorted(DECLARED):
         registry.add_command(DECLARED[name])
     registry.planned.update(name for name in PLANNED if name not in registry.commands)
-    registry.approvables += [deploy.DEPLOY_REQUESTS, stale.STALE_REQUESTS]
+    registry.approvables += [deploy.DEPLOY_REQUESTS, stale.STALE_REQUESTS, oncall.SWAP_REQUESTS]
     registry.on_batch(jobs.enqueue_commands)

@@ -257,3 +257,46 @@ def active(raw: list | None, now: float) -> frozenset[str]:
 
 def holds(raw: list | None, name: str, now: float) -> bool:
     return any(e.holds(now) for e in named(raw).get(name, ()))
+
+
+def _edges(e: Entry, start: float, end: float) -> set[float]:
+    """Moments in (start, end) where entry `e` may change between holding and not: each local
+    midnight and each `times` boundary, both readings of a repeated autumn time, and the change
+    itself when the clocks move (a boundary in the skipped spring hour starts there)."""
+    tz = ZoneInfo(e.location)
+    out: set[float] = set()
+    minutes = sorted({m for a, b in e.times for m in (a, b) if 0 < m < 1440})
+    day = local(start, tz).date() - dt.timedelta(days=1)
+    last = local(end, tz).date() + dt.timedelta(days=1)
+    while day <= last:
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        after = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        out.add(midnight.timestamp())
+        for m in minutes:
+            naive = dt.datetime.combine(day, dt.time(m // 60, m % 60))
+            out.update((naive.replace(tzinfo=tz, fold=0).timestamp(), naive.replace(tzinfo=tz, fold=1).timestamp()))
+        if midnight.utcoffset() != after.utcoffset():     # the clocks move this day: find the minute
+            lo, hi = midnight.timestamp(), after.timestamp()
+            while hi - lo > 60:
+                mid = (lo + hi) // 2
+                if local(mid, tz).utcoffset() == midnight.utcoffset():
+                    lo = mid
+                else:
+                    hi = mid
+            out.add(hi)
+        day += dt.timedelta(days=1)
+    return {t for t in out if start < t < end}
+
+
+def spans(raw: list | None, name: str, start: float, end: float) -> list[tuple[float, float]]:
+    """The periods within [start, end) during which interval `name` holds, in order."""
+    entries = named(raw).get(name, ())
+    cuts = sorted({start, end, *(t for e in entries for t in _edges(e, start, end))})
+    out: list[tuple[float, float]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        if any(e.holds(a) for e in entries):
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+    return out

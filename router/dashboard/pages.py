@@ -5,7 +5,8 @@
   Alerts are filtered by `severity`, `source` and `match` (chat matchers) and grouped by
   `group=alertname|host`, all in the query string, so a filtered view is a link to share.
 - `/alerts/<id>`: one alert's story: its signals, the rules' decisions and the room messages in
-  time order, its source link, the rule that routed it, and the forms to act on it.
+  time order, its source link, the rule that routed it, its escalation runs (where each stands,
+  every page) and its timeline (as `GET /api/alerts/<id>/timeline`), and the forms to act on it.
 - `/rooms/<room>`: a built-in room's conversation and its chat box.
 - `/rules`: the rules in force and the "test this payload" form.
 - `/audit`: the audit trail, filtered and paged like `GET /api/audit`.
@@ -25,6 +26,7 @@ from router.api.alerts import firing_alerts
 from router.api.am_shared import rules_in_force
 from router.api.chat import AUDIT_FILTERS, AuditQuery
 from router.api.deploys import view as deploy_view
+from router.api.oncall import run_view
 from router.api.rules import rules_view
 from router.api.snoozes import active_snoozes
 from router.chat import rooms
@@ -34,6 +36,7 @@ from router.core import brain, matchers
 from router.dashboard import clock
 from router.deploys import records as reqs
 from router.engine.dryrun import V2_SOURCES
+from router.oncall import timeline
 from router.stale.listing import stale_items
 from sources import ADAPTERS
 
@@ -245,7 +248,10 @@ def alert_context(ref: str) -> dict:
     entries = story(conn, alert)
     latest = brain.load_signal(conn, alert.get("signal", "")) if alert.get("signal") else None
     return {"alert": alert, "firing": shown is not None, "shown_inline": [f"alert:{alert['id']}"] if shown else [], "entries": entries, "routed_by": routed_by(entries),
-            "url": (latest or {}).get("url", ""), "choices": {alert["id"]: snooze_choices(alert, label_index(everything))}}
+            "url": (latest or {}).get("url", ""), "choices": {alert["id"]: snooze_choices(alert, label_index(everything))},
+            # the same data as GET /api/alerts/<id>/timeline and /escalation
+            "timeline": timeline.timeline(conn, alert["fingerprint"]),
+            "escalations": [run_view(r) for r in brain.escalations(conn, alert["fingerprint"])]}
 
 
 def show_alert(ref: str, status: int = 200, **extra):

@@ -1,7 +1,7 @@
 """The dashboard's forms: act on an alert, approve and deny a deploy, say something in a room,
 test a payload.
 
-An alert row's Ack, Snooze, Unsnooze and Why write the chat command a person would have typed
+An alert row's Ack, Snooze, Unsnooze, Escalate, Resolve and Why write the chat command a person would have typed
 (`ack 3f9a2c1 looking`, `snooze host=web-01 for 2h because …`) and run that command's own
 function through `run_as`, as `/api` does: the same identity lookup, permissions.yml check,
 guardrails (inside the command) and audit entries (channel `api`), synchronously, so the answer
@@ -39,7 +39,7 @@ from router.pipeline.reception import Backpressure
 bp = Blueprint("writes", __name__)
 
 ROOM_LIMIT, TEXT_LIMIT, REASON_LIMIT, TARGET_LIMIT, DURATION_LIMIT = 80, 2000, 500, 500, 40
-FORM_COMMANDS = ("ack", "snooze", "unsnooze", "why", "deploy", "approve", "deny")
+FORM_COMMANDS = ("ack", "snooze", "unsnooze", "why", "escalate", "resolve", "deploy", "approve", "deny")
 NAME_LIMIT = 100
 # What the form's "content type" choice sends as Content-Type ("auto": JSON if it parses as JSON).
 CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
@@ -195,6 +195,22 @@ def snooze(alert_id: str):
     duration = duration[len("until "):] if keyword == "until" else duration
     text = f"snooze {target} {keyword} {duration}" + (f" because {_reason(reason)}" if reason else "")
     flash(run_command(text, _room(alert_id)).text, f"alert:{alert_id}")
+    return _back(alert_id)
+
+
+@bp.post("/alerts/<alert_id>/escalate")
+def escalate(alert_id: str):
+    """`escalate <id>` as "You are": page the next step of the alert's escalation now."""
+    flash(run_command(f"escalate {shlex.quote(alert_id)}", _room(alert_id)).text, f"alert:{alert_id}")
+    return _back(alert_id)
+
+
+@bp.post("/alerts/<alert_id>/resolve")
+def resolve(alert_id: str):
+    """`resolve <id> [reason]` as "You are": the alert is announced resolved, its escalation stops."""
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    reply = run_command(f"resolve {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
+    flash(reply.text, f"alert:{alert_id}")
     return _back(alert_id)
 
 

@@ -7,9 +7,22 @@ scans; suppression.yml's guardrails) belong to their features, which register th
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from router.core.durations import Duration
 from router.engine.schema import NAME, Strict, StrOrList, TimeZone
+
+
+class NotifyRuleSchema(Strict):
+    """One way to reach a person an escalation pages (router/oncall/personal.py)."""
+    after = Duration()                          # from the page; default at once
+    dm = fields.Boolean()
+    webhook = fields.Url(schemes={"http", "https"}, require_tld=False)
+
+    @validates_schema
+    def _one(self, data, **kwargs):
+        if ("webhook" in data) == bool(data.get("dm")):
+            raise ValidationError("each notify rule is either dm: true or webhook: <url>")
 
 
 class PersonSchema(Strict):
@@ -23,6 +36,7 @@ class PersonSchema(Strict):
     tz = TimeZone()
     phone = fields.String()
     jenkins = fields.String()
+    notify = fields.List(fields.Nested(NotifyRuleSchema))    # when an escalation pages them
 
 
 class PeopleFileSchema(Strict):

@@ -19,8 +19,13 @@ for it finds the run moved on and does nothing (a short lock per run keeps the t
 it at the same moment). Every page and stop is kept in the run's history
 (`why`, `GET /api/alerts/<id>/escalation`) and the alert's timeline.
 
-Not built: steps limited to a time interval (e.g. only in business hours) — they wait for the
-time-interval engine; notification rules per person (DM first, then a paging webhook).
+A notify step may say `during: <time interval>` (the rule files' `time_intervals:`): outside it
+the step is skipped (noted in the history, not a page), as is a step whose schedule layer has
+nobody on call right then (a restricted layer's gap, router/oncall/schedule.py).
+
+When a step pages a person (`oncall` or `person`), their people.yml `notify:` rules are scheduled
+too (router/oncall/personal.py: a DM, a webhook, each `after` a while), each its own job that
+does nothing once the run is stopped by an ack, a resolve or a new episode.
 """
 from __future__ import annotations
 
@@ -40,7 +45,7 @@ from router.core.times import from_epoch
 from router.engine import store
 from router.jobs import guard, policy
 from router.jobs.context import Context
-from router.oncall import rota
+from router.oncall import personal, rota
 
 RUNNING = "running"
 LOCK_SECONDS = 30     # a run is moved on by one job or one `escalate` at a time
@@ -67,7 +72,7 @@ def chain_of(data: dict, name: str) -> tuple[list[dict], int]:
         elif "wait" in step:
             out.append({"wait": int(durations.seconds(step["wait"]))})
         else:
-            out.append({"notify": dict(step["notify"])})
+            out.append({"notify": dict(step["notify"]), **({"during": step["during"]} if step.get("during") else {})})
     return out, repeat
 
 
@@ -137,8 +142,18 @@ def page(conn: Redis, config: Config, run: dict, index: int, now: float) -> str:
                                "mention": "", "rooms": [], "what": what})
         brain.put_escalation(conn, run)
         return what
-    signal = brain.load_signal(conn, run["signal_id"]) or _from_state(conn, run)
+    skipped = _outside(conn, config, run["steps"][index], now)
     mention, who, rooms = _whom(conn, config, run, target, now)
+    if not skipped and "oncall" in target and not who:
+        skipped = f"nobody is on call on {target['oncall']} now (outside its layer's during:)"
+    if skipped:
+        what = f"skipped step {index + 1} (round {run['round']}): {skipped}"
+        run["history"].append({"at": from_epoch(now), "step": index + 1, "round": run["round"], "who": "",
+                               "mention": "", "rooms": [], "what": what, "skipped": True})
+        brain.put_escalation(conn, run)
+        _timeline(conn, run, now, "escalation.skipped", what)
+        return what
+    signal = brain.load_signal(conn, run["signal_id"]) or _from_state(conn, run)
     if not rooms:
         raise Permanent("escalate: no room given and the alert was not posted anywhere")
     threads = chat.threads_of(conn, run["fingerprint"])
@@ -165,7 +180,53 @@ def page(conn: Redis, config: Config, run: dict, index: int, now: float) -> str:
                            "mention": mention, "rooms": rooms, "what": what})
     brain.put_escalation(conn, run)
     _timeline(conn, run, now, "escalation.paged", what, who=who)
+    if "oncall" in target or "person" in target:
+        _personal(conn, config, run, index, who, now)
     return f"escalated to {mention or ', '.join(rooms)} (round {run['round']}): " + "; ".join(out)
+
+
+def _outside(conn: Redis, config: Config, step: dict, now: float) -> str:
+    """Why a step limited to a time interval (`during:`) is skipped now ("" when it runs)."""
+    if not step.get("during"):
+        return ""
+    raw = store.current(conn, config.rules_dir, config.rules_poll).data.get("time_intervals")
+    return "" if intervals.holds(raw, step["during"], now) else f"only during {step['during']}, which does not hold now"
+
+
+def _personal(conn: Redis, config: Config, run: dict, index: int, person: str, now: float) -> None:
+    """Schedule the paged person's people.yml `notify:` rules, each at the page + its `after`."""
+    data = store.current(conn, config.rules_dir, config.rules_poll).data
+    for number, rule in enumerate(personal.rules_of(data, person)):
+        job_id = f"{personal.JOB_PREFIX}-{run['id']}-{run['round']}-{index}-{number}"
+        policy.schedule(conn, now + rule["after"], personal_job, run["fingerprint"], run["id"], run["round"],
+                        index, person, number, job_id=job_id,
+                        description=f"notify {person} (rule {number + 1}) for {run['fingerprint']}")
+
+
+def personal_job(fingerprint: str, run_id: str, round_: int, index: int, person: str, number: int) -> str:
+    """RQ job: one of a paged person's notification rules, unless the run was stopped since."""
+    job = get_current_job()
+    return personal_with(job.connection, Config.from_env(), fingerprint, run_id, round_, index, person, number)
+
+
+def personal_with(conn: Redis, config: Config, fingerprint: str, run_id: str, round_: int, index: int,
+                  person: str, number: int) -> str:
+    run = brain.escalation_run(conn, fingerprint, run_id)
+    if run is None:
+        return "not sent: the escalation run is gone"
+    why = stopped_by(conn, run)
+    if why:
+        return f"not sent: {why}"
+    data = store.current(conn, config.rules_dir, config.rules_poll).data
+    rules = personal.rules_of(data, person)
+    if number >= len(rules):
+        return f"not sent: {person}'s notify rules changed since"
+    now = time.time()
+    signal = brain.load_signal(conn, run["signal_id"]) or _from_state(conn, run)
+    key = f"{Context(**run['context']).key}/personal/{round_}/{index}/{person}/{number}"
+    what = personal.deliver(conn, config, data, run, person, rules[number], key, signal, now)
+    _timeline(conn, run, now, "escalation.notified", what, who=person)
+    return what
 
 
 def _muted(conn: Redis, config: Config, run: dict, now: float) -> str:
@@ -303,7 +364,7 @@ def _page_next(conn: Redis, config: Config, run: dict, who: str, now: float) -> 
 def describe(run: dict) -> str:
     """One line: where the run is."""
     name = run.get("policy") or "escalation"
-    pages = len([h for h in run["history"] if h.get("step")])
+    pages = len([h for h in run["history"] if h.get("step") and not h.get("skipped")])
     if run["state"] == RUNNING:
         upcoming = _next_notify(run)
         then = f"; next: {upcoming} at {run['next_at']}" if run.get("next_at") and upcoming else ""

@@ -30,6 +30,8 @@ def feed(schedule: Schedule, now: float, days_ahead: int = DAYS_AHEAD) -> bytes:
     stamp = _utc(now)
     for layer in schedule.layers:
         for shift in shifts(schedule, layer, now - DAYS_BACK * DAY, now + days_ahead * DAY):
+            if not shift.who:      # a restricted layer's gap: no event
+                continue
             event = icalendar.Event()
             event.add("uid", f"{schedule.name}-{layer}-{int(shift.start)}@sparky")
             event.add("dtstamp", stamp)

@@ -61,6 +61,7 @@ def references(data: dict, docs: dict, rulesets: list, known: set[str]) -> list[
             out += _heartbeat_names(ruleset, src)
             out += _schedule_people(ruleset, src, people)
             out += _escalation_targets(ruleset, src, data, people, groups)
+            out += _during_names(ruleset, src, {str(i.get("name")) for i in data.get("time_intervals") or []})
         policies = data.get("escalations") or {}
         for rule in ruleset.rules:
             for action in rule.actions:
@@ -124,6 +125,31 @@ def _escalation_targets(ruleset, src: dict, data: dict, people: set[str], groups
             elif "group" in notify and notify["group"] not in groups:
                 out.append(Problem(ruleset.display, line, f'{where}unknown group "{notify["group"]}"'
                                                          f'{did_you_mean(notify["group"], groups)}'))
+    return out
+
+
+def _during_names(ruleset, src: dict, known: set[str]) -> list[Problem]:
+    """A layer's or an escalation step's `during:` names a time interval some rule file defines."""
+    out = []
+
+    def unknown(line: int, where: str, name: str) -> None:
+        hint = did_you_mean(name, known) or (f" (known: {', '.join(sorted(known))})" if known else
+                                             " (none is defined: add time_intervals: to a rule file)")
+        out.append(Problem(ruleset.display, line, f'{where}during: unknown time interval "{name}"{hint}'))
+
+    raw_schedules = src.get("schedules") or {}
+    for name, spec in (ruleset.extras.get("schedules") or {}).items():
+        raw_layers = (raw_schedules.get(name) or {}).get("layers") or {}
+        for layer, rotation in spec["layers"].items():
+            if rotation.get("during") and rotation["during"] not in known:
+                line = line_of(raw_layers.get(layer) or {}, "during", line_of(raw_layers, layer, ruleset.line))
+                unknown(line, f'schedule "{name}", layer "{layer}": ', rotation["during"])
+    raw_policies = src.get("escalations") or {}
+    for name, steps in (ruleset.extras.get("escalations") or {}).items():
+        for i, step in enumerate(steps):
+            if step.get("during") and step["during"] not in known:
+                line = line_of(raw_policies.get(name), i, line_of(raw_policies, name, ruleset.line))
+                unknown(line, f'escalation "{name}", step {i + 1}: ', step["during"])
     return out
 
 

@@ -28,7 +28,8 @@ class UnknownSchedule(LookupError):
 
 def schedules(data: dict) -> dict[str, Schedule]:
     """Every schedule of the rules data in force (no chat overrides)."""
-    return {name: schedule_of(name, spec) for name, spec in (data.get("schedules") or {}).items()}
+    raw = data.get("time_intervals")
+    return {name: schedule_of(name, spec, raw) for name, spec in (data.get("schedules") or {}).items()}
 
 
 def with_chat_overrides(conn: Redis, schedule: Schedule) -> Schedule:
@@ -77,9 +78,10 @@ def mentions(conn: Redis, data: dict, text: str, at: float) -> str:
 
     def named(first: str, second: str, written: str) -> str:
         try:
-            return "@" + person(conn, data, *target(data, first, second), at)
+            found = person(conn, data, *target(data, first, second), at)
         except UnknownSchedule:
             return written  # `rules check` reports it; a message never fails on it
+        return f"@{found}" if found else ""    # a restricted layer's gap: nobody to mention
 
     text = REFERENCE.sub(lambda m: named(m.group(1) or "", m.group(2) or "", m.group(0)), text)
     return AT_ONCALL.sub(lambda m: named("", "", m.group(0)), text)

@@ -11,6 +11,12 @@ length that is not whole days (`12h`, `36h`) is absolute time from the first han
 handoff time moves by the hour the clocks move. A handoff time that does not exist on a day
 (skipped when clocks go forward) falls an hour later, as zoneinfo reads it.
 
+Restrictions: a layer may say `during: <time interval>` (a name from the rule files'
+`time_intervals:`, router/core/intervals.py). Outside that interval the layer has nobody on call —
+a gap, as a restricted layer in PagerDuty; it does not fall through to another layer (each layer
+is its own target here). The rotation itself goes on counting turns through the gap. An override
+still puts its person on the layer, in the gap too.
+
 Overrides (in oncall.yml for planned ones, in the brain for `oncall override` from chat) put one
 person on a layer for a while; the latest-made override that covers a moment wins.
 
@@ -23,7 +29,7 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from router.core import durations
+from router.core import durations, intervals
 
 DAY = 86400
 NAMED_LENGTHS = {"daily": "1d", "weekly": "1w"}
@@ -37,6 +43,7 @@ class Rotation:
     handoff: dt.time
     zone: ZoneInfo
     length: float                      # seconds
+    during: str = ""                   # a time interval: outside it the layer has nobody
 
     @property
     def days(self) -> int | None:
@@ -90,9 +97,15 @@ class Schedule:
     layers: dict[str, Rotation]
     overrides: tuple[Override, ...] = ()
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    time_intervals: list | None = field(default=None, compare=False)   # the rules' (for `during:`)
 
     def with_overrides(self, more: list[Override] | tuple[Override, ...]) -> "Schedule":
-        return Schedule(self.name, self.layers, self.overrides + tuple(more), self.zone)
+        return Schedule(self.name, self.layers, self.overrides + tuple(more), self.zone, self.time_intervals)
+
+    def off(self, layer: str, at: float) -> bool:
+        """True when `layer` is restricted (`during:`) and its interval does not hold at `at`."""
+        during = self.layers[layer].during
+        return bool(during) and not intervals.holds(self.time_intervals, during, at)
 
 
 @dataclass(frozen=True)
@@ -112,11 +125,12 @@ def rotation_of(data: dict, default_zone: str = "UTC") -> Rotation:
         start = dt.date.fromisoformat(str(start))
     return Rotation(members=tuple(str(m) for m in data["members"]), start=start,
                     handoff=dt.time(hours, minutes), zone=ZoneInfo(str(data.get("zone") or default_zone)),
-                    length=durations.parse(NAMED_LENGTHS.get(length, length)))
+                    length=durations.parse(NAMED_LENGTHS.get(length, length)), during=str(data.get("during") or ""))
 
 
-def schedule_of(name: str, data: dict) -> Schedule:
-    """A `Schedule` from its oncall.yml mapping, with the overrides written in the file."""
+def schedule_of(name: str, data: dict, time_intervals: list | None = None) -> Schedule:
+    """A `Schedule` from its oncall.yml mapping, with the overrides written in the file;
+    `time_intervals` are the rules' (what the layers' `during:` name)."""
     zone = str(data.get("zone") or "UTC")
     layers = {str(layer): rotation_of(spec, zone) for layer, spec in (data.get("layers") or {}).items()}
     overrides = tuple(
@@ -124,7 +138,7 @@ def schedule_of(name: str, data: dict) -> Schedule:
                  start=_moment(o["from"], zone), end=_moment(o["until"], zone), reason=str(o.get("reason", "")),
                  by="oncall.yml", made=-1.0, id=f"file-{i + 1}")
         for i, o in enumerate(data.get("overrides") or []))
-    return Schedule(name=name, layers=layers, overrides=overrides, zone=ZoneInfo(zone))
+    return Schedule(name=name, layers=layers, overrides=overrides, zone=ZoneInfo(zone), time_intervals=time_intervals)
 
 
 def first_layer_of(layers: dict) -> str:
@@ -145,10 +159,13 @@ def _moment(value: object, zone: str) -> float:
 
 
 def who(schedule: Schedule, layer: str, at: float) -> str:
-    """The person on call on `layer` of `schedule` at `at` (epoch seconds)."""
+    """The person on call on `layer` of `schedule` at `at` (epoch seconds); "" in a restricted
+    layer's gap."""
     override = _override(schedule, layer, at)
     if override is not None:
         return override.who
+    if schedule.off(layer, at):
+        return ""
     rotation = schedule.layers[layer]
     return rotation.member(rotation.turn(at)[0])
 
@@ -159,7 +176,8 @@ def _override(schedule: Schedule, layer: str, at: float) -> Override | None:
 
 
 def shifts(schedule: Schedule, layer: str, start: float, end: float) -> list[Shift]:
-    """Who is on call on `layer` from `start` to `end`, as consecutive shifts (overrides applied)."""
+    """Who is on call on `layer` from `start` to `end`, as consecutive shifts (overrides applied;
+    a restricted layer's gaps are shifts with `who` "")."""
     rotation = schedule.layers[layer]
     cuts = {start, end}
     at = start
@@ -170,11 +188,14 @@ def shifts(schedule: Schedule, layer: str, start: float, end: float) -> list[Shi
     for o in schedule.overrides:
         if o.layer == layer:
             cuts.update(t for t in (o.start, o.end) if start < t < end)
+    if rotation.during:
+        cuts.update(t for span in intervals.spans(schedule.time_intervals, rotation.during, start, end) for t in span)
     points = sorted(cuts)
     out: list[Shift] = []
     for begins, ends in zip(points, points[1:]):
         override = _override(schedule, layer, begins)
-        person = override.who if override else rotation.member(rotation.turn(begins)[0])
+        person = (override.who if override else "" if schedule.off(layer, begins)
+                  else rotation.member(rotation.turn(begins)[0]))
         if out and out[-1].who == person and out[-1].override == bool(override):
             out[-1] = Shift(person, out[-1].start, ends, bool(override))
         else:

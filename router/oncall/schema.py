@@ -52,6 +52,7 @@ class RotationSchema(Strict):
     handoff = fields.String(load_default="09:00", validate=CLOCK)
     zone = TimeZone()                           # default: the schedule's
     length = Length(load_default="weekly")
+    during = fields.String(validate=NAME)       # a time interval of the rules: nobody outside it
 
 
 class OverrideSchema(Strict):
@@ -101,11 +102,14 @@ class StepSchema(Strict):
     notify = fields.Nested(NotifySchema)
     wait = Duration()
     repeat = Int(validate=validate.Range(min=0, max=20))
+    during = fields.String(validate=NAME)       # a notify step only while this time interval holds
 
     @validates_schema
     def _one(self, data, **kwargs):
-        if len(data) != 1:
+        if len([k for k in data if k != "during"]) != 1:
             raise ValidationError("each step is one of notify, wait or repeat")
+        if "during" in data and "notify" not in data:
+            raise ValidationError("during: limits a notify step (skipped outside the time interval)")
 
 
 def _steps_valid(steps: list) -> bool:

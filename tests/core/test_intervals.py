@@ -136,3 +136,26 @@ def test_deploy_days_wrap_around_the_week():
     assert intervals.day_set("fri-mon") == {4, 5, 6, 0}
     with pytest.raises(IntervalError):
         intervals.day_set("fri-funday")
+
+
+def test_spans_are_the_local_windows_across_both_clock_changes():
+    """`spans` (restricted on-call layers use it): 09:00-17:00 Berlin on the Mondays after the
+    spring and autumn changes, and a window inside the skipped spring hour starts at the change."""
+    import datetime as _dt
+    from zoneinfo import ZoneInfo as _Zone
+
+    from router.core.intervals import spans
+    berlin = _Zone("Europe/Berlin")
+    raw = [{"name": "office", "time_intervals": [{"times": [{"start_time": "09:00", "end_time": "17:00"}],
+                                                  "weekdays": ["monday"], "location": "Europe/Berlin"}]},
+           {"name": "skipped", "time_intervals": [{"times": [{"start_time": "02:30", "end_time": "04:00"}],
+                                                   "location": "Europe/Berlin"}]}]
+    for day in ("2026-03-30", "2026-10-26"):
+        start = _dt.datetime.fromisoformat(f"{day}T00:00").replace(tzinfo=berlin).timestamp()
+        ((a, b),) = spans(raw, "office", start - 3 * 86400, start + 86400)
+        assert (_dt.datetime.fromtimestamp(a, berlin).strftime("%H:%M"),
+                _dt.datetime.fromtimestamp(b, berlin).strftime("%H:%M")) == ("09:00", "17:00")
+    sunday = _dt.datetime(2026, 3, 29, tzinfo=berlin).timestamp()
+    ((a, b),) = spans(raw, "skipped", sunday, sunday + 86400)
+    assert _dt.datetime.fromtimestamp(a, _dt.timezone.utc).strftime("%H:%M") == "01:00"   # 03:00 CEST, the change
+    assert _dt.datetime.fromtimestamp(b, berlin).strftime("%H:%M %Z") == "04:00 CEST"

@@ -64,7 +64,7 @@ heartbeats:
 """
 
 ONCALL_PERMISSIONS = PERMISSIONS + """\
-  - command: [oncall, escalate, timeline]
+  - command: [oncall, escalate, timeline, approve, deny]
     allow: ["*"]
   - command: resolve
     allow: [oncall]

@@ -135,3 +135,29 @@ def key_response_samples() -> str:
 def key_response_counted(fingerprint: str, episode: str) -> str:
     """Set once per alert episode: a batch evaluated twice counts its resolution once."""
     return f"{PREFIX}oncall:response-counted:{digest(fingerprint + '|' + episode)}"
+
+
+# -- shift swaps: key_oncall_swap(id) is JSON {id, schedule, layer, by, with, date, turns, state,
+# made, decided_by, reason} (router/commands/oncall.py); `approve sw-…` turns one into two overrides.
+SWAP_PREFIX = "sw-"
+SWAP_TTL = 30 * 86400
+
+
+def key_oncall_swap(request_id: str) -> str:
+    return f"{PREFIX}oncall:swap:{request_id}"
+
+
+def key_oncall_swaps() -> str:
+    return f"{PREFIX}oncall:swaps"          # sorted set: id by when it was asked
+
+
+def index_swap(conn: Redis, request_id: str, made: float) -> None:
+    conn.zadd(key_oncall_swaps(), {request_id: made})
+    conn.zremrangebyscore(key_oncall_swaps(), "-inf", made - SWAP_TTL)
+
+
+def oncall_swaps(conn: Redis, limit: int = 100) -> list[dict]:
+    """The swap requests kept (pending, approved, denied), newest first."""
+    ids = [i.decode() if isinstance(i, bytes) else i for i in conn.zrevrange(key_oncall_swaps(), 0, limit - 1)]
+    raws = conn.mget([key_oncall_swap(i) for i in ids]) if ids else []
+    return [json.loads(raw) for raw in raws if raw]

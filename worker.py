@@ -169,11 +169,16 @@ def work_once(conn, args) -> bool:
     job ran, a Sentinel failover); instead of exiting for a supervisor to notice, this process
     starts a fresh loop, which reconnects — through Sentinel, to the new primary — after `main`
     has put back what the broken loop held (router/jobs/recovery.py)."""
+    worker = None
     try:
         worker = WORKER_CLASSES[args.kind](list(QUEUES), connection=conn, maintenance_interval=MAINTENANCE,
                                            worker_ttl=WORKER_TTL)
         worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
     except connections.OUTAGE as exc:
+        if worker is not None and stop_requested(worker):
+            # Asked to stop, and the brain went too (`sparky up` killed: its Redis dies with it):
+            # stopping wins, or this process would start loop after loop with nobody to stop it.
+            return True
         log.warning("brain unreachable (%s); the worker starts again in %ss", type(exc).__name__, OUTAGE_PAUSE)
         return False
     if args.burst or stop_requested(worker):

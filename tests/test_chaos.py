@@ -41,6 +41,7 @@ class Burst:
         self.port, self.tag, self.count, self.patience, self.pace = port, tag, count, patience, pace
         self.accepted: dict[str, list[str]] = {}   # subject → signal ids it was accepted as
         self.answers: Counter = Counter()           # status code (or error name) → how many
+        self.last_refusal = ""                      # the body of the last non-2xx answer, for the report
         self.lock = threading.Lock()
         self.progress = threading.Condition(self.lock)
         self.threads = [threading.Thread(target=self._client, args=(k, clients), daemon=True)
@@ -58,8 +59,11 @@ class Burst:
         try:
             conn.request("POST", "/hooks/generic", body, {"Content-Type": "application/json"})
             response = conn.getresponse()
-            answer = json.loads(response.read() or b"null")
-            return str(response.status), answer.get("signals", []) if response.status < 300 else []
+            raw = response.read()
+            if response.status >= 300:
+                self.last_refusal = raw.decode(errors="replace")[:300]
+                return str(response.status), []
+            return str(response.status), (json.loads(raw or b"null") or {}).get("signals", [])
         except (OSError, http.client.HTTPException, ValueError) as exc:
             return type(exc).__name__, []
         finally:
@@ -105,8 +109,15 @@ def ops_messages(base: str) -> list[dict]:
 def verify(base: str, burst: Burst, timeout: float = 90.0) -> list[dict]:
     """Every accepted signal evaluated and posted to #ops; duplicates printed. The posts."""
     burst.join()
+    if len(burst.accepted) != burst.count:
+        import urllib.request
+        text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        print("\n".join(line for line in text.splitlines() if ("pending" in line or "queue" in line)
+                        and not line.startswith("#")))
+        print(request("GET", f"{base}/readyz"))
     assert len(burst.accepted) == burst.count, (
-        f"{burst.tag}: {burst.count - len(burst.accepted)} alerts never accepted; answers {dict(burst.answers)}")
+        f"{burst.tag}: {burst.count - len(burst.accepted)} alerts never accepted; answers {dict(burst.answers)}; "
+        f"the last refusal: {burst.last_refusal}")
     wanted = burst.ids()
 
     def all_posted():

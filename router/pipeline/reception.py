@@ -118,6 +118,14 @@ def accept(conn: Redis, config: Config, source: str, signals: list[Signal]) -> A
             expiries=[expires_at(s, now, config.resolve_timeout) for s in signals], sweep_margin=sweeps.SWEEP_MARGIN,
             room=room, share=share, replicas=config.redis_ack_replicas, replicas_wait_ms=REPLICAS_WAIT_MS)
     except brain.OverBound as over:
+        # Refused requests store nothing, so none of them takes the drain flag: if the drain job
+        # was lost (a worker's loop broken by a Redis restart mid-drain), nothing would queue
+        # another until a worker's maintenance, a minute on. Each refusal tries instead, once the
+        # lost job's flag has run out (intake.FLAG_TTL).
+        try:
+            intake.kick(conn)
+        except RedisError:
+            pass
         if over.which == "source":
             raise Backpressure(over.held, share, source) from None
         raise Backpressure(over.held + config.max_backlog - room, config.max_backlog) from None

@@ -164,7 +164,10 @@ def maybe_poll(conn: Redis, rules_dir: Path | str, interval: float) -> None:
         return
     lock = brain.key_rules_publish_lock()
     if not conn.set(lock, "1", nx=True, ex=120):
-        return  # another process is checking it; the version shows up in the brain when done
+        # Another process is checking a version — maybe an older one, read mid-write: look again at
+        # the next poll rather than take this signature as handled (a reload went missing so).
+        state["signature"] = None
+        return
     try:
         reload_files(conn, files, display_path(Path(rules_dir)), by="poll")
     finally:

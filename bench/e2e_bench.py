@@ -8,7 +8,8 @@ round by round, and prints the ratio per shape.
 
 Alertmanager (Debian package `prometheus-alertmanager`) runs with group_by ['...'] and
 group_wait 0s, so every alert is its own notification, posted by its webhook receiver to the
-sink. Sparky runs as `sparky up` runs it: gunicorn (2 sync workers) + `python worker.py`
+sink. Sparky runs as `sparky up` runs it: granian (2 processes, 256 threads; `--server gunicorn`
+for the 2 sync workers it ran before) + `python worker.py`
 processes + its Redis (append-only file on); its rules send every critical alert to a chat
 room with `notify`, and Slack is the sink (SLACK_API_URL, SPARKY_SLACK_RATE=0: chat to a fake
 Slack with the rate off, SPEC §4). Both get the same alerts from the same client loop.
@@ -19,7 +20,7 @@ less than wall time), and Sparky's p50/p99 latency from POST to message at --rat
 
 usage: python bench/e2e_bench.py [--n 5000] [--batch 1,64] [--rounds 1] [--workers 2] [--rate 200]
                                  [--seconds 10] [--route chat|webhook] [--floor] [--skip-alertmanager]
-                                 [--profile FILE]
+                                 [--server granian|gunicorn] [--profile FILE]
 """
 from __future__ import annotations
 
@@ -261,9 +262,13 @@ def sparky_running(args, tmp: Path, sink_port: int, sink: str):
     env.update(SPARKY_REDIS_URL=redis.url, SPARKY_RULES_DIR=str(rules), SPARKY_DATA_DIR=str(tmp / "var"),
                SLACK_BOT_TOKEN="xoxb-bench-token", SLACK_API_URL=f"{sink}/api/", SPARKY_SLACK_RATE="0")
     python = sys.executable
-    web = subprocess.Popen([str(Path(python).parent / "gunicorn"), "-w", str(args.web_workers), "-b",
-                            f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
-                           stderr=subprocess.DEVNULL)
+    if args.server == "granian":    # as `sparky up` runs it (router/cli/up.py, docs/production.md)
+        from router.cli.up import web_server
+        command = web_server(port, args.web_workers, 256)
+    else:
+        command = [str(Path(python).parent / "gunicorn"), "-w", str(args.web_workers), "-b",
+                   f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    web = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     workers = []
     for i in range(args.workers):
         cmd = [python, "worker.py"]
@@ -271,7 +276,7 @@ def sparky_running(args, tmp: Path, sink_port: int, sink: str):
             cmd = [python, str(HERE / "profile_worker.py"), args.profile]
         workers.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
-    procs = {"web (gunicorn)": [web], "workers": workers, "redis": [redis.process], "sink": [args.sink_proc]}
+    procs = {f"web ({args.server})": [web], "workers": workers, "redis": [redis.process], "sink": [args.sink_proc]}
     try:
         wait_up(f"http://127.0.0.1:{port}/readyz")
         time.sleep(1.0)  # workers up
@@ -372,6 +377,8 @@ def main() -> None:
                         help="floods of each, alternating Alertmanager and Sparky; the median ratio is the result")
     parser.add_argument("--workers", type=int, default=2, help="python worker.py processes")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="Sparky's web server: granian as `sparky up` runs it, or gunicorn sync (before)")
     parser.add_argument("--rate", type=float, default=200, help="alerts/s for the latency run")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency run")
     parser.add_argument("--skip-alertmanager", action="store_true")

@@ -39,6 +39,26 @@ def _resolve(ctx: Context, tokens: list[str]) -> tuple[list[dict], str, str]:
     return [], tokens[0], " ".join(tokens[1:])
 
 
+def one_alert(ctx: Context, args: str, verb: str) -> tuple[dict, str]:
+    """The one firing alert `args` starts with, once the asker may act on its `env`, and the rest
+    (a reason, "because" dropped); UsageError names none, or the several it could be."""
+    tokens = words(args)
+    if not tokens:
+        raise UsageError(f"{verb.capitalize()} which alert? `alerts` lists them with their ids.")
+    found, ref, rest = _resolve(ctx, tokens)
+    if not found:
+        raise UsageError(f"No alert `{ref[:60]}` is known. `alerts` lists the firing ones with their ids.")
+    if len(found) > 1:
+        ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
+        raise UsageError(f"`{ref}` could be several alerts: {ids}. Use one id.")
+    alert = found[0]
+    env = (alert.get("labels") or {}).get("env", "")
+    ctx.authorize(env=[env] if env else [])
+    if rest.lower().startswith("because "):
+        rest = rest[len("because "):]
+    return alert, rest
+
+
 @command("ack", public=True)
 def ack(ctx: Context, args: str) -> Reply:
     """Acknowledge an alert: escalation and repeats stop until it changes state.
@@ -52,20 +72,7 @@ def ack(ctx: Context, args: str) -> Reply:
       ack 3f9a2c1 looking into it
       ack web-01/HTTP restarting nginx
     """
-    tokens = words(args)
-    if not tokens:
-        raise UsageError("Ack which alert? `alerts` lists them with their ids.")
-    found, ref, reason = _resolve(ctx, tokens)
-    if reason.lower().startswith("because "):
-        reason = reason[len("because "):]
-    if not found:
-        raise UsageError(f"No alert `{ref[:60]}` is known. `alerts` lists the firing ones with their ids.")
-    if len(found) > 1:
-        ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
-        raise UsageError(f"`{ref}` could be several alerts: {ids}. Use one id.")
-    alert = found[0]
-    env = (alert.get("labels") or {}).get("env", "")
-    ctx.authorize(env=[env] if env else [])
+    alert, reason = one_alert(ctx, args, "ack")
     if alert.get("status") not in ("firing", "flapping"):
         return Reply(f"{name_of(alert)} is {alert.get('status') or 'not firing'}: there is nothing to ack.")
     done = ctx.conn.eval(ACK, 1, brain.key_alert(alert["fingerprint"]), alert.get("firing_since", ""),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from router.alerts import lookup
 from router.alerts.lines import name_of
-from router.commands.ack import _resolve as find_alert
+from router.commands.ack import one_alert
 from router.commands.context import Context
 from router.commands.declare import Reply, UsageError, command
 from router.commands.parse import words
@@ -22,24 +22,6 @@ from router.oncall import escalation, timeline
 from router.pipeline import reception
 
 MAX_LINES = 30   # of a timeline in chat; the API has all of it
-
-
-def _one_alert(ctx: Context, args: str, verb: str) -> tuple[dict, str]:
-    tokens = words(args)
-    if not tokens:
-        raise UsageError(f"{verb.capitalize()} which alert? `alerts` lists them with their ids.")
-    found, ref, rest = find_alert(ctx, tokens)
-    if not found:
-        raise UsageError(f"No alert `{ref[:60]}` is known. `alerts` lists the firing ones with their ids.")
-    if len(found) > 1:
-        ids = ", ".join(f"`{a['id']}` {name_of(a)}" for a in found[:5])
-        raise UsageError(f"`{ref}` could be several alerts: {ids}. Use one id.")
-    alert = found[0]
-    env = (alert.get("labels") or {}).get("env", "")
-    ctx.authorize(env=[env] if env else [])
-    if rest.lower().startswith("because "):
-        rest = rest[len("because "):]
-    return alert, rest
 
 
 @command("escalate", public=True)
@@ -54,7 +36,7 @@ def escalate(ctx: Context, args: str) -> Reply:
     Examples:
       escalate 3f9a2c1
     """
-    alert, _ = _one_alert(ctx, args, "escalate")
+    alert, _ = one_alert(ctx, args, "escalate")
     if alert.get("status") not in ("firing", "flapping"):
         return Reply(f"{name_of(alert)} is {alert.get('status') or 'not firing'}: there is nothing to escalate.")
     done, busy = escalation.escalate_now(ctx.conn, ctx.config, alert["fingerprint"], ctx.who.name, ctx.now)
@@ -82,7 +64,7 @@ def resolve(ctx: Context, args: str) -> Reply:
     Examples:
       resolve 3f9a2c1 fixed by restarting nginx
     """
-    alert, reason = _one_alert(ctx, args, "resolve")
+    alert, reason = one_alert(ctx, args, "resolve")
     if alert.get("status") not in ("firing", "flapping"):
         return Reply(f"{name_of(alert)} is {alert.get('status') or 'not firing'} already.")
     fingerprint = alert["fingerprint"]

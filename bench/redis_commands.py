@@ -38,24 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from e2e_bench import ROUTES, RULES  # noqa: E402  the same rules and routes as the end-to-end bench
 from redis.connection import Connection  # noqa: E402
 
 from router.core.embedded import EmbeddedRedis  # noqa: E402
-
-RULES = """\
-ruleset: routing
-version: 1
-rules:
-  - name: critical
-    when: {kind: alert, severity: critical}
-    then:
-      - %s
-  - name: everything-else
-    when: {}
-    then:
-      - drop: {reason: "not critical"}
-"""
-ROUTES = {"chat": 'notify: {room: "#bench"}', "webhook": 'webhook: {url: "http://127.0.0.1:%d/hook"}'}
 
 SENDS = Counter()
 WHERE = Counter()   # --where: round trips by the Sparky function that made them

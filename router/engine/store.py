@@ -140,6 +140,12 @@ def _remember(rules: Rules) -> Rules:
     return rules
 
 
+# Seconds the poll's publish lock is held at most. It only spares other processes a duplicate check
+# (publishing one version twice is harmless); a check takes ~0.5–2 s. A process killed while
+# holding it stopped every reload by poll for the lock's life — 120 s, seen in tests/test_chaos.py.
+PUBLISH_LOCK_TTL = 10
+
+
 def maybe_poll(conn: Redis, rules_dir: Path | str, interval: float) -> None:
     """Reload when the rules dir changed since this process last looked (rate-limited)."""
     if interval <= 0:
@@ -163,7 +169,7 @@ def maybe_poll(conn: Redis, rules_dir: Path | str, interval: float) -> None:
         conn.delete(brain.key_rules_problems())
         return
     lock = brain.key_rules_publish_lock()
-    if not conn.set(lock, "1", nx=True, ex=120):
+    if not conn.set(lock, "1", nx=True, ex=PUBLISH_LOCK_TTL):
         # Another process is checking a version — maybe an older one, read mid-write: look again at
         # the next poll rather than take this signature as handled (a reload went missing so).
         state["signature"] = None

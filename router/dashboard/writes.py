@@ -173,13 +173,18 @@ def _reason(words: str) -> str:
     return " ".join(shlex.quote(w) for w in words.split())
 
 
+def _with_reason(verb: str, alert_id: str):
+    """`<verb> <id> [reason]` as "You are", the answer flashed on the alert's row."""
+    reason = _field("reason", REASON_LIMIT, "Reason")
+    reply = run_command(f"{verb} {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
+    flash(reply.text, f"alert:{alert_id}")
+    return _back(alert_id)
+
+
 @bp.post("/alerts/<alert_id>/ack")
 def ack(alert_id: str):
     """`ack <id> [reason]` as "You are"."""
-    reason = _field("reason", REASON_LIMIT, "Reason")
-    reply = run_command(f"ack {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
-    flash(reply.text, f"alert:{alert_id}")
-    return _back(alert_id)
+    return _with_reason("ack", alert_id)
 
 
 @bp.post("/alerts/<alert_id>/snooze")
@@ -208,10 +213,7 @@ def escalate(alert_id: str):
 @bp.post("/alerts/<alert_id>/resolve")
 def resolve(alert_id: str):
     """`resolve <id> [reason]` as "You are": the alert is announced resolved, its escalation stops."""
-    reason = _field("reason", REASON_LIMIT, "Reason")
-    reply = run_command(f"resolve {shlex.quote(alert_id)} {_reason(reason)}".strip(), _room(alert_id))
-    flash(reply.text, f"alert:{alert_id}")
-    return _back(alert_id)
+    return _with_reason("resolve", alert_id)
 
 
 @bp.post("/snoozes/<snooze_id>/end")

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from router import api, dashboard
 from router.api import selfalert
 from router.api.errors import error_answer
+from router.api.lane import HookLane
 from router.assembly import assemble
 from router.core import connections, embedded
 from router.core.config import Config
@@ -73,6 +74,7 @@ def create_app(config: Config | None = None, registry: Registry | None = None, w
     app.register_blueprint(hooks.blueprint(registry))   # a path per registered source
     api.init_app(app)                         # the JSON API (router/api/), one blueprint per resource
     dashboard.init_app(app)                   # the pages at / (router/dashboard/), HTML with its own errors
+    app.wsgi_app = HookLane(app, registry)    # the hooks' POSTs, answered before Flask's machinery
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

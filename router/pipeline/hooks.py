@@ -1,14 +1,19 @@
-"""The front door: every endpoint a source posts to (SPEC §3). The only reader of `request`.
+"""The front door: every endpoint a source posts to (SPEC §3).
 
 Order for each request: size → authenticity on the raw bytes → decode + validate → store and
 queue (reception.accept) → 202. Anything refused is answered with a JSON error naming the
 problem and kept in the dead-letter list; an unreachable brain is a 503 with Retry-After.
+
+`receive` reads an `Incoming` (body stream, headers, query) and returns an `Answer`, knowing no
+web framework: the POSTs are served by the WSGI lane in front of Flask (router/api/lane.py: a
+Flask request costs more than the rest of a one-alert POST, bench/RESULTS.md); the blueprint
+below keeps the routes for /openapi.json, the other methods' 405, and any app without the lane.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
@@ -55,77 +60,83 @@ def endpoints(registry: Registry) -> dict[str, Endpoint]:
     return found
 
 
-def _sparky():
-    return current_app.extensions["sparky"]
+@dataclass
+class Answer:
+    """What a hook answers, whoever serves it: the Flask view below, or the WSGI lane that takes
+    the hooks' POSTs before Flask (router/api/lane.py). `body` is JSON; None is an empty text body."""
+
+    status: int
+    body: object = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def _read_body(limit: int) -> bytes:
-    """At most limit+1 bytes, so an oversize body is detected without reading all of it."""
-    return request.stream.read(limit + 1)
+@dataclass(frozen=True)
+class Incoming:
+    """The parts of a request a hook reads: the body stream, headers and query arguments."""
+
+    stream: object        # .read(n)
+    headers: Mapping[str, str]
+    args: Mapping[str, str]
 
 
-def _authenticate(endpoint: Endpoint, raw: bytes) -> None:
-    config = _sparky().config
+def _authenticate(config, endpoint: Endpoint, incoming: Incoming, raw: bytes) -> None:
     auth = endpoint.adapter.AUTH
     if auth == "github":
         if config.github_webhook_secret:
-            github.verify(raw, request.headers, config.github_webhook_secret)
+            github.verify(raw, incoming.headers, config.github_webhook_secret)
     elif auth == "slack":
         if config.slack_signing_secret:
-            slack.verify(raw, request.headers, config.slack_signing_secret, config.clock())
+            slack.verify(raw, incoming.headers, config.slack_signing_secret, config.clock())
     else:
-        common.check_token(request.headers, request.args, config.hook_tokens)
+        common.check_token(incoming.headers, incoming.args, config.hook_tokens)
 
 
-def _refuse(path: str, raw: bytes, status: int, reason: str, source: str) -> Response:
+def _refuse(sparky, path: str, incoming: Incoming, raw: bytes, status: int, reason: str, source: str) -> Answer:
     """Answer a refusal as JSON and keep the request in the dead-letter list."""
-    letter = deadletter.letter(path, status, reason, request.headers, request.args, raw)
+    letter = deadletter.letter(path, status, reason, incoming.headers, incoming.args, raw)
     try:
-        brain.push_dead_letter(_sparky().conn, letter)
-        metrics.count(_sparky().conn, "sparky_signals_received", source=source,
-                      outcome=f"refused_{status}")
+        brain.push_dead_letter(sparky.conn, letter)
+        metrics.count(sparky.conn, "sparky_signals_received", source=source, outcome=f"refused_{status}")
     except RedisError as exc:
         if not is_outage(exc):
             raise
-        _sparky().outage.report(exc, f"{path} (dead letter {letter['id']} not recorded)")
-    response = jsonify(error=reason, status=status, dead_letter=letter["id"])
-    response.status_code = status
-    return response
+        sparky.outage.report(exc, f"{path} (dead letter {letter['id']} not recorded)")
+    return Answer(status, {"error": reason, "status": status, "dead_letter": letter["id"]})
 
 
-def _unavailable(reason: str, retry_after: str) -> Response:
-    response = jsonify(error=reason, status=503)
-    response.status_code = 503
-    response.headers["Retry-After"] = retry_after
-    return response
+def _unavailable(reason: str, retry_after: str) -> Answer:
+    return Answer(503, {"error": reason, "status": 503}, {"Retry-After": retry_after})
 
 
-def receive(path: str, endpoint: Endpoint) -> Response:
-    config = _sparky().config
-    raw = _read_body(config.max_body)
+def receive(sparky, path: str, endpoint: Endpoint, incoming: Incoming) -> Answer:
+    config = sparky.config
+    # At most limit+1 bytes, so an oversize body is detected without reading all of it.
+    raw = incoming.stream.read(config.max_body + 1)
+    source = endpoint.adapter.NAME
     if len(raw) > config.max_body:
-        return _refuse(path, raw, 413, f"body larger than SPARKY_MAX_BODY ({config.max_body} bytes)",
-                       endpoint.adapter.NAME)
+        return _refuse(sparky, path, incoming, raw, 413,
+                       f"body larger than SPARKY_MAX_BODY ({config.max_body} bytes)", source)
     try:
-        _authenticate(endpoint, raw)
-        payload = endpoint.load(raw, request.headers)
+        _authenticate(config, endpoint, incoming, raw)
+        payload = endpoint.load(raw, incoming.headers)
         if endpoint.slack and (challenge := slack.challenge(payload)) is not None:
-            return jsonify(challenge=challenge)
-        signals = endpoint.parse(payload, request.headers)
+            return Answer(200, {"challenge": challenge})
+        signals = endpoint.parse(payload, incoming.headers)
     except Refused as refused:
-        return _refuse(path, raw, refused.status, refused.reason, endpoint.adapter.NAME)
+        return _refuse(sparky, path, incoming, raw, refused.status, refused.reason, source)
     except Exception:  # an adapter bug must not become a 500 for the sender, nor lose the body
         log.exception("adapter for %s failed on a request; kept as a dead letter", path)
-        return _refuse(path, raw, 400, "payload could not be interpreted; kept in the dead-letter list",
-                       endpoint.adapter.NAME)
+        return _refuse(sparky, path, incoming, raw, 400,
+                       "payload could not be interpreted; kept in the dead-letter list", source)
     if (cap := signal_cap(config)) and len(signals) > cap[0]:
         # One request must not take the whole backlog (SPARKY_MAX_BACKLOG counts signals): refused
         # whole, kept, and the sender told the cap so it can split (Prometheus sends 64 at most).
-        return _refuse(path, raw, 413, f"request carries {len(signals)} signals, over {cap[1]} "
-                                       f"({cap[0]}); send at most {cap[0]} per request", endpoint.adapter.NAME)
+        return _refuse(sparky, path, incoming, raw, 413, f"request carries {len(signals)} signals, over "
+                                                         f"{cap[1]} ({cap[0]}); send at most {cap[0]} per request",
+                       source)
 
     try:
-        result = accept(_sparky().conn, config, endpoint.adapter.NAME, signals)
+        result = accept(sparky.conn, config, source, signals)
     except Backpressure as busy:
         return _unavailable(str(busy), RETRY_AFTER_BUSY)
     except NotReplicated as unconfirmed:
@@ -133,19 +144,25 @@ def receive(path: str, endpoint: Endpoint) -> Response:
         return _unavailable(str(unconfirmed), RETRY_AFTER_DOWN)
     except RedisError as exc:
         if not is_outage(exc):
-            raise     # our bug: the app's handler logs it with its traceback (a 500)
-        _sparky().outage.report(exc, path)
+            raise     # our bug: answered 500, logged with its traceback
+        sparky.outage.report(exc, path)
         return _unavailable("brain (Redis) unreachable; retry later", RETRY_AFTER_DOWN)
 
     if endpoint.slack:
         # Slack shows a slash command's response body to the user; the answer comes later
         # from the worker, so acknowledge with an empty 200.
-        response = Response(status=200, mimetype="text/plain") if path != "/slack/events" \
-            else jsonify(result.answer())
-        response.headers["X-Sparky-Signals"] = ",".join(result.ids)
-        return response
-    response = jsonify(result.answer())
-    response.status_code = endpoint.ok_status
+        signals_header = {"X-Sparky-Signals": ",".join(result.ids)}
+        if path != "/slack/events":
+            return Answer(200, None, signals_header)
+        return Answer(200, result.answer(), signals_header)
+    return Answer(endpoint.ok_status, result.answer())
+
+
+def _flask_response(answer: Answer) -> Response:
+    response = Response(status=answer.status, mimetype="text/plain") if answer.body is None \
+        else jsonify(answer.body)
+    response.status_code = answer.status
+    response.headers.update(answer.headers)
     return response
 
 
@@ -154,7 +171,8 @@ def blueprint(registry: Registry) -> Blueprint:
     bp = Blueprint("hooks", __name__)
     for path, endpoint in endpoints(registry).items():
         def view(path=path, endpoint=endpoint):
-            return receive(path, endpoint)
+            incoming = Incoming(request.stream, request.headers, request.args)
+            return _flask_response(receive(current_app.extensions["sparky"], path, endpoint, incoming))
 
         # The adapter's docstring summarises the endpoint in /openapi.json.
         view.__doc__ = endpoint.adapter.__doc__

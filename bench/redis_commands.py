@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from e2e_bench import ROUTES, RULES  # noqa: E402  the same rules and routes as the end-to-end bench
 from redis.connection import Connection  # noqa: E402
 
+from router.core import connections  # noqa: E402
 from router.core.embedded import EmbeddedRedis  # noqa: E402
 
 SENDS = Counter()
@@ -138,7 +139,7 @@ def main() -> None:
         assemble()
         app = create_app()
         client = app.test_client()
-        conn = Redis.from_url(server.url)
+        conn = connections.connect(server.url)   # as worker.py connects
 
         class Worker(SimpleWorker):
             jobs = 0

@@ -32,6 +32,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from router.core.outage import OUTAGE_ERRORS, is_outage  # noqa: F401  (re-exported)
+from router.core.packing import PACKER
 
 SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}   # scheme → TLS
 DEFAULT_SENTINEL_PORT = 26379
@@ -139,7 +140,7 @@ def connect(url: str, *, socket_timeout: float | None = None, socket_connect_tim
     if not is_sentinel(url):
         return Redis.from_url(url, socket_timeout=socket_timeout,
                               socket_connect_timeout=socket_connect_timeout,
-                              health_check_interval=health_check_interval)
+                              health_check_interval=health_check_interval, command_packer=PACKER)
     address = parse_sentinel_url(url)
     base, cap, attempts = FAILOVER_RETRY
     sentinel_kwargs = {"socket_timeout": socket_connect_timeout or 1.0,
@@ -150,7 +151,7 @@ def connect(url: str, *, socket_timeout: float | None = None, socket_connect_tim
     return sentinel.master_for(
         address.service, redis_class=Redis, db=address.db,
         username=address.username, password=address.password, ssl=address.ssl,
-        socket_timeout=socket_timeout,
+        socket_timeout=socket_timeout, command_packer=PACKER,
         socket_connect_timeout=socket_connect_timeout, health_check_interval=health_check_interval,
         # ReadOnlyError and MasterNotFoundError reach the retry as ConnectionErrors (redis-py's
         # SentinelManagedConnection turns a demoted primary's refusal into one).

@@ -236,7 +236,7 @@ def main() -> None:
     sink_port = free_port()
     sink = f"http://127.0.0.1:{sink_port}"
     args.sink_proc = subprocess.Popen([sys.executable, str(HERE / "sink.py"), str(sink_port)])
-    print(f"storm: {args.n} alerts of one group, {args.batch} per POST over {args.seconds:.0f}s; "
+    print(f"storm: {args.n} alerts of one group, {args.batch} per POST over {args.seconds:g}s; "
           f"group wait {args.wait}s, interval {INTERVAL}s")
     try:
         wait_up(f"{sink}/_stats")

@@ -90,6 +90,7 @@ class Client:
     def __init__(self, port: int):
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.retry_after: str | None = None
 
     def post(self, path: str, body: object) -> int:
         data = json.dumps(body).encode()
@@ -98,6 +99,7 @@ class Client:
                 self.conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
                 response = self.conn.getresponse()
                 response.read()
+                self.retry_after = response.getheader("Retry-After")   # a 503's, for a retrying caller
                 if response.getheader("Connection", "").lower() == "close":
                     self.conn.close()
                 return response.status
@@ -250,17 +252,24 @@ receivers:
 
 
 @contextlib.contextmanager
-def sparky_running(args, tmp: Path, sink_port: int, sink: str):
-    """Sparky as `sparky up` runs it, for the length of the block: yields (port, processes)."""
+def sparky_running(args, tmp: Path, sink_port: int, sink: str, rules_text: str | None = None,
+                   extra_env: dict[str, str] | None = None):
+    """Sparky as `sparky up` runs it, for the length of the block: yields (port, processes).
+    `rules_text`: its routing.yml (default: RULES with --route); `extra_env`: more settings.
+    Sets `args.redis_url`, for a benchmark that reads the brain (the backlog) while it runs."""
     redis = EmbeddedRedis(tmp / "redis", appendonly=True, port=free_port()).start()
+    args.redis_url = redis.url
     rules = tmp / "rules"
     rules.mkdir()
-    route = ROUTES[args.route] % sink_port if args.route == "webhook" else ROUTES[args.route]
-    (rules / "routing.yml").write_text(RULES % route)
+    if rules_text is None:
+        route = ROUTES[args.route] % sink_port if args.route == "webhook" else ROUTES[args.route]
+        rules_text = RULES % route
+    (rules / "routing.yml").write_text(rules_text)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKY_", "SLACK_", "GITHUB_"))}
     env.update(SPARKY_REDIS_URL=redis.url, SPARKY_RULES_DIR=str(rules), SPARKY_DATA_DIR=str(tmp / "var"),
                SLACK_BOT_TOKEN="xoxb-bench-token", SLACK_API_URL=f"{sink}/api/", SPARKY_SLACK_RATE="0")
+    env.update(extra_env or {})
     python = sys.executable
     if args.server == "granian":    # as `sparky up` runs it (router/cli/up.py, docs/production.md)
         from router.cli.up import web_server

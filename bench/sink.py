@@ -8,7 +8,10 @@ on, a client that keeps the connection alive waits for its own delayed ACK (40 m
 body comes — a stall no real chat service or receiver adds.
 
 GET /_stats returns {"requests": n, "alerts": m, "paths": {...}, "bodies": [...last 50...]};
-GET /_arrivals returns {"<seq>": epoch seconds of its first arrival}; GET /_reset clears both.
+GET /_arrivals returns {"<seq>": epoch seconds of its first arrival}; GET /_messages returns one
+small record per request, every request: {"t": arrival, "path", "alerts", "firing": N of the
+first `FIRING:N` in the body (a grouped message's count: Sparky's group and Alertmanager's Slack
+title both write it) or null}; GET /_reset clears all three.
 
 usage: python bench/sink.py [PORT]
 """
@@ -22,7 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 STATS = {"requests": 0, "alerts": 0, "bodies": [], "paths": {}}
 ARRIVALS: dict[str, float] = {}
+MESSAGES: list[dict] = []
 SEQ = re.compile(rb"seq=(\d+)")
+FIRING = re.compile(rb"FIRING:(\d+)")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -47,10 +52,14 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/_arrivals"):
             with LOCK:
                 self._reply(200, ARRIVALS)
+        elif self.path.startswith("/_messages"):
+            with LOCK:
+                self._reply(200, MESSAGES)
         elif self.path.startswith("/_reset"):
             with LOCK:
                 STATS.update(requests=0, alerts=0, bodies=[], paths={})
                 ARRIVALS.clear()
+                MESSAGES.clear()
             self._reply(200, {"ok": True})
         else:
             self._reply(404, {"ok": False})
@@ -66,6 +75,7 @@ class Handler(BaseHTTPRequestHandler):
             body = {"unparsed": raw[:200].decode(errors="replace")}
         alerts = len(body.get("alerts", [])) if isinstance(body, dict) else 0
         seqs = dict.fromkeys(m.decode() for m in SEQ.findall(raw))
+        firing = FIRING.search(raw)
         with LOCK:
             STATS["requests"] += 1
             STATS["alerts"] += alerts or 1
@@ -73,6 +83,8 @@ class Handler(BaseHTTPRequestHandler):
             STATS["bodies"] = (STATS["bodies"] + [{"path": self.path, "body": body}])[-50:]
             for seq in seqs:
                 ARRIVALS.setdefault(seq, now)
+            MESSAGES.append({"t": now, "path": self.path, "alerts": alerts,
+                             "firing": int(firing.group(1)) if firing else None})
         # Slack Web API style answer, good enough for slack_sdk.WebClient
         self._reply(200, {"ok": True, "channel": "C000", "ts": "1700000000.000100"})
 

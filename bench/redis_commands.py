@@ -129,7 +129,6 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
 
-        from redis import Redis
         from rq import SimpleWorker
 
         from router.app import create_app

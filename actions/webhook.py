@@ -128,7 +128,8 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
         except (urllib3.exceptions.HTTPError, OSError):
             raise Retryable(f"{shown}: ConnectionError") from None
         status, retry_header = response.status, response.headers.get("Retry-After")
-    failure = classify(status, f"{shown}: HTTP {status}", wait=retry_after(retry_header))
+    failure = classify(status, f"{shown}: HTTP {status}",
+                       wait=retry_after(retry_header) if status >= 400 else None)
     if failure is not None:
         raise failure
     return f"{shown}: HTTP {status}"

@@ -20,6 +20,7 @@ where `ctx` (context.Context) says which decision it carries out, and its parame
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import Counter
@@ -101,6 +102,11 @@ def run_action(signal_id: str, ruleset: str, rule: str, index: int, action: str,
 
 
 _schemas: dict[str, object] = {}
+# Checked parameters by (action, parameters as JSON): a rule's action has the same parameters for
+# every alert it routes, and its schema's load cost more than the rest of a webhook's Python
+# (bench/RESULTS.md). Loading is deterministic (defaults are constants); bounded, as rules change.
+_checked: dict[tuple[str, str], dict] = {}
+CHECKED_CAP = 1024
 
 
 def load_params(action: str, action_params: dict | None) -> dict:
@@ -108,15 +114,26 @@ def load_params(action: str, action_params: dict | None) -> dict:
     known = assembled().actions.get(action)
     if known is None:
         return dict(action_params or {})
+    try:
+        memo = (action, json.dumps(action_params or {}, sort_keys=True))
+    except (TypeError, ValueError):
+        memo = None
+    if memo is not None and (checked := _checked.get(memo)) is not None:
+        return copy.deepcopy(checked)   # an action may change what it was given; the memo stays
     schema = _schemas.get(action)
     if schema is None:
         schema = _schemas[action] = known.params()
     try:
-        return schema.load(action_params or {})
+        checked = schema.load(action_params or {})
     except ValidationError as exc:
         problems = "; ".join(f'parameter "{k}": {" ".join(map(str, v)) if isinstance(v, list) else v}'
                              for k, v in sorted(exc.messages.items()))
         raise Permanent(f"{action}: {problems}") from None
+    if memo is not None:
+        if len(_checked) >= CHECKED_CAP:
+            _checked.clear()
+        _checked[memo] = copy.deepcopy(checked)
+    return checked
 
 
 def run_actions(items: list[list]) -> str:

@@ -120,3 +120,16 @@ def test_templates_fill_fields_and_never_raise(template, expected):
     if "kubernetes" in template:
         signal["labels"] = {"app.kubernetes.io/name": "api"}
     assert render(template, signal) == expected
+
+
+def test_checked_parameters_are_remembered_but_never_shared():
+    params = {"url": "http://127.0.0.1:9/hook", "headers": {"X-Team": "ops"}}
+    first = runner.load_params("webhook", params)
+    assert first["method"] == "POST" and first["headers"] == {"X-Team": "ops"}
+    first["headers"]["X-Team"] = "changed by an action"
+    again = runner.load_params("webhook", params)
+    assert again == {**first, "headers": {"X-Team": "ops"}}
+    # Refused parameters are refused every time, never remembered as good.
+    for _ in range(2):
+        with pytest.raises(runner.Permanent, match='parameter "method"'):
+            runner.load_params("webhook", {**params, "method": "GET"})

@@ -37,9 +37,12 @@ from router.pipeline import quarantine
 BATCH = 500          # signals evaluated per engine call
 FLAG_TTL = 15        # seconds a drain job may go without progress before another may start
 RUN_BUDGET = 30.0    # seconds one drain job works before handing over to a fresh job
-# When fewer than GATHER_BELOW signals are pending, wait GATHER seconds once for more: every batch
-# pays fixed costs (an engine session, a WATCH/MULTI commit, an RQ job for its actions), so under a
-# steady trickle one-signal batches cost several times more CPU per signal than batches of 50.
+# When fewer than GATHER_BELOW signals are pending, wait for more until the oldest of them has
+# waited GATHER seconds since it was received: every batch pays fixed costs (an engine session, a
+# WATCH/MULTI commit, an RQ job for its actions), so under a steady trickle one-signal batches cost
+# several times more CPU per signal than batches of 50. Counted from the oldest's receipt, not from
+# the end of the last batch: what arrived while a batch was evaluated has waited already, and a
+# fixed pause before every batch added its whole length to every alert's latency (bench/RESULTS.md).
 GATHER_BELOW = 50
 GATHER = 0.025
 
@@ -92,16 +95,31 @@ def evaluate(conn: Redis, signal_ids: list[str]) -> int:
     return registry.evaluator(conn, signal_ids)
 
 
+def gather_pause(oldest: float, now: float) -> float:
+    """How long to wait for more signals when few are pending: until the oldest, received at
+    `oldest`, has waited GATHER. Receipt times are the web processes' clocks: one skewed against
+    this worker's only moves the pause within [0, GATHER]."""
+    return min(GATHER, max(0.0, oldest + GATHER - now))
+
+
+def _pending_ids(conn: Redis, batch: int) -> tuple[list[str], float]:
+    """The first `batch` pending ids, oldest first, and the oldest's receipt time (epoch; 0 if none)."""
+    found = conn.zrange(brain.key_pending(), 0, batch - 1, withscores=True)
+    return [i.decode() for i, _ in found], (found[0][1] if found else 0.0)
+
+
 def drain_with(conn: Redis, batch: int = BATCH, budget: float = RUN_BUDGET) -> int:
     flag = brain.key_drain_flag()
     conn.set(flag, "1", ex=FLAG_TTL)  # a retried or kicked job re-takes the flag
     deadline = time.monotonic() + budget
     done = 0
     while True:
-        ids = [i.decode() for i in conn.zrange(brain.key_pending(), 0, batch - 1)]
+        ids, oldest = _pending_ids(conn, batch)
         if 0 < len(ids) < min(GATHER_BELOW, batch) and GATHER:
-            time.sleep(GATHER)
-            ids = [i.decode() for i in conn.zrange(brain.key_pending(), 0, batch - 1)]
+            pause = gather_pause(oldest, time.time())
+            if pause:
+                time.sleep(pause)
+                ids, _ = _pending_ids(conn, batch)
         if not ids:
             # Hand the flag back, then look once more: a signal added between the ZRANGE and the
             # DEL found the flag taken and enqueued nothing, so it is ours to take.

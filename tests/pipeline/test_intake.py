@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from router.core import brain
 from router.jobs.queues import EVAL_QUEUE
 from router.pipeline import intake
@@ -79,3 +81,12 @@ def test_backlog_counts_actions_one_by_one(redis):
     pipe.execute()
     redis.zadd(brain.key_pending(), {"s1": 1.0, "s2": 2.0})
     assert intake.backlog(redis) == 2 + 57
+
+
+def test_a_trickle_waits_for_company_only_until_its_oldest_has_waited_gather():
+    now = 1_000_000.0
+    g = intake.GATHER
+    assert intake.gather_pause(now, now) == g                      # just arrived: wait the whole time
+    assert intake.gather_pause(now - g / 2, now) == pytest.approx(g / 2)   # arrived during a batch: the rest
+    assert intake.gather_pause(now - 10 * g, now) == 0.0           # waited long enough: no pause at all
+    assert intake.gather_pause(now + 60, now) == g                 # a web clock ahead: never more than GATHER

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import http.client
-import json
 import os
 import threading
 import urllib.request
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 from redis import Redis
 
-from router.core import brain
+from router.core import brain, fastjson
 from router.core.config import Config
 from router.core.keepalive import Connections
 from router.core.outcomes import Retryable, classify, retry_after
@@ -91,7 +90,7 @@ def decision_of(conn: Redis, ctx: Context) -> dict:
     raw = ctx.decision if ctx.decision is not None else conn.get(brain.key_decision(ctx.signal_id))
     if raw:
         try:
-            stored = json.loads(raw)
+            stored = fastjson.loads(raw)
             decision["rules_version"] = stored.get("rules_version")
             decision["evaluated_at"] = stored.get("evaluated_at")
         except (ValueError, AttributeError):
@@ -107,7 +106,7 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     sent_headers = {"User-Agent": USER_AGENT, "Idempotency-Key": brain.digest(ctx.key, 40), **(headers or {})}
     method = method.upper()
     shown = f"{method} {safe_url(url)}"
-    data = json.dumps(payload).encode()
+    data = fastjson.dumps(payload).encode()
     all_headers = {"Content-Type": "application/json", **sent_headers}
     proxied = pool_for(url)
     if proxied is None:   # no proxy for this URL: a kept-alive http.client connection

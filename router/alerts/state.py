@@ -22,12 +22,11 @@ resolution Sparky found by expiry (router/alerts/expiry.py) is not announced twi
 """
 from __future__ import annotations
 
-import json
 import time
 
 from redis import Redis
 
-from router.core import brain
+from router.core import brain, fastjson
 from router.core.brain import script
 
 FIRING = brain.FIRING_STATES
@@ -132,7 +131,7 @@ def _script_args(signal: dict) -> tuple[list, list] | None:
     received = signal.get("received_at", "")
     args = [signal["id"], signal.get("status", ""), time.time(), fingerprint, signal.get("subject", ""),
             signal.get("severity", ""), signal.get("source", ""), signal.get("summary", ""),
-            json.dumps(labels, sort_keys=True), signal.get("actor") or signal.get("source", ""),
+            fastjson.dumps(labels, sort_keys=True), signal.get("actor") or signal.get("source", ""),
             signal.get("occurred_at") or received, brain.ALERT_STATE_TTL, REPEAT_WINDOW,
             "1" if host else "0", "1" if app else "0", received or signal.get("occurred_at", ""),
             "1" if signal.get("source") in RESENT_WHILE_FIRING else "0"]

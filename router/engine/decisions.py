@@ -21,7 +21,7 @@ import uuid
 
 from redis import Redis, WatchError
 
-from router.core import brain, metrics
+from router.core import brain, fastjson, metrics
 from router.core.config import Config
 from router.core.registry import Registry, current
 from router.core.times import utcnow
@@ -94,7 +94,7 @@ def _claim(conn: Redis, ids: list[str], token: str) -> tuple[str | None, list[di
                 if raw is None and not has_decision:
                     log.warning("signal %s is gone (expired?) before its evaluation", sid)
             elif claimed:
-                signals.append(json.loads(raw))
+                signals.append(fastjson.loads(raw))
             else:
                 busy.append(sid)
     except BaseException:
@@ -181,7 +181,7 @@ def _commit(conn: Redis, decisions: list[tuple[dict, dict]], config: Config) -> 
                 for (_, planned), job_id in zip(queued, _enqueue(conn, pipe, queued)):
                     planned["job"] = job_id
                 for signal, decision in fresh:
-                    pipe.set(brain.key_decision(decision["signal"]), json.dumps(decision), ex=config.signal_ttl)
+                    pipe.set(brain.key_decision(decision["signal"]), fastjson.dumps(decision), ex=config.signal_ttl)
                 if decisions:   # one DEL for the batch's claims
                     pipe.delete(*(brain.key_eval_claim(decision["signal"]) for _, decision in decisions))
                 pipe.execute()

@@ -19,7 +19,7 @@ from redis import Redis
 from rq import Retry
 from rq.job import Job
 
-from router.core import brain, deadletter
+from router.core import brain, deadletter, fastjson
 from router.core.config import Config
 from router.core.outcomes import Later, Permanent, Retryable
 from router.core.secrets import redact
@@ -127,5 +127,5 @@ def guarded(conn: Redis, config: Config, job: Job | None, endpoint: str, body: d
 
 
 def outcome_record(action: str, state: str, text: str, job: Job | None) -> str:
-    return json.dumps({"action": action, "state": state, "outcome": text, "at": utcnow(),
+    return fastjson.dumps({"action": action, "state": state, "outcome": text, "at": utcnow(),
                        "job": job.id if job is not None else ""})

@@ -31,7 +31,7 @@ from redis import Redis
 from rq import Retry, get_current_job
 from rq.job import Job
 
-from router.core import brain, metrics
+from router.core import brain, fastjson, metrics
 from router.core.config import Config
 from router.core.outcomes import Later, Permanent
 from router.core.registry import current as assembled
@@ -115,7 +115,7 @@ def load_params(action: str, action_params: dict | None) -> dict:
     if known is None:
         return dict(action_params or {})
     try:
-        memo = (action, json.dumps(action_params or {}, sort_keys=True))
+        memo = (action, fastjson.dumps(action_params or {}, sort_keys=True))
     except (TypeError, ValueError):
         memo = None
     if memo is not None and (checked := _checked.get(memo)) is not None:
@@ -223,8 +223,8 @@ def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job:
             prefetched = (None, *pipe.execute())[-2:]
     raw_signal, previous = prefetched
     if signal is not None:
-        raw_signal = json.dumps(signal)
-    if previous and json.loads(previous).get("state") == "done":
+        raw_signal = fastjson.dumps(signal)
+    if previous and fastjson.loads(previous).get("state") == "done":
         if job is not None and not batch:
             with conn.pipeline(transaction=False) as pipe:
                 inflight.untrack(pipe, job)
@@ -239,7 +239,7 @@ def execute(conn: Redis, config: Config, ctx: Context, action_params: dict, job:
         if function is None:
             raise Permanent(f'unknown action "{ctx.action}"')
         checked = load_params(ctx.action, action_params)
-        return function(json.loads(raw_signal), conn, config, ctx=ctx, **checked)
+        return function(fastjson.loads(raw_signal), conn, config, ctx=ctx, **checked)
 
     finish = _Finish(conn, outcomes, ctx.scope, ctx.action, job)
     body = {"signal_id": ctx.signal_id, "ruleset": ctx.ruleset, "rule": ctx.rule, "index": ctx.index,

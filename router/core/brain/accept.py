@@ -10,10 +10,9 @@ memory), the sender's retry is taken as new: a duplicate is possible, a loss is 
 """
 from __future__ import annotations
 
-import json
-
 from redis import Redis
 
+from router.core import fastjson
 from router.core.brain.actions import ALERT_STATE_TTL
 from router.core.brain.base import script
 from router.core.brain.shared import key_alert, key_alert_expiry, key_expiry_sweep, key_metrics
@@ -241,7 +240,7 @@ def accept_signals(conn: Redis, source: str, signals: list[dict], delivery_keys:
         keys.append(key_signal(data["id"]))
         keys.extend(signal_indexes(data))
         keys.append(key_alert(data["fingerprint"]) if living else "")
-        args.extend((data["id"], json.dumps(data), data.get("fingerprint", ""), data.get("status", ""),
+        args.extend((data["id"], fastjson.dumps(data), data.get("fingerprint", ""), data.get("status", ""),
                      repr(float(expires)) if living else ""))
     replicated = True
     if not replicas:

@@ -5,6 +5,7 @@ import json
 
 from redis import Redis
 
+from router.core import fastjson
 from router.core.brain.base import PREFIX, digest
 
 OVERRIDES_CAP = 500              # per schedule; ended ones are pruned whenever one is added
@@ -111,7 +112,7 @@ def key_timeline(fingerprint: str) -> str:
 def add_timeline(conn: Redis, fingerprint: str, event: dict, pipe=None) -> None:
     target = pipe if pipe is not None else conn.pipeline(transaction=False)
     key = key_timeline(fingerprint)
-    target.rpush(key, json.dumps(event))
+    target.rpush(key, fastjson.dumps(event))
     target.ltrim(key, -TIMELINE_CAP, -1)
     target.expire(key, TIMELINE_TTL)
     if pipe is None:

@@ -5,6 +5,7 @@ import json
 
 from redis import Redis
 
+from router.core import fastjson
 from router.core.brain.base import PREFIX, digest
 
 # Caps on everything that can grow without bound.
@@ -83,7 +84,7 @@ def store_signals(pipe, signals: list[dict], ttl: int) -> None:
     """
     by_index: dict[str, list[str]] = {}
     for data in signals:
-        pipe.set(key_signal(data["id"]), json.dumps(data), ex=ttl)
+        pipe.set(key_signal(data["id"]), fastjson.dumps(data), ex=ttl)
         for index in signal_indexes(data):
             by_index.setdefault(index, []).append(data["id"])
     for index, ids in by_index.items():
@@ -93,7 +94,7 @@ def store_signals(pipe, signals: list[dict], ttl: int) -> None:
 
 def load_signal(conn: Redis, signal_id: str) -> dict | None:
     raw = conn.get(key_signal(signal_id))
-    return json.loads(raw) if raw else None
+    return fastjson.loads(raw) if raw else None
 
 
 def load_signals(conn: Redis, ids: list[str]) -> list[dict]:
@@ -101,7 +102,7 @@ def load_signals(conn: Redis, ids: list[str]) -> list[dict]:
     if not ids:
         return []
     raws = conn.mget([key_signal(i) for i in ids])
-    return [json.loads(raw) for raw in raws if raw]
+    return [fastjson.loads(raw) for raw in raws if raw]
 
 
 def recent_signals(conn: Redis, source: str = "", kind: str = "", limit: int = 50) -> list[dict]:

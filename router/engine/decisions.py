@@ -14,7 +14,6 @@ evaluates it again. A signal claimed by another process is waited for (up to the
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -155,7 +154,7 @@ def _decision(signal: dict, result: dict, version: str, registry: Registry) -> d
                     known = catalogue.get(name)
                     state = "queued" if known is not None and known.run is not None else "recorded"
                 planned.append({"ruleset": ruleset, "rule": match["rule"], "index": index, "action": name,
-                                "params": json.loads(json.dumps(params)), "state": state, "job": None})
+                                "params": fastjson.loads(fastjson.dumps(params)), "state": state, "job": None})
     decision = {"signal": signal["id"], "evaluated_at": utcnow(), "rules_version": version,
                 "rulesets": result["rulesets"], "actions": planned}
     if suppressed_by:

@@ -37,6 +37,7 @@ class DropParams(_Params):
 class GroupParams(_Params):
     by = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     wait = Duration(load_default="30s")          # like Alertmanager's group_wait
+    interval = Duration(load_default="5m")       # like Alertmanager's group_interval: a busy group's pace
     room = fields.String(required=True)
     mention = fields.String()
     template = fields.String()

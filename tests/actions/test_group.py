@@ -89,3 +89,23 @@ def test_a_flush_that_dies_after_taking_the_window_posts_it_on_retry(redis, run_
     assert message["count"] == 1
     clock.run_at(due)
     assert len(rooms.messages(redis, "#ops")) == 1
+
+
+def test_interval_sets_a_busy_groups_pace(redis, clock, rooms_env):
+    signals = store(redis, *[alert(f"db-{i:03d}/Disk", labels={"alertname": "DiskFull"}) for i in range(600)])
+    params = {**PARAMS, "wait": "10s", "interval": "20s"}
+    start = time.time()
+    with freeze_time(datetime.fromtimestamp(start, timezone.utc)) as frozen:
+        for i, signal in enumerate(signals):
+            now = start + i * 0.1                                   # 10 alerts/s for 60 s
+            for due in sorted(d for d in scheduled(redis).values() if d <= now) if i % 10 == 0 else []:
+                clock.run_at(due)
+            frozen.move_to(datetime.fromtimestamp(now, timezone.utc))
+            runner.execute(redis, rooms_env, Context(signal["id"], "routing", "disk", 0, "group"), params)
+    while scheduled(redis):
+        clock.run_at(max(scheduled(redis).values()))
+    messages = rooms.messages(redis, "#ops", limit=100)
+    # the first 10 s after the first alert, then one per 20 s while alerts keep coming (at ~10, 30, 50
+    # and 70 s), where the default 5m interval would have sent the first and, 5 minutes later, the rest
+    assert len(messages) == 4
+    assert sum(counts_in(messages)) == 600

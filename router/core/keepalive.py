@@ -8,7 +8,8 @@ connection per call cost slack_sdk's urllib ~520 µs of client CPU per message, 
 then the largest cost left in a delivery job (issue 19: building the request in Python and parsing
 the answer's headers through `email.feedparser`, ~38 % of the worker's CPU on a 64-alert flood); a
 reused libcurl handle does both in C: a 1 KB JSON POST to bench/sink.py cost 131–198 µs of CPU
-through `http.client` against 78–90 µs through pycurl (bench/RESULTS.md, "libcurl").
+through `http.client` against 78–90 µs through pycurl; this module against its `http.client`
+version, 170 against 103 µs (`bench/keepalive_cmp.py`; bench/RESULTS.md, "libcurl").
 
 What libcurl does for us, per handle (one per scheme, host, port and thread): it keeps the
 connection alive, notices before reuse that the server closed it while idle and connects again,

@@ -7,9 +7,10 @@ so a receiver can drop a repeat after a timeout). 5xx, timeouts and refused conn
 retried with backoff; 429 waits as long as Retry-After asks; other 4xx go to the dead letters.
 Connections are kept alive per worker process. URLs are shown without credentials or query values.
 
-The client is a kept-alive `http.client` connection per host and worker thread
-(router/core/keepalive.py): a requests Session spent ~270 µs of CPU per call and urllib3 ~125 µs,
-against ~45 µs (bench/RESULTS.md), and the delivery is most of a flood's worker CPU. Proxies from
+The client is a kept-alive connection per host and worker thread (router/core/keepalive.py, on
+libcurl): a requests Session spent ~270 µs of CPU per call and urllib3 ~125 µs, against ~45 µs for
+a kept-alive `http.client` connection and less again for libcurl (bench/RESULTS.md), and the
+delivery is most of a flood's worker CPU. Proxies from
 the environment (HTTP(S)_PROXY, NO_PROXY) are honoured, as requests would, through urllib3's
 ProxyManager.
 """
@@ -109,7 +110,7 @@ def webhook(signal: dict, conn: Redis, config: Config, *, url: str, method: str 
     data = fastjson.dumps(payload).encode()
     all_headers = {"Content-Type": "application/json", **sent_headers}
     proxied = pool_for(url)
-    if proxied is None:   # no proxy for this URL: a kept-alive http.client connection
+    if proxied is None:   # no proxy for this URL: a kept-alive connection (libcurl)
         try:
             answer = _direct.request(method, url, data, all_headers, config.webhook_timeout)
         except TimeoutError:

@@ -70,3 +70,117 @@ def test_no_answer_is_a_timeout_and_a_refused_connection_an_os_error():
         port = probe.getsockname()[1]
     with pytest.raises(OSError):
         Connections().request("POST", f"http://127.0.0.1:{port}/", b"", {}, 2)
+
+
+class RawServer:
+    """Reads each request whole and answers `answers` in turn on one connection; a `None` answer
+    is a late one: it is sent only after the next request arrived (the client gave up on it)."""
+
+    def __init__(self, answers: list[bytes | None], context=None):
+        self.requests: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.context = context
+        threading.Thread(target=self.serve, args=(answers,), daemon=True).start()
+
+    def read_request(self, conn) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return b""
+            data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0].lower()
+        length = int(head.split(b"content-length:", 1)[1].split(b"\r\n")[0]) if b"content-length:" in head else 0
+        while len(data.split(b"\r\n\r\n", 1)[1]) < length:
+            data += conn.recv(65536)
+        return data
+
+    def serve(self, answers):
+        late = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate"
+        while answers:
+            conn, _ = self.sock.accept()
+            if self.context is not None:
+                try:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                except OSError:   # the client refused our certificate
+                    continue
+            with conn:
+                while answers:
+                    request = self.read_request(conn)
+                    if not request:
+                        break
+                    self.requests.append(request)
+                    answer = answers.pop(0)
+                    if answer is None:
+                        self.requests.append(self.read_request(conn))   # on this connection, if reused
+                        conn.sendall(late)
+                        break
+                    conn.sendall(answer)
+
+
+def test_exactly_the_given_headers_are_sent_without_the_url_credentials():
+    server = RawServer([b"HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                        b"Content-Length: 2\r\n\r\nno"])
+    answer = Connections().request("POST", f"http://user:secret@127.0.0.1:{server.port}/a/../b?x=1#top", b"{}",
+                                   {"Content-Type": "application/json", "X-Key": "k"}, 5)
+    assert (answer.status, answer.reason, answer.body) == (429, "Too Many", b"no")
+    assert answer.headers.get("retry-after") == "7" and answer.headers.get_content_charset() == "utf-8"
+    head, body = server.requests[0].split(b"\r\n\r\n")
+    line, *fields = head.decode().split("\r\n")
+    assert line == "POST /a/../b?x=1 HTTP/1.1" and body == b"{}"
+    assert sorted(fields) == sorted([f"Host: 127.0.0.1:{server.port}", "Content-Type: application/json",
+                                     "X-Key: k", "Accept-Encoding: identity", "Content-Length: 2"])
+    with pytest.raises(ValueError):
+        Connections().request("POST", f"http://127.0.0.1:{server.port}/", b"", {"X": "a\r\nEvil: 1"}, 5)
+    with pytest.raises(ValueError):
+        Connections().request("POST", "ftp://127.0.0.1/", b"", {}, 5)
+
+
+def test_a_request_that_timed_out_leaves_no_answer_for_the_next():
+    server = RawServer([None, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"])
+    connections = Connections()
+    url = f"http://127.0.0.1:{server.port}/"
+    with pytest.raises(TimeoutError):
+        connections.request("POST", url, b"1", {}, 0.3)
+    assert connections.request("POST", url, b"2", {}, 5).body == b"fresh"
+    assert server.requests[1] == b""   # the timed-out connection was closed, not reused
+
+
+def test_https_trusts_the_contexts_certificates_or_none_when_it_does_not_verify(tmp_path):
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cert.pem").write_bytes(pem)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    server = RawServer([ok, ok], server_context)
+    url = f"https://localhost:{server.port}/"
+    with pytest.raises(ssl.SSLError):   # not in the system's bundle
+        Connections().request("POST", url, b"", {}, 5)
+    trusting = Connections(ssl.create_default_context(cadata=pem.decode()))
+    assert [trusting.request("POST", url, b"", {}, 5).body for _ in range(2)] == [b"ok", b"ok"]
+    unverified = ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    other = RawServer([ok], server_context)   # the first still serves the kept-alive connection
+    assert Connections(unverified).request("POST", f"https://localhost:{other.port}/", b"", {}, 5).body == b"ok"

@@ -22,24 +22,23 @@ resolution Sparky found by expiry (router/alerts/expiry.py) is not announced twi
 """
 from __future__ import annotations
 
-import time
-
 from redis import Redis
 
 from router.core import brain, fastjson
 from router.core.brain import script
 
 FIRING = brain.FIRING_STATES
-REPEAT_WINDOW = 3600
 # Sources that re-send an alert while it lasts (see the module docstring): for them, a signal
 # repeating the recorded status is a resend, not news.
 RESENT_WHILE_FIRING = frozenset({"alertmanager"})
 # What `record_many` answers per signal.
 IGNORED, RECORDED, RESEND = 0, 1, 2
 
-# KEYS: alert hash, firing set, firing-by-host set, firing-by-app set, repeat zset, expiry zset
-# ARGV: signal id, status, now, fingerprint, subject, severity, source, summary, labels json,
-#       actor, occurred_at, ttl, repeat window, has host, has app, received_at, resent source (1/0)
+# KEYS: alert hash, firing set, firing-by-host set, firing-by-app set, expiry zset
+# ARGV: signal id, status, fingerprint, subject, severity, source, summary, labels json,
+#       actor, occurred_at, ttl, has host, has app, received_at, resent source (1/0)
+# (The `repeat` history is written by the facts that read it, router/alerts/facts.py, only while a
+# rule reads `repeat`: writing it here for every firing alert cost 3 commands an alert for nothing.)
 # → 0 ignored (older than what is recorded), 1 recorded, 2 a resend (last_seen refreshed only)
 RECORD = """
 local seen = redis.call('HMGET', KEYS[1], 'signal', 'status')
@@ -50,42 +49,39 @@ local status = ARGV[2]
 local firing = status == 'firing' or status == 'flapping'
 local was_firing = prev == 'firing' or prev == 'flapping'
 -- Every field this signal writes goes in one HSET at the end (the HDELs below never name one).
-local fields = {'signal', ARGV[1], 'fingerprint', ARGV[4], 'subject', ARGV[5], 'severity', ARGV[6],
-                'source', ARGV[7], 'summary', ARGV[8], 'labels', ARGV[9], 'last_seen', ARGV[16]}
+local fields = {'signal', ARGV[1], 'fingerprint', ARGV[3], 'subject', ARGV[4], 'severity', ARGV[5],
+                'source', ARGV[6], 'summary', ARGV[7], 'labels', ARGV[8], 'last_seen', ARGV[14]}
 local function set(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
-local expires = redis.call('ZSCORE', KEYS[6], ARGV[4])
+local expires = redis.call('ZSCORE', KEYS[5], ARGV[3])
 if firing and expires then set('expires', expires) end
-if ARGV[17] == '1' and ((firing and was_firing) or (status == 'resolved' and prev == 'resolved')) then
+if ARGV[15] == '1' and ((firing and was_firing) or (status == 'resolved' and prev == 'resolved')) then
   redis.call('HSET', KEYS[1], unpack(fields))
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
   return 2
 end
 local forget = nil
 local function leave_firing_sets()
-  redis.call('SREM', KEYS[2], ARGV[4])
-  if ARGV[14] == '1' then redis.call('SREM', KEYS[3], ARGV[4]) end
-  if ARGV[15] == '1' then redis.call('SREM', KEYS[4], ARGV[4]) end
+  redis.call('SREM', KEYS[2], ARGV[3])
+  if ARGV[12] == '1' then redis.call('SREM', KEYS[3], ARGV[3]) end
+  if ARGV[13] == '1' then redis.call('SREM', KEYS[4], ARGV[3]) end
 end
 if firing then
   set('status', status)
   if not was_firing then
-    set('firing_since', ARGV[11])
+    set('firing_since', ARGV[10])
     forget = {'acked_by', 'acked_at', 'resolved_at'}
   end
-  redis.call('SADD', KEYS[2], ARGV[4])
-  if ARGV[14] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) end
-  if ARGV[15] == '1' then redis.call('SADD', KEYS[4], ARGV[4]) end
-  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[13]))
-  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[13]))
+  redis.call('SADD', KEYS[2], ARGV[3])
+  if ARGV[12] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) end
+  if ARGV[13] == '1' then redis.call('SADD', KEYS[4], ARGV[3]) end
 elseif status == 'resolved' then
   set('status', status)
-  set('resolved_at', ARGV[11])
+  set('resolved_at', ARGV[10])
   forget = {'acked_by', 'acked_at', 'expires'}
   leave_firing_sets()
 elseif status == 'acknowledged' then
-  set('acked_by', ARGV[10])
-  set('acked_at', ARGV[11])
+  set('acked_by', ARGV[9])
+  set('acked_at', ARGV[10])
   if prev == '' then set('status', 'firing') end
 elseif status == 'downtime' then
   set('downtime', '1')
@@ -96,7 +92,7 @@ else
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 if forget then redis.call('HDEL', KEYS[1], unpack(forget)) end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
 return 1
 """
 
@@ -127,12 +123,12 @@ def _script_args(signal: dict) -> tuple[list, list] | None:
     labels = signal.get("labels") or {}
     host, app = labels.get("host", ""), labels.get("app", "")
     keys = [brain.key_alert(fingerprint), brain.key_firing(), brain.key_firing_by("host", host),
-            brain.key_firing_by("app", app), brain.key_repeat(fingerprint), brain.key_alert_expiry()]
+            brain.key_firing_by("app", app), brain.key_alert_expiry()]
     received = signal.get("received_at", "")
-    args = [signal["id"], signal.get("status", ""), time.time(), fingerprint, signal.get("subject", ""),
+    args = [signal["id"], signal.get("status", ""), fingerprint, signal.get("subject", ""),
             signal.get("severity", ""), signal.get("source", ""), signal.get("summary", ""),
             fastjson.dumps(labels, sort_keys=True), signal.get("actor") or signal.get("source", ""),
-            signal.get("occurred_at") or received, brain.ALERT_STATE_TTL, REPEAT_WINDOW,
+            signal.get("occurred_at") or received, brain.ALERT_STATE_TTL,
             "1" if host else "0", "1" if app else "0", received or signal.get("occurred_at", ""),
             "1" if signal.get("source") in RESENT_WHILE_FIRING else "0"]
     return keys, args

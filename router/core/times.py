@@ -10,11 +10,14 @@ import datetime as dt
 import zoneinfo
 
 
+_UTC = dt.timezone.utc
+
+
 def iso(moment: dt.datetime) -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision: how every time in a signal is written."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not _UTC:   # (a few times per alert: no conversion when already UTC)
+        moment = moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"   # "+00:00" → "Z"
 
 
 def utcnow() -> str:

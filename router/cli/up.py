@@ -65,8 +65,11 @@ def web_server(port: int, workers: int, threads: int) -> list[str]:
 
 def processes(cfg: Config, port: int, web_workers: int) -> dict[str, list[str]]:
     """What `sparky up` runs besides Redis: name → command line."""
-    procs = {"web": web_server(port, web_workers, cfg.web_threads),
-             "worker": [sys.executable, str(PROJECT_ROOT / "worker.py")]}
+    procs = {"web": web_server(port, web_workers, cfg.web_threads)}
+    # Two by default: while a flood lasts, one worker runs the drain job (evaluation, one at a time
+    # by design) and would hold the actions it queues until the flood ends; the other delivers.
+    for n in range(1, cfg.workers + 1):
+        procs["worker" if n == 1 else f"worker-{n}"] = [sys.executable, str(PROJECT_ROOT / "worker.py")]
     if cfg.xmpp_jid:
         procs["xmpp"] = [sys.executable, "-m", "router.cli.main", "xmpp"]
     return procs
@@ -143,7 +146,7 @@ def up(port: int | None, web_workers: int | None) -> None:
             if procs["web"].poll() is not None:
                 failed = f"the web server exited with {procs['web'].returncode}"
                 break
-            for name in ("worker", "xmpp"):
+            for name in [n for n in procs if n != "web"]:
                 proc = procs.get(name)
                 if proc is None or proc.poll() is None:
                     continue

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_RULES_POLL": "1",
     "SPARKY_PORT": "8080",
     "SPARKY_WEB_WORKERS": "2",
+    "SPARKY_WORKERS": "2",
     "SPARKY_WEB_THREADS": "256",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
@@ -228,6 +229,7 @@ class Config:
     # client sending its body slowly holds one thread, so there are many (docs/production.md)
     web_workers: int = 2
     web_threads: int = 256
+    workers: int = 2                # `sparky up`'s worker.py processes: one drains, one delivers
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
     max_signals: int = 1000         # signals one request may carry; more is a 413 (0 = no cap)
@@ -289,6 +291,7 @@ class Config:
             port=_int(env, "SPARKY_PORT"),
             web_workers=_positive(env, "SPARKY_WEB_WORKERS"),
             web_threads=_positive(env, "SPARKY_WEB_THREADS"),
+            workers=_positive(env, "SPARKY_WORKERS"),
             max_body=_int(env, "SPARKY_MAX_BODY"),
             max_backlog=_int(env, "SPARKY_MAX_BACKLOG"),
             max_signals=_int(env, "SPARKY_MAX_SIGNALS"),

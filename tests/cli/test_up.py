@@ -33,3 +33,12 @@ def test_startup_warnings_are_on_unless_turned_off():
     assert Config.from_env({"SPARKY_STARTUP_WARNINGS": "off"}).startup_warnings is False
     with pytest.raises(ConfigError, match="SPARKY_STARTUP_WARNINGS must be on or off, got 'no'"):
         Config.from_env({"SPARKY_STARTUP_WARNINGS": "no"})
+
+
+def test_up_runs_sparky_workers_worker_processes():
+    from router.cli.up import processes
+    from router.core.config import Config
+
+    assert [n for n in processes(Config(), 8080, 2) if n != "web"] == ["worker", "worker-2"]
+    assert [n for n in processes(Config.from_env({"SPARKY_WORKERS": "3"}), 8080, 2) if n != "web"] == \
+        ["worker", "worker-2", "worker-3"]

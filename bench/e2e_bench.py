@@ -68,6 +68,19 @@ rules:
     then:
       - drop: {reason: "not critical"}
 """
+# Alertmanager as the floods run it: every alert its own notification, at once, by webhook to the sink.
+AM_CONFIG = """route:
+  receiver: sink
+  group_by: ['...']
+  group_wait: 0s
+  group_interval: 5m
+  repeat_interval: 4h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:%d/hook
+        send_resolved: false
+"""
 ROUTES = {"chat": 'notify: {room: "#bench"}', "webhook": 'webhook: {url: "http://127.0.0.1:%d/hook"}'}
 
 
@@ -134,18 +147,7 @@ def run_alertmanager(args, tmp: Path, sink_port: int, sink: str, phase: str = "a
         print("alertmanager: not installed (apt-get install prometheus-alertmanager); skipped")
         return None
     port = free_port()
-    (tmp / "am.yml").write_text(f"""route:
-  receiver: sink
-  group_by: ['...']
-  group_wait: 0s
-  group_interval: 5m
-  repeat_interval: 4h
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:{sink_port}/hook
-        send_resolved: false
-""")
+    (tmp / "am.yml").write_text(AM_CONFIG % sink_port)
     proc = subprocess.Popen([binary, f"--config.file={tmp}/am.yml", f"--storage.path={tmp}/am-data-{phase}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
                              "--log.level=warn"], stderr=subprocess.DEVNULL)

@@ -59,8 +59,8 @@ class Client:
         return 0
 
 
-def cpu_seconds(pid: int, tree: bool = True) -> float:
-    """CPU (user + system) of a process and (with `tree`) all its descendants, from /proc."""
+def children_map() -> dict[int, list[int]]:
+    """Every process's children, from /proc: parent pid → child pids."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -70,6 +70,12 @@ def cpu_seconds(pid: int, tree: bool = True) -> float:
                 children.setdefault(ppid, []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
+    return children
+
+
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """CPU (user + system) of a process and (with `tree`) all its descendants, from /proc."""
+    children = children_map()
     total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()

@@ -5,25 +5,13 @@ and, with it, a probe of the system (Sparky's backlog) with its time.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from pathlib import Path
 
+from harness import children_map
+
 SAMPLE = 0.2     # seconds between samples
-
-
-def children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return children
 
 
 def tree(pid: int, children: dict[int, list[int]]) -> list[int]:
@@ -56,20 +44,14 @@ def short_name(pid: int) -> str:
     return " ".join(words[:2]) or "?"
 
 
-class Sampler:
-    """Every SAMPLE s: each process's VmRSS (per component, its children included; the peak of each
-    kept), and `probe()` (the backlog) with its time."""
+class Poller:
+    """A thread calling `sample()` every `interval` seconds, from `with` to its end."""
 
-    def __init__(self, procs: dict[str, list], probe=None):
-        self.procs, self.probe = procs, probe
-        self.peak: dict[tuple[str, int], float] = {}
-        self.names: dict[int, str] = {}
-        self.tree_peak: dict[str, float] = {}
-        self.probes: list[tuple[float, object]] = []
+    interval = SAMPLE
+
+    def __enter__(self):
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> "Sampler":
         self.thread.start()
         return self
 
@@ -79,21 +61,39 @@ class Sampler:
 
     def _loop(self) -> None:
         while not self.stop.is_set():
-            children = children_map()
-            for name, ps in self.procs.items():
-                total = 0.0
-                for top in ps:
-                    for pid in tree(top.pid, children):
-                        mb = rss_mb(pid)
-                        total += mb
-                        if mb > self.peak.get((name, pid), 0):
-                            self.peak[(name, pid)] = mb
-                            self.names.setdefault(pid, short_name(pid))
-                self.tree_peak[name] = max(self.tree_peak.get(name, 0.0), total)
-            if self.probe:
-                with contextlib.suppress(Exception):
-                    self.probes.append((time.time(), self.probe()))
-            self.stop.wait(SAMPLE)
+            self.sample()
+            self.stop.wait(self.interval)
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+
+class Sampler(Poller):
+    """Every SAMPLE s: each process's VmRSS (per component, its children included; the peak of each
+    kept), and `probe()` (the backlog) with its time."""
+
+    def __init__(self, procs: dict[str, list], probe=None):
+        self.procs, self.probe = procs, probe
+        self.peak: dict[tuple[str, int], float] = {}
+        self.names: dict[int, str] = {}
+        self.tree_peak: dict[str, float] = {}
+        self.probes: list[tuple[float, object]] = []
+
+    def sample(self) -> None:
+        children = children_map()
+        for name, ps in self.procs.items():
+            total = 0.0
+            for top in ps:
+                for pid in tree(top.pid, children):
+                    mb = rss_mb(pid)
+                    total += mb
+                    if mb > self.peak.get((name, pid), 0):
+                        self.peak[(name, pid)] = mb
+                        self.names.setdefault(pid, short_name(pid))
+            self.tree_peak[name] = max(self.tree_peak.get(name, 0.0), total)
+        if self.probe:
+            with contextlib.suppress(Exception):
+                self.probes.append((time.time(), self.probe()))
 
     def print_rss(self) -> None:
         for name in self.procs:

@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -40,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from e2e_bench import (  # noqa: E402
+    AM_CONFIG,
     ROUTES,
     alert,
     busy_seconds,
@@ -53,27 +53,17 @@ from e2e_bench import (  # noqa: E402
     wait_up,
 )
 from poster import Poster, due_times  # noqa: E402
+from sampling import Poller  # noqa: E402
 from storm_bench import alertmanager_running  # noqa: E402
-
-AM_CONFIG = """route:
-  receiver: sink
-  group_by: ['...']
-  group_wait: 0s
-  group_interval: 5m
-  repeat_interval: 4h
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:%d/hook
-        send_resolved: false
-"""
 
 POLL = 0.05   # seconds between looks at the evaluation queue's running jobs
 
 
-class DrainWatch:
+class DrainWatch(Poller):
     """Polls, while a flood runs, whether a job runs on the evaluation queue (the drain) and
     whether the drain flag is held (a drain job queued or running)."""
+
+    interval = POLL
 
     def __init__(self, redis_url: str):
         from redis import Redis
@@ -86,25 +76,13 @@ class DrainWatch:
         self.started = StartedJobRegistry(queues.EVAL_QUEUE, connection=self.conn).key
         self.flag = brain.key_drain_flag()
         self.samples: list[tuple[bool, bool]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "DrainWatch":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            with self.conn.pipeline(transaction=False) as pipe:
-                pipe.zcard(self.started)
-                pipe.exists(self.flag)
-                running, held = pipe.execute()
-            self.samples.append((running > 0, bool(held)))
-            self.stop.wait(POLL)
+    def sample(self) -> None:
+        with self.conn.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.started)
+            pipe.exists(self.flag)
+            running, held = pipe.execute()
+        self.samples.append((running > 0, bool(held)))
 
     def fractions(self) -> tuple[float, float]:
         """(share of samples with a drain job running, share with the drain flag held)."""

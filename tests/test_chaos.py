@@ -1,6 +1,6 @@
 """The chaos suite: real `sparky up` trees on loopback, real HTTP, and the failures an operator
 meets — kill -9 of a worker mid-burst, a hot reload of the rules under traffic, a Redis restart,
-backpressure with a stopped worker, kill -9 of the whole tree and a restart.
+backpressure with the workers stopped, kill -9 of the whole tree and a restart.
 
 Each burst is a set of critical alerts, one subject each, posted by a few client threads that
 retry (as Alertmanager does) until the alert is answered 2xx. Every signal answered 2xx must be
@@ -146,6 +146,11 @@ def child_pid(data_dir: Path, name: str) -> int:
     return Pidfile(data_dir).read()["children"][name]["pid"]
 
 
+def worker_pids(data_dir: Path) -> list[int]:
+    """Every worker.py `sparky up` runs (SPARKY_WORKERS: "worker", "worker-2", ...)."""
+    return [c["pid"] for name, c in Pidfile(data_dir).read()["children"].items() if name.startswith("worker")]
+
+
 def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)
@@ -187,10 +192,12 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
         redis.start()
         verify(base, burst)
 
-        # 4. backpressure with a stopped worker: 503 + Retry-After at the bound, /readyz says why,
-        # Sparky's own alert reaches #ops without a worker; nothing accepted is lost once it runs
-        worker = child_pid(data_dir, "worker")
-        os.kill(worker, signal.SIGSTOP)
+        # 4. backpressure with the workers stopped: 503 + Retry-After at the bound, /readyz says why,
+        # Sparky's own alert reaches #ops without a worker; nothing accepted is lost once they run
+        workers = worker_pids(data_dir)
+        worker = workers[0]
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
         try:
             # reception reads the backlog at most once a second: a burst slower than that meets the bound
             burst = Burst(port, "stopped-worker", count=200, patience=120, pace=0.05).start()
@@ -200,7 +207,7 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
                 import subprocess
                 tree = subprocess.run(["ps", "-o", "pid,ppid,stat,args", "--ppid", str(proc.pid)],
                                       capture_output=True, text=True).stdout
-                raise AssertionError(f"no 503: answers {dict(burst.answers)}, stopped {worker}, "
+                raise AssertionError(f"no 503: answers {dict(burst.answers)}, stopped {workers}, "
                                      f"readyz {request('GET', f'{base}/readyz')}\n{tree}") from None
             ready = wait_for(lambda: (lambda a: a if a[0] == 503 and "BacklogStale" in a[1].get("stale", {})
                                       else None)(request("GET", f"{base}/readyz")), timeout=30)
@@ -208,7 +215,8 @@ def test_worker_kill_reload_redis_restart_and_backpressure_lose_nothing(tmp_path
             alert = wait_for(lambda: [m for m in ops_messages(base) if "Sparky:" in m["text"]], timeout=30)
             print(f"stopped worker: self-alert posted without a worker: {alert[0]['text']!r}")
         finally:
-            os.kill(worker, signal.SIGCONT)
+            for pid in workers:
+                os.kill(pid, signal.SIGCONT)
         verify(base, burst, timeout=120)
         wait_for(lambda: request("GET", f"{base}/readyz")[0] == 200, timeout=60)
     finally:

@@ -160,10 +160,12 @@ def test_https_trusts_the_contexts_certificates_or_none_when_it_does_not_verify(
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    # Valid for a century, not around "now": the suite may run moved in time (tests/timetravel.py),
+    # and OpenSSL checks the certificate against the machine's real clock.
+    utc = datetime.timezone.utc
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
+            .serial_number(1).not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=utc))
+            .not_valid_after(datetime.datetime(2100, 1, 1, tzinfo=utc))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))

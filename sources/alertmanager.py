@@ -148,9 +148,10 @@ def parse_v2(payload: object, headers: Mapping[str, str]) -> list[Signal]:
 
 
 def _set_time(value: str) -> dt.datetime | None:
-    """A time Alertmanager considers set: parseable and not Go's zero time (0001-01-01)."""
+    """A time Alertmanager considers set: parseable, placeable in UTC (load_v2 refuses one that is
+    not; a payload handed to parse_v2 directly may hold one), and not Go's zero time (0001-01-01)."""
     try:
-        moment = parse_time(value) if value else None
+        moment = parse_time(value).astimezone(dt.timezone.utc) if value else None
     except (ValueError, OverflowError):
         return None
     return moment if moment and moment.year > 1 else None

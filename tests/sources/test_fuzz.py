@@ -198,3 +198,10 @@ def test_mutated_stored_requests(source, data):
     parse, requests = PARSERS[source]
     payload, headers = data.draw(mutated(requests))
     check(lambda raw, _: payload, parse, b"", headers)
+
+
+def test_an_end_beyond_year_9999_in_utc_is_no_end():
+    # 9999-12-31T23:59:59-23:59 is 10000-01-01 in UTC: no datetime can hold it (hypothesis found it)
+    alert = {"labels": {"alertname": "X"}, "startsAt": "2026-03-03T14:10:00Z", "endsAt": "9999-12-31T23:59:59-23:59"}
+    signal, = alertmanager.parse_v2([alert], {"Content-Type": JSON})
+    assert signal.ends_at == ""

@@ -8,6 +8,7 @@ a DM to alice is the room `@alice`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -213,3 +214,7 @@ def copy_knife(dest: Path, nodes: list[dict]) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "knife_status.json").write_text(json.dumps(nodes))
     shutil.copy(PAYLOADS / "inventory" / "chef" / "knife_status.txt", dest / "knife_status.txt")
+    # Its "14 minutes ago" is read against the file's mtime, which the OS stamps from the real
+    # clock; the suite may run moved in time (tests/timetravel.py): stamp it with the test's now.
+    now = time.time()
+    os.utime(dest / "knife_status.txt", (now, now))

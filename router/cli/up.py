@@ -66,8 +66,8 @@ def web_server(port: int, workers: int, threads: int) -> list[str]:
 def processes(cfg: Config, port: int, web_workers: int) -> dict[str, list[str]]:
     """What `sparky up` runs besides Redis: name → command line."""
     procs = {"web": web_server(port, web_workers, cfg.web_threads)}
-    # Two by default: while a flood lasts, one worker runs the drain job (evaluation, one at a time
-    # by design) and would hold the actions it queues until the flood ends; the other delivers.
+    # SPARKY_WORKERS (1): while a flood lasts, one worker runs the drain job (evaluation, one at a
+    # time by design) and the evaluation queue comes first, so a second one is what delivers meanwhile.
     for n in range(1, cfg.workers + 1):
         procs["worker" if n == 1 else f"worker-{n}"] = [sys.executable, str(PROJECT_ROOT / "worker.py")]
     if cfg.xmpp_jid:

@@ -28,7 +28,7 @@ DEFAULTS: dict[str, str] = {
     "SPARKY_RULES_POLL": "1",
     "SPARKY_PORT": "8080",
     "SPARKY_WEB_WORKERS": "2",
-    "SPARKY_WORKERS": "2",
+    "SPARKY_WORKERS": "1",
     "SPARKY_WEB_THREADS": "256",
     "SPARKY_MAX_BODY": str(1024 * 1024),
     "SPARKY_MAX_BACKLOG": "20000",
@@ -229,7 +229,7 @@ class Config:
     # client sending its body slowly holds one thread, so there are many (docs/production.md)
     web_workers: int = 2
     web_threads: int = 256
-    workers: int = 2                # `sparky up`'s worker.py processes: one drains, one delivers
+    workers: int = 1                # `sparky up`'s worker.py processes (2: one drains, one delivers)
     max_body: int = 1024 * 1024
     max_backlog: int = 20000
     max_signals: int = 1000         # signals one request may carry; more is a 413 (0 = no cap)

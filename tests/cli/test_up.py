@@ -39,6 +39,6 @@ def test_up_runs_sparky_workers_worker_processes():
     from router.cli.up import processes
     from router.core.config import Config
 
-    assert [n for n in processes(Config(), 8080, 2) if n != "web"] == ["worker", "worker-2"]
+    assert [n for n in processes(Config(), 8080, 2) if n != "web"] == ["worker"]
     assert [n for n in processes(Config.from_env({"SPARKY_WORKERS": "3"}), 8080, 2) if n != "web"] == \
         ["worker", "worker-2", "worker-3"]

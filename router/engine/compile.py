@@ -30,14 +30,11 @@ from router.engine.conditions import (
     During,
     Instant,
     Node,
-    Predicate,
     brain_fields,
     field_kind,
     paths_of,
-    predicate,
-    to_epoch,
-    to_number,
 )
+from router.engine.predicates import Predicate, predicate, to_epoch, to_number
 from router.engine.ruleset import Rule, Ruleset
 
 MAX_LIST = 8           # longer lists are computed in Python rather than expanded

@@ -87,6 +87,17 @@ def stop(proc) -> str:
                              f"{output(proc, 10)}") from None
 
 
+def end_killed_and_restarted(killed, second) -> None:
+    """After a test that kill -9s `sparky up` and starts a second one: make sure the first is gone,
+    and stop the second as a user would, which must exit cleanly."""
+    if killed.poll() is None:
+        killed.kill()
+    killed.wait(10)
+    if second is not None:
+        out = stop(second)
+        assert second.returncode == 0, out
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (children, their children...), read from /proc."""
     children: dict[int, list[int]] = {}

@@ -26,7 +26,7 @@ from router.core.config import DEFAULT_RULES_DIR
 from router.core.embedded import EmbeddedRedis
 from router.core.lifeline import Pidfile, cmdline
 from tests.conftest import free_port
-from tests.sparkyup import descendants, launch, start, stop, wait_for
+from tests.sparkyup import descendants, end_killed_and_restarted, launch, start, stop, wait_for
 from tests.sparkyup import http as request
 
 pytestmark = pytest.mark.slow
@@ -247,9 +247,4 @@ def test_kill_9_of_the_whole_tree_and_a_restart_lose_nothing(tmp_path):
         wait_for(lambda: request("GET", f"{base}/readyz", timeout=2)[0] == 200, timeout=60)
         verify(base, burst)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if second is not None:
-            out = stop(second)
-            assert second.returncode == 0, out
+        end_killed_and_restarted(proc, second)

@@ -12,7 +12,7 @@ import pytest
 
 from router.core.lifeline import Pidfile, cmdline
 from tests.conftest import free_port
-from tests.sparkyup import descendants, http, launch, output, start, stop
+from tests.sparkyup import descendants, end_killed_and_restarted, http, launch, output, start
 
 pytestmark = pytest.mark.slow
 
@@ -46,11 +46,6 @@ def test_kill_9_of_sparky_up_takes_its_children_and_the_next_one_starts(tmp_path
         second, base = start(data_dir, port, SPARKY_WEB_WORKERS="1")           # neither refused nor confused by the pidfile
         assert http("GET", f"{base}/healthz")[0] == 200
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if second is not None:
-            out = stop(second)
-            assert second.returncode == 0, out
+        end_killed_and_restarted(proc, second)
     assert not Pidfile(data_dir).path.exists()         # a clean stop removes it
 

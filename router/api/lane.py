@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from redis.exceptions import RedisError
 from werkzeug.datastructures import EnvironHeaders, MultiDict
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
 
 from router.api.hardening import OTHER_POLICY
@@ -31,10 +32,6 @@ log = logging.getLogger("sparky")
 # What hardening.security_headers gives a JSON or text answer.
 SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                     ("Referrer-Policy", "same-origin"), ("Content-Security-Policy", OTHER_POLICY)]
-REASONS = {200: "OK", 202: "Accepted", 400: "BAD REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
-           404: "NOT FOUND", 413: "REQUEST ENTITY TOO LARGE", 500: "INTERNAL SERVER ERROR",
-           503: "SERVICE UNAVAILABLE"}
-
 
 class HookLane:
     """`app.wsgi_app = HookLane(app, registry)`: hook POSTs here, the rest to Flask."""
@@ -79,5 +76,5 @@ def _respond(answer: hooks.Answer, start_response):
         body, kind = (fastjson.dumps(answer.body) + "\n").encode(), "application/json"
     headers = [("Content-Type", kind), ("Content-Length", str(len(body))), *answer.headers.items(),
                *SECURITY_HEADERS]
-    start_response(f"{answer.status} {REASONS.get(answer.status, 'UNKNOWN')}", headers)
+    start_response(f"{answer.status} {HTTP_STATUS_CODES.get(answer.status, 'UNKNOWN').upper()}", headers)
     return [body]

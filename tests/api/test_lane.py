@@ -31,6 +31,7 @@ CASES = {   # name: (path, body, headers, query, config changes, expected status
                        {"hook_tokens": (HOOK_TOKEN,)}, 202),
     "too large": ("/hooks/generic", b'{"subject": "' + b"x" * 200 + b'"}', JSON, "", {"max_body": 100}, 413),
     "too many signals": ("/api/v2/alerts", ALERTS, JSON, "", {"max_signals": 1}, 413),
+    "not JSON at all": ("/api/v2/alerts", b"hello", {"Content-Type": "text/plain"}, "", {}, 415),
     "slack challenge": ("/slack/events", CHALLENGE, JSON, "", {"slack_signing_secret": ""}, 200),
     "slash command": ("/slack/commands", SLASH, FORM, "", {"slack_signing_secret": ""}, 200),
 }
@@ -38,6 +39,7 @@ CASES = {   # name: (path, body, headers, query, config changes, expected status
 
 def _answer(wsgi, path, body, headers, query):
     response = Client(wsgi).post(path, data=body, headers=headers, query_string=query)
+    assert response.status.split(" ", 1)[1] not in ("", "UNKNOWN")   # a reason phrase, as werkzeug gives
     data = response.get_data()
     shown = json.loads(data) if response.mimetype == "application/json" else data
     if isinstance(shown, dict):   # fresh ids each time: compare their shape
@@ -60,7 +62,7 @@ def test_the_lane_answers_as_the_blueprint(config, redis, name):
     assert by_lane == by_flask
     assert by_lane[2]["Content-Security-Policy"] and by_lane[2]["X-Frame-Options"] == "DENY"
     # What is refused is kept, through either door.
-    assert len(letters) == len(brain.dead_letters(redis)) == (1 if status in (400, 401, 413) else 0)
+    assert len(letters) == len(brain.dead_letters(redis)) == (1 if status in (400, 401, 413, 415) else 0)
 
 
 def test_hook_posts_skip_flask_and_the_rest_reach_it(config, redis):
